@@ -1,0 +1,501 @@
+"""The live model of the PBX: channels grouped into calls by Linkedid, bridges, holds, transfers,
+recordings and device states, rebuilt from AMI events in wire order.
+
+``LiveModel.apply(event)`` is a fast, synchronous state update (an AmiSession observer).
+``LiveModel.resync(...)`` replaces the picture with what CoreShowChannels / PJSIPShowEndpoints /
+DeviceStateList report after a (re)connect, so the model equals the PBX again.
+"""
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping
+
+ENDPOINT_STATE_WORDS = {  # PJSIPShowEndpoints DeviceState -> DeviceStateChange words
+    "not in use": "NOT_INUSE", "in use": "INUSE", "busy": "BUSY", "invalid": "INVALID",
+    "unavailable": "UNAVAILABLE", "ringing": "RINGING", "ring+inuse": "RINGINUSE", "on hold": "ONHOLD",
+    "unknown": "UNKNOWN",
+}
+HOLD_APPLICATIONS = {"musiconhold"}
+
+
+def endpoint_of(channel_name: str) -> str:
+    """``PJSIP/1001-0000000a`` -> ``PJSIP/1001``; Local and other channels -> ''."""
+    if not channel_name.startswith(("PJSIP/", "SIP/", "IAX2/")) or "-" not in channel_name:
+        return ""
+    return channel_name.rsplit("-", 1)[0]
+
+
+def _clean(value: str | None) -> str:
+    return "" if value in (None, "<unknown>") else value
+
+
+@dataclass
+class ChannelInfo:
+    uniqueid: str
+    name: str
+    linkedid: str
+    state: str = "Down"
+    caller_num: str = ""
+    caller_name: str = ""
+    connected_num: str = ""
+    connected_name: str = ""
+    context: str = ""
+    exten: str = ""
+    application: str = ""
+    bridge_id: str = ""
+    on_hold: bool = False
+    recording: bool = False
+    recording_file: str = ""
+    created_at: float = field(default_factory=time.time)
+    answered_at: float | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return endpoint_of(self.name)
+
+    def view(self) -> dict[str, Any]:
+        return {"uniqueid": self.uniqueid, "name": self.name, "linkedid": self.linkedid, "state": self.state,
+                "caller": {"num": self.caller_num, "name": self.caller_name},
+                "connected": {"num": self.connected_num, "name": self.connected_name},
+                "endpoint": self.endpoint, "context": self.context, "exten": self.exten,
+                "application": self.application, "bridge": self.bridge_id or None, "on_hold": self.on_hold,
+                "recording": self.recording, "recording_file": self.recording_file or None,
+                "created_at": self.created_at, "answered_at": self.answered_at}
+
+
+@dataclass
+class BridgeInfo:
+    id: str
+    type: str = ""
+    technology: str = ""
+    channels: list[str] = field(default_factory=list)  # uniqueids, in order of entry
+
+
+@dataclass
+class CallInfo:
+    linkedid: str
+    started_at: float = field(default_factory=time.time)
+    ended_at: float | None = None
+    channels: list[str] = field(default_factory=list)   # uniqueids ever seen, in order
+    dials: list[dict[str, Any]] = field(default_factory=list)
+    transfers: list[dict[str, Any]] = field(default_factory=list)
+    recordings: list[dict[str, Any]] = field(default_factory=list)
+    spies: list[dict[str, Any]] = field(default_factory=list)
+    conference: str = ""
+    end_reason: str = ""
+
+
+class LiveModel:
+    def __init__(self, *, ended_calls_kept: int = 500, clock: Callable[[], float] = time.time):
+        self.channels: dict[str, ChannelInfo] = {}
+        self.bridges: dict[str, BridgeInfo] = {}
+        self.calls: dict[str, CallInfo] = {}
+        self.ended_calls: deque[dict[str, Any]] = deque(maxlen=ended_calls_kept)
+        self.devices: dict[str, str] = {}            # "PJSIP/1001" -> NOT_INUSE | UNAVAILABLE | ...
+        self.local_pairs: dict[str, str] = {}        # Local ;1 uniqueid <-> ;2 uniqueid
+        self.clock = clock
+        self.events_applied = 0
+        self.call_ended_listeners: list[Callable[[dict[str, Any]], None]] = []
+
+    # -- queries ------------------------------------------------------------------------------
+    def channel_by_name(self, name: str) -> ChannelInfo | None:
+        for chan in self.channels.values():
+            if chan.name == name:
+                return chan
+        return None
+
+    def channels_of_endpoint(self, endpoint: str) -> list[ChannelInfo]:
+        return [c for c in self.channels.values() if c.endpoint == endpoint]
+
+    def live_channels_of_call(self, linkedid: str) -> list[ChannelInfo]:
+        return [c for c in self.channels.values() if c.linkedid == linkedid]
+
+    def bridge_peers(self, uniqueid: str) -> list[ChannelInfo]:
+        """Channels sharing a bridge with this one (looking through Local channel pairs)."""
+        chan = self.channels.get(uniqueid)
+        if chan is None or not chan.bridge_id or chan.bridge_id not in self.bridges:
+            return []
+        peers = []
+        for uid in self.bridges[chan.bridge_id].channels:
+            if uid == uniqueid or uid not in self.channels:
+                continue
+            peer = self.channels[uid]
+            partner = self.local_pairs.get(uid)
+            if partner and partner in self.channels and self.channels[partner].bridge_id:
+                far = self.channels[partner]
+                peers.extend(p for p in self.bridge_peers_direct(far) if p.uniqueid != partner)
+            else:
+                peers.append(peer)
+        return peers
+
+    def bridge_peers_direct(self, chan: ChannelInfo) -> list[ChannelInfo]:
+        if not chan.bridge_id or chan.bridge_id not in self.bridges:
+            return []
+        return [self.channels[u] for u in self.bridges[chan.bridge_id].channels
+                if u != chan.uniqueid and u in self.channels]
+
+    def call_view(self, linkedid: str) -> dict[str, Any] | None:
+        call = self.calls.get(linkedid)
+        if call is None:
+            for ended in self.ended_calls:
+                if ended["linkedid"] == linkedid:
+                    return ended
+            return None
+        return self._view(call)
+
+    def calls_view(self) -> list[dict[str, Any]]:
+        return [self._view(c) for c in self.calls.values()]
+
+    def _view(self, call: CallInfo) -> dict[str, Any]:
+        live = self.live_channels_of_call(call.linkedid)
+        bridges = sorted({c.bridge_id for c in live if c.bridge_id})
+        talking = []
+        for bid in bridges:
+            members = [self.channels[u].name for u in self.bridges.get(bid, BridgeInfo(bid)).channels
+                       if u in self.channels]
+            if len(members) >= 2:
+                talking.append({"bridge": bid, "parties": members})
+        state = "ended" if call.ended_at else ("talking" if talking else
+                                               "ringing" if any(d["status"] == "ringing" for d in call.dials)
+                                               else "active")
+        if live and all(c.on_hold or not c.bridge_id for c in live) and any(c.on_hold for c in live):
+            state = "on-hold"
+        return {"v": 1, "linkedid": call.linkedid, "state": state, "started_at": call.started_at,
+                "ended_at": call.ended_at, "channels": [c.view() for c in live], "bridges": bridges,
+                "talking": talking, "on_hold": [c.name for c in live if c.on_hold],
+                "dials": list(call.dials), "transfers": list(call.transfers),
+                "recordings": [r for r in call.recordings if r.get("running")],
+                "conference": call.conference or None, "spies": list(call.spies),
+                "end_reason": call.end_reason or None}
+
+    # -- event application ---------------------------------------------------------------------
+    def apply(self, event: Mapping[str, Any]) -> str | None:
+        """Apply one AMI event; returns the Linkedid it touched (or None)."""
+        name = str(event.get("Event", ""))
+        self.events_applied += 1
+        handler = getattr(self, "_on_" + name.lower(), None)
+        if handler is not None:
+            return handler(event)
+        if event.get("Uniqueid") and event.get("Channel"):
+            chan = self._touch(event)
+            return chan.linkedid if chan else None
+        return None
+
+    def _touch(self, e: Mapping[str, Any], prefix: str = "", create: bool = True) -> ChannelInfo | None:
+        uid = e.get(prefix + "Uniqueid")
+        if not uid:
+            return None
+        chan = self.channels.get(uid)
+        linkedid = e.get(prefix + "Linkedid") or (chan.linkedid if chan else uid)
+        if chan is None:
+            if not create:
+                return None
+            chan = ChannelInfo(uniqueid=uid, name=e.get(prefix + "Channel", ""), linkedid=linkedid,
+                               created_at=self.clock())
+            self.channels[uid] = chan
+            self._call(linkedid).channels.append(uid)
+        elif linkedid != chan.linkedid:      # the call this channel belongs to changed (transfer, masquerade)
+            chan.linkedid = linkedid
+            call = self._call(linkedid)
+            if uid not in call.channels:
+                call.channels.append(uid)
+        if e.get(prefix + "Channel"):
+            chan.name = e[prefix + "Channel"]
+        state = e.get(prefix + "ChannelStateDesc")
+        if state:
+            if state == "Up" and chan.state != "Up":
+                chan.answered_at = self.clock()
+            chan.state = state
+        for attr, header in (("caller_num", "CallerIDNum"), ("caller_name", "CallerIDName"),
+                             ("connected_num", "ConnectedLineNum"), ("connected_name", "ConnectedLineName"),
+                             ("context", "Context"), ("exten", "Exten")):
+            if prefix + header in e:
+                setattr(chan, attr, _clean(e.get(prefix + header)))
+        return chan
+
+    def _call(self, linkedid: str) -> CallInfo:
+        call = self.calls.get(linkedid)
+        if call is None:
+            call = self.calls[linkedid] = CallInfo(linkedid=linkedid, started_at=self.clock())
+        return call
+
+    def _on_newchannel(self, e):
+        return self._touch(e).linkedid
+
+    def _on_rename(self, e):
+        chan = self.channels.get(e.get("Uniqueid", ""))
+        if chan:
+            chan.name = e.get("Newname", chan.name)
+            return chan.linkedid
+        return None
+
+    def _on_hangup(self, e):
+        uid = e.get("Uniqueid", "")
+        chan = self.channels.pop(uid, None)
+        if chan is None:
+            return None
+        self._leave_bridge(chan)
+        partner = self.local_pairs.pop(uid, None)
+        if partner:
+            self.local_pairs.pop(partner, None)
+        self._maybe_end(chan.linkedid, e.get("Cause-txt") or f"cause {e.get('Cause', '')}".strip())
+        return chan.linkedid
+
+    def _maybe_end(self, linkedid: str, reason: str) -> None:
+        call = self.calls.get(linkedid)
+        if call is None or self.live_channels_of_call(linkedid):
+            return
+        call.ended_at = self.clock()
+        call.end_reason = reason
+        for rec in call.recordings:
+            rec["running"] = False
+        view = self._view(call)
+        del self.calls[linkedid]
+        self.ended_calls.append(view)
+        for listener in self.call_ended_listeners:
+            listener(view)
+
+    def _on_dialbegin(self, e):
+        src = self._touch(e) if e.get("Uniqueid") else None
+        dest = self._touch(e, "Dest")
+        linkedid = (src or dest).linkedid if (src or dest) else None
+        if linkedid:
+            self._call(linkedid).dials.append({
+                "from": src.name if src else "", "to": dest.name if dest else e.get("DestChannel", ""),
+                "to_uniqueid": e.get("DestUniqueid", ""), "dialstring": e.get("DialString", ""),
+                "status": "ringing", "at": self.clock()})
+        return linkedid
+
+    def _on_dialend(self, e):
+        if e.get("Uniqueid"):
+            self._touch(e)
+        dest = self._touch(e, "Dest", create=False)
+        linkedid = e.get("Linkedid") or e.get("DestLinkedid")
+        call = self.calls.get(linkedid or "")
+        if call:
+            for dial in reversed(call.dials):
+                if dial["to_uniqueid"] == e.get("DestUniqueid") and dial["status"] == "ringing":
+                    dial["status"] = (e.get("DialStatus") or "").lower() or "ended"
+                    break
+        return dest.linkedid if dest else linkedid
+
+    def _on_bridgecreate(self, e):
+        bid = e.get("BridgeUniqueid", "")
+        self.bridges.setdefault(bid, BridgeInfo(bid, e.get("BridgeType", ""), e.get("BridgeTechnology", "")))
+        return None
+
+    def _on_bridgeenter(self, e):
+        bid = e.get("BridgeUniqueid", "")
+        bridge = self.bridges.setdefault(bid, BridgeInfo(bid, e.get("BridgeType", ""),
+                                                         e.get("BridgeTechnology", "")))
+        chan = self._touch(e)
+        if chan is None:
+            return None
+        if chan.bridge_id and chan.bridge_id != bid:
+            self._leave_bridge(chan)
+        chan.bridge_id = bid
+        if chan.uniqueid not in bridge.channels:
+            bridge.channels.append(chan.uniqueid)
+        return chan.linkedid
+
+    def _on_bridgeleave(self, e):
+        chan = self._touch(e, create=False)
+        if chan is None:
+            return None
+        self._leave_bridge(chan)
+        return chan.linkedid
+
+    def _leave_bridge(self, chan: ChannelInfo) -> None:
+        bridge = self.bridges.get(chan.bridge_id)
+        if bridge and chan.uniqueid in bridge.channels:
+            bridge.channels.remove(chan.uniqueid)
+        chan.bridge_id = ""
+
+    def _on_bridgedestroy(self, e):
+        bridge = self.bridges.pop(e.get("BridgeUniqueid", ""), None)
+        if bridge:
+            for uid in bridge.channels:
+                if uid in self.channels:
+                    self.channels[uid].bridge_id = ""
+        return None
+
+    def _on_localbridge(self, e):
+        one, two = self._touch(e, "LocalOne"), self._touch(e, "LocalTwo")
+        if one and two:
+            self.local_pairs[one.uniqueid] = two.uniqueid
+            self.local_pairs[two.uniqueid] = one.uniqueid
+        return one.linkedid if one else None
+
+    def _set_hold(self, e, on: bool):
+        chan = self._touch(e, create=False)
+        if chan is None:
+            return None
+        chan.on_hold = on
+        return chan.linkedid
+
+    def _on_hold(self, e):
+        return self._set_hold(e, True)
+
+    def _on_unhold(self, e):
+        return self._set_hold(e, False)
+
+    def _on_musiconholdstart(self, e):
+        return self._set_hold(e, True)
+
+    def _on_musiconholdstop(self, e):
+        return self._set_hold(e, False)
+
+    def _on_newstate(self, e):
+        chan = self._touch(e)
+        return chan.linkedid if chan else None
+
+    def _on_blindtransfer(self, e):
+        chan = self._touch(e, "Transferer", create=False)
+        linkedid = chan.linkedid if chan else e.get("TransfererLinkedid")
+        if linkedid and linkedid in self.calls:
+            self.calls[linkedid].transfers.append({
+                "kind": "blind", "result": e.get("Result", ""), "by": e.get("TransfererChannel", ""),
+                "to": f"{e.get('Extension', '')}@{e.get('Context', '')}", "at": self.clock()})
+        return linkedid
+
+    def _on_attendedtransfer(self, e):
+        chan = self._touch(e, "OrigTransferer", create=False)
+        linkedid = chan.linkedid if chan else e.get("OrigTransfererLinkedid")
+        if linkedid and linkedid in self.calls:
+            self.calls[linkedid].transfers.append({
+                "kind": "attended", "result": e.get("Result", ""), "by": e.get("OrigTransfererChannel", ""),
+                "to": e.get("TransferTargetChannel", "") or e.get("SecondTransfererChannel", ""),
+                "at": self.clock()})
+        return linkedid
+
+    def _on_mixmonitorstart(self, e):
+        chan = self._touch(e, create=False)
+        if chan is None:
+            return None
+        chan.recording = True
+        call = self._call(chan.linkedid)
+        call.recordings.append({"channel": chan.name, "file": chan.recording_file or None,
+                                "id": e.get("MixMonitorID", ""), "running": True, "started_at": self.clock()})
+        return chan.linkedid
+
+    def _on_mixmonitorstop(self, e):
+        chan = self._touch(e, create=False)
+        if chan is None:
+            return None
+        chan.recording = False
+        for rec in self.calls.get(chan.linkedid, CallInfo("")).recordings:
+            if rec["channel"] == chan.name and rec["running"]:
+                rec["running"] = False
+                rec["stopped_at"] = self.clock()
+        return chan.linkedid
+
+    def _on_varset(self, e):
+        chan = self._touch(e, create=False)
+        if chan is None:
+            return None
+        if e.get("Variable") == "MIXMONITOR_FILENAME":
+            chan.recording_file = e.get("Value", "")
+            for rec in self.calls.get(chan.linkedid, CallInfo("")).recordings:
+                if rec["channel"] == chan.name and not rec["file"]:
+                    rec["file"] = chan.recording_file
+        return chan.linkedid
+
+    def _on_confbridgejoin(self, e):
+        chan = self._touch(e)
+        if chan:
+            self._call(chan.linkedid).conference = e.get("Conference", "")
+            return chan.linkedid
+        return None
+
+    def _on_chanspystart(self, e):
+        spyer = self._touch(e, "Spyer", create=False)
+        spyee = self._touch(e, "Spyee", create=False)
+        if spyee:
+            self._call(spyee.linkedid).spies.append({"spyer": e.get("SpyerChannel", ""),
+                                                      "spyee": spyee.name, "at": self.clock()})
+            return spyee.linkedid
+        return spyer.linkedid if spyer else None
+
+    def _on_chanspystop(self, e):
+        spyee = self._touch(e, "Spyee", create=False)
+        if spyee:
+            call = self.calls.get(spyee.linkedid)
+            if call:
+                call.spies = [s for s in call.spies if s["spyer"] != e.get("SpyerChannel")]
+            return spyee.linkedid
+        return None
+
+    def _on_devicestatechange(self, e):
+        self.devices[e.get("Device", "")] = e.get("State", "")
+        return None
+
+    def _on_contactstatus(self, e):
+        endpoint = e.get("EndpointName") or e.get("AOR") or ""
+        status = e.get("ContactStatus", "")
+        if endpoint and status in ("Removed", "Unreachable"):
+            self.devices[f"PJSIP/{endpoint}"] = "UNAVAILABLE"
+        elif endpoint and status in ("Created", "Reachable") and self.devices.get(f"PJSIP/{endpoint}") in (
+                None, "UNAVAILABLE"):
+            self.devices[f"PJSIP/{endpoint}"] = "NOT_INUSE"
+        return None
+
+    def _on_originateresponse(self, e):
+        return None
+
+    # -- resync --------------------------------------------------------------------------------
+    def resync(self, channels: Iterable[Mapping[str, Any]], endpoints: Iterable[Mapping[str, Any]] = (),
+               device_states: Iterable[Mapping[str, Any]] = ()) -> dict[str, list[str]]:
+        """Replace channels, bridges and devices with the PBX's own report. Calls that vanished while
+        we were away end with reason 'ended while disconnected'. Returns what changed."""
+        seen: dict[str, ChannelInfo] = {}
+        bridges: dict[str, BridgeInfo] = {}
+        for item in channels:
+            uid = item.get("Uniqueid", "")
+            old = self.channels.get(uid)
+            chan = ChannelInfo(uniqueid=uid, name=item.get("Channel", ""), linkedid=item.get("Linkedid") or uid,
+                               state=item.get("ChannelStateDesc", ""),
+                               caller_num=_clean(item.get("CallerIDNum")), caller_name=_clean(item.get("CallerIDName")),
+                               connected_num=_clean(item.get("ConnectedLineNum")),
+                               connected_name=_clean(item.get("ConnectedLineName")),
+                               context=item.get("Context", ""), exten=item.get("Exten", ""),
+                               application=item.get("Application", ""),
+                               bridge_id=item.get("BridgeId", "") or item.get("BridgeID", ""),
+                               created_at=old.created_at if old else self.clock(),
+                               answered_at=old.answered_at if old else None)
+            chan.on_hold = chan.application.lower() in HOLD_APPLICATIONS or bool(old and old.on_hold and
+                                                                                  not chan.bridge_id)
+            if old:
+                chan.recording, chan.recording_file = old.recording, old.recording_file
+            seen[uid] = chan
+            if chan.bridge_id:
+                old_bridge = self.bridges.get(chan.bridge_id)
+                bridge = bridges.setdefault(chan.bridge_id, BridgeInfo(
+                    chan.bridge_id, old_bridge.type if old_bridge else "", old_bridge.technology if old_bridge else ""))
+                bridge.channels.append(uid)
+        gone = [uid for uid in self.channels if uid not in seen]
+        added = [uid for uid in seen if uid not in self.channels]
+        self.channels = seen
+        self.bridges = bridges
+        self.local_pairs = {a: b for a, b in self.local_pairs.items() if a in seen and b in seen}
+        for chan in seen.values():
+            call = self._call(chan.linkedid)
+            if chan.uniqueid not in call.channels:
+                call.channels.append(chan.uniqueid)
+        for linkedid in list(self.calls):
+            self._maybe_end(linkedid, "ended while disconnected")
+        for item in endpoints:
+            name = item.get("ObjectName") or item.get("Endpoint") or ""
+            if name:
+                word = ENDPOINT_STATE_WORDS.get(str(item.get("DeviceState", "")).lower(), "UNKNOWN")
+                self.devices[f"PJSIP/{name}"] = word
+        for item in device_states:
+            if item.get("Device"):
+                self.devices[item["Device"]] = item.get("State", "")
+        return {"added": added, "gone": gone}
+
+    def snapshot(self) -> dict[str, Any]:
+        """Comparable picture (tests compare it with the simulator's)."""
+        return {"channels": {u: (c.name, c.linkedid, c.state, c.bridge_id) for u, c in self.channels.items()},
+                "calls": sorted(self.calls)}

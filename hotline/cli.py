@@ -1,0 +1,220 @@
+"""`hotline` command line: serve, sim, demo, plus the domain packages' subcommands.
+
+Domain packages add subcommands with `<pkg>/cli.py: register(subparsers)`; a subcommand sets
+`func=handler` (parser.set_defaults) where `handler(args)` is sync or async and returns an exit code or None.
+`args.config_dir` is the --config directory (None: the default lookup of hotline.config.default_config_dir).
+Exit codes: 0 ok, 2 usage, 1 runtime or configuration error (one line on stderr, no traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import inspect
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import hotline
+from hotline.config import ConfigError, load_settings
+
+DOMAIN_CLIS = ("ivr.cli", "cti.cli", "acd.cli", "recordings.cli")
+QUIET_LOGGERS = ("transitions", "amqtt", "aiosqlite", "asyncio", "httpx", "uvicorn", "multipart")
+
+
+class CliError(Exception):
+    """An expected failure: printed as `hotline: error: <message>` and exit code 1."""
+
+
+# ------------------------------------------------------------------ parser
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hotline", description="IVR + CTI server for Asterisk call centres (江南云商客服中心).")
+    parser.add_argument("--config", dest="config_dir", type=Path, default=None, metavar="DIR",
+                        help="configuration directory holding hotline.toml, agents.yaml, queues.yaml "
+                             "(default: $HOTLINE_CONFIG_DIR, else ./config)")
+    parser.add_argument("--log-level", default=None, choices=["debug", "info", "warning", "error"],
+                        help="log verbosity (default: info for serve/sim, warning otherwise)")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def config_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", dest="config_dir", type=Path, default=argparse.SUPPRESS, metavar="DIR",
+                       help="configuration directory (same as the global --config)")
+
+    serve = subparsers.add_parser("serve", help="run the service: FastAGI + AMI client + HTTP API + MQTT",
+                                  description="Run the production service against Asterisk (or `hotline sim`).")
+    config_option(serve)
+    serve.set_defaults(func=cmd_serve, default_log="info")
+
+    sim = subparsers.add_parser("sim", help="run the PBX simulator standalone (a stand-in Asterisk)",
+                                description="Run pbxsim: AMI on --ami-port, dialplan AGI() calls to the service's "
+                                            "FastAGI address from the configuration.")
+    config_option(sim)
+    sim.add_argument("--host", default="127.0.0.1", help="address the simulator's AMI listens on")
+    sim.add_argument("--ami-port", type=int, default=5038, help="AMI port (default 5038; 0 = any free port)")
+    sim.add_argument("--agi-host", default=None, help="send AGI() calls here (default: [fastagi] host)")
+    sim.add_argument("--agi-port", type=int, default=None, help="send AGI() calls here (default: [fastagi] port)")
+    sim.add_argument("--conf-dir", type=Path, default=None, help="Asterisk configuration (default: asterisk-conf/)")
+    sim.set_defaults(func=cmd_sim, default_log="info")
+
+    demo = subparsers.add_parser("demo", help="simulator + service in one process; place scripted calls",
+                                 description="Run the simulator, the service, SQLite and an embedded MQTT broker in "
+                                             "one process on a virtual clock, place N scripted calls and print "
+                                             "a summary.")
+    config_option(demo)
+    demo.add_argument("--calls", type=_positive_int, default=20, help="number of calls (default 20)")
+    demo.add_argument("--seed", type=int, default=1, help="random seed (same seed, same summary)")
+    demo.add_argument("--json", action="store_true", help="print the summary as one JSON line (the last line)")
+    demo.add_argument("--data-dir", type=Path, default=None,
+                      help="keep the database, sounds and recordings here (default: a temporary directory)")
+    demo.set_defaults(func=cmd_demo, default_log="warning")
+
+    for name in DOMAIN_CLIS:
+        module = _optional_module(name)
+        if module is not None and hasattr(module, "register"):
+            module.register(subparsers)
+
+    _add_version_everywhere(parser)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _optional_module(name: str):
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and (name == exc.name or name.startswith(exc.name + ".")):
+            return None
+        raise
+
+
+def _add_version_everywhere(parser: argparse.ArgumentParser) -> None:
+    if "--version" not in parser._option_string_actions:
+        parser.add_argument("--version", action="version", version=f"hotline {hotline.__version__}")
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _add_version_everywhere(sub)
+
+
+# ------------------------------------------------------------------ running
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help(sys.stderr)
+        return 2
+    _configure_logging(args.log_level or getattr(args, "default_log", "warning"))
+    try:
+        result = func(args)
+        if inspect.iscoroutine(result):
+            result = asyncio.run(result)
+    except KeyboardInterrupt:
+        return 130
+    except (ConfigError, CliError) as exc:
+        print(f"hotline: error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        if _is_expected(exc):
+            print(f"hotline: error: {exc}", file=sys.stderr)
+            return 1
+        raise
+    return int(result or 0)
+
+
+def _is_expected(exc: BaseException) -> bool:
+    from hotline.service import StartupError
+
+    return isinstance(exc, (StartupError, OSError)) or type(exc).__name__ in ("FlowError", "PromptError")
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if level != "debug":
+        for name in QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def settings_from_args(args: argparse.Namespace):
+    return load_settings(getattr(args, "config_dir", None))
+
+
+async def _until_signal(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+def cmd_serve(args: argparse.Namespace):
+    settings = settings_from_args(args)      # a bad configuration stops here, before anything starts
+
+    async def run() -> int:
+        from hotline.service import Service
+
+        stop = asyncio.Event()
+        async with Service(settings) as service:
+            print(f"hotline serve: FastAGI {settings.fastagi.host}:{service.fastagi_port}, "
+                  f"HTTP {service.http_url}, AMI {settings.ami.host}:{settings.ami.port}, "
+                  f"MQTT {service.mqtt_url}", flush=True)
+            waiter = asyncio.ensure_future(_until_signal(stop))
+            stopped = asyncio.ensure_future(service.wait_stopped())
+            await asyncio.wait({waiter, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            stopped.cancel()
+        return 0
+    return run()
+
+
+def cmd_sim(args: argparse.Namespace):
+    settings = settings_from_args(args)
+    simulator = _optional_module("pbxsim.simulator")
+    if simulator is None:
+        raise CliError("the PBX simulator (pbxsim.simulator) is not installed")
+    conf_dir = args.conf_dir or settings.paths.asterisk_conf_dir
+    if not conf_dir.is_dir():
+        raise CliError(f"{conf_dir}: Asterisk configuration directory not found")
+    agi_target = (args.agi_host or settings.fastagi.host, args.agi_port or settings.fastagi.port)
+
+    async def run() -> int:
+        stop = asyncio.Event()
+        settings.paths.recordings_dir.mkdir(parents=True, exist_ok=True)
+        agents_file = settings.config_dir / "agents.yaml"
+        async with simulator.Simulator(conf_dir=conf_dir, sounds_dirs=[settings.paths.sounds_dir],
+                                       monitor_dir=settings.paths.recordings_dir, agents_file=agents_file,
+                                       ami_port=args.ami_port, host=args.host, agi_override=agi_target) as sim:
+            print(f"hotline sim: AMI {args.host}:{sim.ami_port}, AGI() -> {agi_target[0]}:{agi_target[1]}",
+                  flush=True)
+            await _until_signal(stop)
+        return 0
+    return run()
+
+
+def cmd_demo(args: argparse.Namespace):
+    from hotline.demo import run_demo_cli
+
+    return run_demo_cli(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

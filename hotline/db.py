@@ -1,0 +1,46 @@
+"""The SQL database: one declarative base for every domain's tables, async engines for SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import importlib
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+
+DOMAIN_MODELS = ("ivr.models", "cti.models", "acd.models", "recordings.models")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def make_engine(url: str, **kwargs) -> AsyncEngine:
+    engine = create_async_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # WAL lets readers (QA search) run during writes
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+    return engine
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def import_domain_models() -> None:
+    """Register every domain's tables on Base.metadata (a domain without tables is skipped)."""
+    for name in DOMAIN_MODELS:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+
+
+async def create_schema(engine: AsyncEngine) -> None:
+    import_domain_models()
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)

@@ -1,0 +1,347 @@
+"""AgiChannel: the typed, async command API of one FastAGI session.
+
+Commands are strictly sequential (one in flight). Reading is done inline by the command that waits for
+its reply, so a session is exactly one task; an unsolicited ``HANGUP`` line read on the way is recorded
+and the reply is still delivered to the command that owns it.
+
+Hang-up handling, as Asterisk 22 behaves (agi_raw2.log):
+  * ``HANGUP`` may arrive before or after the reply to the command in flight;
+  * after it, channel (media) commands answer ``511``, while GET/SET VARIABLE, VERBOSE, NOOP and EXEC still work;
+  * a media command returning ``-1`` is ambiguous (missing sound file or hung up): ``CHANNEL STATUS`` tells.
+Media commands raise :class:`AgiHangup` once the call is gone; a dropped socket raises :class:`AgiConnectionLost`.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+from urllib.parse import parse_qsl, urlsplit
+
+from .errors import (
+    AgiCommandError,
+    AgiConnectionLost,
+    AgiHangup,
+    AgiProtocolError,
+    AgiUnknownCommand,
+    AgiUsageError,
+)
+from .protocol import HANGUP, AgiReader, AgiReply, format_command
+
+log = logging.getLogger(__name__)
+
+MAX_LINE = 64 * 1024
+
+
+@dataclass(frozen=True)
+class AgiRequest:
+    """What Asterisk asked for: the routed path, query, arguments and the whole agi_ header."""
+
+    header: dict[str, str]
+    path: str                      # "hotline" for agi://host:4573/hotline?x=1
+    query: dict[str, str] = field(default_factory=dict)
+    args: tuple[str, ...] = ()     # agi_arg_1, agi_arg_2, …
+
+    @classmethod
+    def from_header(cls, header: dict[str, str]) -> "AgiRequest":
+        request = header.get("agi_request", "") or header.get("agi_network_script", "")
+        parts = urlsplit(request if "://" in request else "agi://x/" + request)
+        path = parts.path.strip("/")
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        args = []
+        i = 1
+        while f"agi_arg_{i}" in header:
+            args.append(header[f"agi_arg_{i}"])
+            i += 1
+        return cls(header=dict(header), path=path, query=query, args=tuple(args))
+
+    def get(self, name: str, default: str = "") -> str:
+        return self.header.get(f"agi_{name}", default)
+
+    @property
+    def caller(self) -> str:
+        value = self.get("callerid")
+        return "" if value in ("unknown", "<unknown>") else value
+
+    @property
+    def caller_name(self) -> str:
+        value = self.get("calleridname")
+        return "" if value in ("unknown", "<unknown>") else value
+
+    @property
+    def dnid(self) -> str:
+        value = self.get("dnid")
+        return "" if value == "unknown" else value
+
+    @property
+    def channel(self) -> str:
+        return self.get("channel")
+
+    @property
+    def uniqueid(self) -> str:
+        return self.get("uniqueid")
+
+    @property
+    def language(self) -> str:
+        return self.get("language")
+
+
+def _digit_from_code(code: int) -> str | None:
+    return chr(code) if code > 0 else None
+
+
+class AgiChannel:
+    """One call's FastAGI session. Create with the reader/writer after the header is read."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: AgiRequest,
+                 parser: AgiReader | None = None,
+                 on_command: Callable[[str, AgiReply], None] | None = None) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._parser = parser or AgiReader()
+        self.request = request
+        self.hungup = False          # the caller is gone (HANGUP line or 511 seen)
+        self.closed = False          # the socket is gone
+        self.missing_sounds: list[str] = []
+        self._lock = asyncio.Lock()
+        self._on_command = on_command
+
+    # ---- raw command -----------------------------------------------------------------------
+
+    async def command(self, verb: str, *args: object) -> AgiReply:
+        """Send one command and return its reply (any code). Raises AgiConnectionLost if the socket goes."""
+        line = format_command(verb, *args)
+        async with self._lock:
+            if self.closed:
+                raise AgiConnectionLost("FastAGI connection already closed")
+            try:
+                self._writer.write(line)
+                await self._writer.drain()
+            except (ConnectionError, OSError) as exc:
+                self.closed = True
+                raise AgiConnectionLost(f"FastAGI socket broke while sending {verb}: {exc}") from exc
+            reply = await self._read_reply(verb)
+        if self._on_command:
+            self._on_command(verb, reply)
+        return reply
+
+    async def _read_reply(self, verb: str) -> AgiReply:
+        while True:
+            try:
+                raw = await self._reader.readuntil(b"\n")
+            except asyncio.IncompleteReadError:
+                self.closed = True
+                self.hungup = True
+                self._parser.eof()
+                raise AgiConnectionLost(f"FastAGI connection closed while waiting for the reply to {verb}") from None
+            except asyncio.LimitOverrunError:
+                self.closed = True
+                raise AgiProtocolError(f"reply line to {verb} longer than {MAX_LINE} bytes") from None
+            except (ConnectionError, OSError) as exc:
+                self.closed = True
+                self.hungup = True
+                raise AgiConnectionLost(f"FastAGI socket broke waiting for {verb}: {exc}") from exc
+            item = self._parser.feed(raw)
+            if item is HANGUP:
+                if not self.hungup:
+                    log.info("%s: caller hung up", self.request.channel)
+                self.hungup = True
+                continue
+            if isinstance(item, AgiReply):
+                return item
+
+    async def _channel_command(self, verb: str, *args: object) -> AgiReply:
+        """A command that needs a live channel: 511 / known hang-up → AgiHangup; 510/520 → typed errors."""
+        if self.hungup:
+            raise AgiHangup(f"caller already hung up (not sending {verb})")
+        reply = await self.command(verb, *args)
+        self._check(verb, reply)
+        if reply.code == 511:
+            self.hungup = True
+            raise AgiHangup(f"{verb}: channel is dead (511)")
+        if reply.result_int == -1 and self.hungup:
+            raise AgiHangup(f"{verb}: caller hung up")
+        return reply
+
+    def _check(self, verb: str, reply: AgiReply) -> None:
+        if reply.code == 510:
+            raise AgiUnknownCommand(510, verb, reply.message or "Invalid or unknown command")
+        if reply.code == 520:
+            raise AgiUsageError(520, verb, reply.message or "Invalid command syntax", reply.usage)
+        if reply.code not in (200, 511):
+            raise AgiProtocolError(f"unexpected reply code {reply.code} to {verb}: {reply.message!r}")
+
+    async def _still_there(self) -> bool:
+        """After an ambiguous -1: is the channel alive? (CHANNEL STATUS answers 511 on a dead one.)"""
+        if self.hungup:
+            return False
+        reply = await self.command("CHANNEL STATUS")
+        if reply.code == 511 or self.hungup:
+            self.hungup = True
+            return False
+        return True
+
+    async def _media_result(self, verb: str, reply: AgiReply, sound: str | None) -> None:
+        """-1 on a media command: hang-up (raise) or a missing sound file (recorded, carry on)."""
+        if reply.result_int == -1:
+            if not await self._still_there():
+                raise AgiHangup(f"{verb}: caller hung up")
+            if sound is not None:
+                log.warning("%s: sound %r is missing", self.request.channel, sound)
+                self.missing_sounds.append(sound)
+
+    # ---- typed API ----------------------------------------------------------------------------
+
+    async def answer(self) -> None:
+        reply = await self._channel_command("ANSWER")
+        if reply.result_int == -1:
+            raise AgiHangup("ANSWER failed: caller hung up")
+
+    async def stream_file(self, name: str, escape: str = "", offset: int | None = None) -> tuple[str | None, int]:
+        """Play a sound; returns (digit pressed or None, endpos in samples)."""
+        args: list[object] = [name, escape]
+        if offset:
+            args.append(offset)
+        reply = await self._channel_command("STREAM FILE", *args)
+        await self._media_result("STREAM FILE", reply, name)
+        code = reply.result_int or 0
+        return _digit_from_code(code), reply.endpos or 0
+
+    async def get_data(self, name: str, timeout_ms: int = 5000, max_digits: int = 1) -> tuple[str, bool]:
+        """Play ``name`` and collect up to ``max_digits`` (``#`` ends). Returns (digits, timed_out)."""
+        reply = await self._channel_command("GET DATA", name, int(timeout_ms), int(max_digits))
+        if reply.result == "-1":
+            await self._media_result("GET DATA", reply, name)
+            # a missing prompt: Asterisk gave up without collecting; treat like no input
+            return "", True
+        timed_out = reply.data == "timeout"
+        return reply.result, timed_out
+
+    async def wait_for_digit(self, timeout_ms: int) -> str | None:
+        reply = await self._channel_command("WAIT FOR DIGIT", int(timeout_ms))
+        await self._media_result("WAIT FOR DIGIT", reply, None)
+        return _digit_from_code(reply.result_int or 0)
+
+    async def _say(self, verb: str, *args: object) -> str | None:
+        reply = await self._channel_command(verb, *args)
+        await self._media_result(verb, reply, None)
+        return _digit_from_code(reply.result_int or 0)
+
+    async def say_number(self, number: int, escape: str = "") -> str | None:
+        return await self._say("SAY NUMBER", int(number), escape)
+
+    async def say_digits(self, digits: str, escape: str = "") -> str | None:
+        return await self._say("SAY DIGITS", digits, escape)
+
+    async def say_alpha(self, text: str, escape: str = "") -> str | None:
+        return await self._say("SAY ALPHA", text, escape)
+
+    async def say_date(self, epoch: int, escape: str = "") -> str | None:
+        return await self._say("SAY DATE", int(epoch), escape)
+
+    async def say_time(self, epoch: int, escape: str = "") -> str | None:
+        return await self._say("SAY TIME", int(epoch), escape)
+
+    async def get_variable(self, name: str) -> str | None:
+        """Works after a hang-up too (dead AGI). None when the variable is not set."""
+        reply = await self.command("GET VARIABLE", name)
+        self._check("GET VARIABLE", reply)
+        if reply.code != 200 or reply.result != "1":
+            return None
+        return reply.data or ""
+
+    async def get_full_variable(self, expression: str) -> str | None:
+        reply = await self.command("GET FULL VARIABLE", expression)
+        self._check("GET FULL VARIABLE", reply)
+        if reply.code != 200 or reply.result != "1":
+            return None
+        return reply.data or ""
+
+    async def set_variable(self, name: str, value: object) -> None:
+        reply = await self.command("SET VARIABLE", name, str(value))
+        self._check("SET VARIABLE", reply)
+
+    async def channel_status(self) -> int:
+        reply = await self._channel_command("CHANNEL STATUS")
+        return reply.result_int if reply.result_int is not None else -1
+
+    async def record_file(self, path: str, fmt: str = "wav", escape: str = "#", timeout_ms: int = 120000,
+                          beep: bool = False, silence_s: int | None = None) -> tuple[str | None, int, str]:
+        """Record until a key in ``escape``, ``timeout_ms`` or ``silence_s`` of silence.
+
+        Returns (digit, endpos, how) with how one of dtmf/timeout/hangup (timeout includes the silence cut-off). A hang-up during the
+        recording keeps the file (the message is still left) and is reported as how="hangup", not raised.
+        """
+        args: list[object] = [path, fmt, escape, int(timeout_ms)]
+        if beep:
+            args.append("BEEP")
+        if silence_s:
+            args.append(f"s={int(silence_s)}")
+        reply = await self._channel_command("RECORD FILE", *args)
+        code = reply.result_int or 0
+        endpos = reply.endpos or 0
+        if code == -1 or reply.data == "hangup":
+            self.hungup = True
+            return None, endpos, "hangup"
+        if reply.data == "dtmf" or code > 0:
+            return _digit_from_code(code), endpos, "dtmf"
+        if reply.data in (None, "timeout"):  # Asterisk reports a silence cut-off as "(timeout)" too
+            return None, endpos, "timeout"
+        raise AgiCommandError(200, "RECORD FILE", f"recording failed ({reply.data})")
+
+    async def exec(self, app: str, args: str = "") -> int:
+        """EXEC an application; returns its result (-2 = unknown application). Dial returns -1 when the
+        caller hangs up or the far end ends the call, so the result alone does not mean 'hang-up'."""
+        reply = await self.command("EXEC", app, args) if args else await self.command("EXEC", app)
+        self._check("EXEC", reply)
+        if reply.code == 511:
+            self.hungup = True
+            raise AgiHangup(f"EXEC {app}: channel is dead (511)")
+        return reply.result_int if reply.result_int is not None else 0
+
+    async def set_music(self, on: bool, cls: str = "default") -> None:
+        if on:
+            await self._channel_command("SET MUSIC", "ON", cls)
+        else:
+            await self._channel_command("SET MUSIC", "OFF")
+
+    async def set_context(self, context: str) -> None:
+        await self._channel_command("SET CONTEXT", context)
+
+    async def set_extension(self, extension: str) -> None:
+        await self._channel_command("SET EXTENSION", extension)
+
+    async def set_priority(self, priority: int | str) -> None:
+        await self._channel_command("SET PRIORITY", priority)
+
+    async def verbose(self, message: str, level: int = 1) -> None:
+        reply = await self.command("VERBOSE", message, int(level))
+        self._check("VERBOSE", reply)
+
+    async def noop(self, message: str = "") -> None:
+        reply = await self.command("NOOP", message) if message else await self.command("NOOP")
+        self._check("NOOP", reply)
+
+    async def hangup(self) -> None:
+        """Hang the caller up. Idempotent; a 511 (already gone) is not an error here."""
+        if self.hungup or self.closed:
+            self.hungup = True
+            return
+        reply = await self.command("HANGUP")
+        self._check("HANGUP", reply)
+        self.hungup = True
+
+    async def close(self) -> None:
+        """Close the socket (Asterisk then ends the AGI step and, if the caller is gone, the channel)."""
+        if self._writer.is_closing():
+            self.closed = True
+            return
+        self.closed = True
+        self._writer.close()
+        try:
+            await self._writer.wait_closed()
+        except (ConnectionError, OSError):
+            pass
+
+
+AgiHandler = Callable[[AgiChannel], Awaitable[None]]

@@ -1,0 +1,154 @@
+"""A virtual-time asyncio event loop.
+
+``VirtualClockLoop`` is a ``SelectorEventLoop`` whose ``time()`` is virtual.
+Whenever the loop would block (no callback is ready, the selector polled with a
+zero timeout reports no I/O, and nothing is *busy*) the clock jumps straight to
+the next scheduled timer. A day of traffic then runs in seconds and, with the
+same seed, in the same order every time.
+
+Real TCP on loopback keeps working inside the loop: the selector is always
+polled first, so bytes already delivered by the kernel are handled before time
+moves. Work outside the loop's thread stops the clock from jumping while it
+runs; the loop then advances with real time instead (never a deadlock):
+
+- ``run_in_executor`` jobs are counted until their result is back in the loop;
+- ``with loop.hold():`` marks a region as busy explicitly;
+- ``loop.add_busy_probe(fn)`` registers a callable returning True while busy;
+- by default, any other Python thread that is not parked in a wait/get/select
+  call (aiosqlite's worker running a query, for example) counts as busy.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import selectors
+import sys
+import threading
+import time
+from typing import Awaitable, Callable, TypeVar
+
+T = TypeVar("T")
+
+# Where an idle worker thread sits: waiting on a lock, a queue or a selector.
+_IDLE_FUNCS = frozenset({
+    "wait", "get", "select", "poll", "_worker", "accept", "sleep", "acquire",
+    "recv", "recv_into", "readline", "read", "serve_forever", "_wait_for_tstate_lock",
+})
+# Real seconds to give in-flight loopback work (a connect, a write) before jumping.
+_SETTLE_S = 0.0005
+
+
+class _VirtualSelector(selectors.DefaultSelector):
+    loop: "VirtualClockLoop | None" = None
+
+    def select(self, timeout=None):
+        events = super().select(0)
+        loop = self.loop
+        if events or timeout == 0 or loop is None:
+            return events
+        if loop._is_busy():
+            step = 0.002 if timeout is None else min(timeout, 0.002)
+            start = time.monotonic()
+            events = super().select(step)
+            loop._virtual_now += time.monotonic() - start
+            return events
+        if loop._has_writers():
+            events = super().select(_SETTLE_S)
+            if events:
+                return events
+        if timeout is None:
+            # Nothing scheduled at all: only the outside world can wake us.
+            return super().select(None)
+        loop._virtual_now += timeout
+        loop.jumps += 1
+        return []
+
+
+class VirtualClockLoop(asyncio.SelectorEventLoop):
+    """SelectorEventLoop with a virtual clock that jumps over idle time."""
+
+    def __init__(self, start: float = 0.0, *, watch_threads: bool = True) -> None:
+        selector = _VirtualSelector()
+        super().__init__(selector)
+        selector.loop = self
+        self._virtual_now = float(start)
+        self._holds = 0
+        self._executor_jobs = 0
+        self._probes: list[Callable[[], bool]] = []
+        self._watch_threads = watch_threads
+        self._loop_thread_id: int | None = None
+        self.jumps = 0
+
+    # -- time ------------------------------------------------------------
+    def time(self) -> float:
+        return self._virtual_now
+
+    # -- busy accounting ------------------------------------------------
+    @contextlib.contextmanager
+    def hold(self):
+        """While inside, the clock does not jump (it follows real time)."""
+        self._holds += 1
+        try:
+            yield self
+        finally:
+            self._holds -= 1
+
+    def add_busy_probe(self, probe: Callable[[], bool]) -> Callable[[], None]:
+        self._probes.append(probe)
+
+        def remove() -> None:
+            if probe in self._probes:
+                self._probes.remove(probe)
+        return remove
+
+    def run_in_executor(self, executor, func, *args):
+        self._executor_jobs += 1
+        fut = super().run_in_executor(executor, func, *args)
+
+        def _done(_f) -> None:
+            self._executor_jobs -= 1
+        fut.add_done_callback(_done)
+        return fut
+
+    def _has_writers(self) -> bool:
+        return any(key.events & selectors.EVENT_WRITE for key in self._selector.get_map().values())
+
+    def _is_busy(self) -> bool:
+        if self._holds or self._executor_jobs:
+            return True
+        if any(probe() for probe in self._probes):
+            return True
+        return self._watch_threads and self._threads_busy()
+
+    def _threads_busy(self) -> bool:
+        if threading.active_count() <= 1:
+            return False
+        me = threading.get_ident()
+        for ident, frame in sys._current_frames().items():
+            if ident == me:
+                continue
+            if frame.f_code.co_name not in _IDLE_FUNCS:
+                return True
+        return False
+
+    async def sleep_real(self, seconds: float) -> None:
+        """Let real time pass (for an outside process) without jumping."""
+        with self.hold():
+            await asyncio.sleep(seconds)
+
+
+def new_virtual_loop(start: float = 0.0, **kwargs) -> VirtualClockLoop:
+    return VirtualClockLoop(start, **kwargs)
+
+
+def run_virtual(main: Awaitable[T], *, start: float = 0.0, debug: bool | None = None) -> T:
+    """Like ``asyncio.run`` but on a fresh VirtualClockLoop."""
+    with asyncio.Runner(loop_factory=lambda: new_virtual_loop(start), debug=debug) as runner:
+        return runner.run(main)
+
+
+class VirtualLoopPolicy(asyncio.DefaultEventLoopPolicy):
+    """Event loop policy producing VirtualClockLoops (for pytest-asyncio's event_loop_policy)."""
+
+    def new_event_loop(self) -> VirtualClockLoop:
+        return new_virtual_loop()

@@ -1,0 +1,194 @@
+"""`hotline recordings …`: search, export, archive, purge, verify, migrate.
+
+Times on the command line are local to settings.service.time_zone (an explicit offset is honoured);
+the database holds UTC. `--from` is inclusive, `--to` exclusive.
+"""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from recordings.search import SORT_FIELDS, RecordingFilters, parse_local_time, search_recordings
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    rec = subparsers.add_parser("recordings", help="search, export, archive, purge and verify call recordings",
+                                description="Call recordings (录音): search and export, and maintenance (录音维护).")
+    rec.add_argument("--config", dest="config_dir", type=Path, default=argparse.SUPPRESS, metavar="DIR",
+                     help="configuration directory (same as the global --config)")
+    sub = rec.add_subparsers(dest="recordings_command", metavar="ACTION", required=True)
+
+    s = sub.add_parser("search", help="find recordings by agent, time range, caller, queue, customer")
+    s.add_argument("--agent", help="agent ID (工号)")
+    s.add_argument("--from", dest="start_from", metavar="TIME", help="inclusive start, local time, e.g. 2026-11-01T08:00")
+    s.add_argument("--to", dest="start_to", metavar="TIME", help="exclusive end, local time")
+    s.add_argument("--caller")
+    s.add_argument("--called")
+    s.add_argument("--queue")
+    s.add_argument("--customer")
+    s.add_argument("--call", dest="linkedid", metavar="LINKEDID", help="one call's segments")
+    s.add_argument("--min-duration", type=float, metavar="SECONDS")
+    s.add_argument("--page", type=int, default=1)
+    s.add_argument("--page-size", type=int, default=100)
+    s.add_argument("--sort", choices=sorted(SORT_FIELDS), default="started_at")
+    s.add_argument("--desc", action="store_true", help="newest / longest first")
+    s.add_argument("--json", action="store_true", help="one JSON object: items, total, page, page_size")
+    s.set_defaults(func=cmd_search)
+
+    e = sub.add_parser("export", help="copy a recording's audio file out (audit-logged)")
+    e.add_argument("id", type=int)
+    e.add_argument("--output", "-o", type=Path, required=True, metavar="FILE")
+    e.add_argument("--actor", default=None, help="who is exporting (default: the login name)")
+    e.set_defaults(func=cmd_export)
+
+    a = sub.add_parser("archive", help="move recordings older than N days to archive storage (verified)")
+    a.add_argument("--older-than", type=int, required=True, metavar="DAYS")
+    a.add_argument("--no-progress", action="store_true")
+    a.set_defaults(func=cmd_archive)
+
+    p = sub.add_parser("purge", help="delete files past the retention of recording.yaml (rows stay, audit-logged)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_purge)
+
+    v = sub.add_parser("verify", help="files without rows, rows without files, checksum mismatches (exit 1 if any)")
+    v.add_argument("--json", action="store_true")
+    v.add_argument("--no-progress", action="store_true")
+    v.set_defaults(func=cmd_verify)
+
+    m = sub.add_parser("migrate", help="apply the recordings tables' Alembic migrations (upgrade head)")
+    m.set_defaults(func=cmd_migrate)
+
+
+def _fail(message: str):
+    from hotline.cli import CliError
+
+    raise CliError(message)
+
+
+@asynccontextmanager
+async def _context(args):
+    from hotline.config import load_settings
+    from hotline.db import create_schema, make_engine, session_factory
+
+    from recordings.context import context_from_settings
+
+    settings = load_settings(getattr(args, "config_dir", None))
+    engine = make_engine(settings.database.url)
+    try:
+        await create_schema(engine)
+        yield context_from_settings(settings, session_factory(engine), engine)
+    finally:
+        await engine.dispose()
+
+
+def _actor(args) -> str:
+    return "cli:" + (getattr(args, "actor", None) or getpass.getuser())
+
+
+async def cmd_search(args) -> int:
+    async with _context(args) as ctx:
+        try:
+            filters = RecordingFilters(
+                agent_id=args.agent,
+                start_from=parse_local_time(args.start_from, ctx.time_zone) if args.start_from else None,
+                start_to=parse_local_time(args.start_to, ctx.time_zone) if args.start_to else None,
+                caller=args.caller,
+                called=args.called,
+                queue=args.queue,
+                customer_id=args.customer,
+                linkedid=args.linkedid,
+                min_duration_s=args.min_duration,
+                page=args.page,
+                page_size=args.page_size,
+                sort=args.sort,
+                descending=args.desc,
+            )
+        except ValueError as exc:
+            _fail(str(exc))
+        async with ctx.sessions() as session:
+            page = await search_recordings(session, filters)
+        if args.json:
+            print(json.dumps(page.to_dict(), ensure_ascii=False))
+            return 0
+        print(f"{'id':>8}  {'start (' + str(ctx.time_zone) + ')':<22} {'agent':<6} {'caller':<14} {'queue':<12} "
+              f"{'dur s':>7} {'seg':>3}  status")
+        for rec in page.items:
+            local = rec.started_at.astimezone(ctx.time_zone).strftime("%Y-%m-%d %H:%M:%S")
+            duration = f"{rec.duration_s:.1f}" if rec.duration_s is not None else "-"
+            print(f"{rec.id:>8}  {local:<22} {rec.agent_id:<6} {rec.caller:<14} {rec.queue:<12} {duration:>7} "
+                  f"{rec.segment:>3}  {rec.status}")
+        print(f"{page.total} recording(s); page {page.page}, {len(page.items)} shown")
+        return 0
+
+
+async def cmd_export(args) -> int:
+    from recordings.maintenance import export
+
+    async with _context(args) as ctx:
+        try:
+            rec = await export(ctx, args.id, args.output, _actor(args))
+        except LookupError as exc:
+            _fail(str(exc))
+        print(f"recording {rec.id} ({rec.format}, {args.output.stat().st_size} bytes) -> {args.output}")
+        return 0
+
+
+async def cmd_archive(args) -> int:
+    from recordings.maintenance import archive
+
+    async with _context(args) as ctx:
+        try:
+            report = await archive(ctx, args.older_than, actor=_actor(args), progress=not args.no_progress)
+        except ValueError as exc:
+            _fail(str(exc))
+        print(f"archived {len(report.archived)} recording(s) to {ctx.archive!r}")
+        for rec_id, reason in report.failed.items():
+            print(f"not archived: recording {rec_id}: {reason}", file=sys.stderr)
+        return 1 if report.failed else 0
+
+
+async def cmd_purge(args) -> int:
+    from recordings.maintenance import purge
+
+    async with _context(args) as ctx:
+        try:
+            report = await purge(ctx, actor=_actor(args), progress=not args.no_progress)
+        except ValueError as exc:
+            _fail(str(exc))
+        print(f"purged {len(report.purged)} recording file(s); tiers without retention: "
+              f"{', '.join(report.skipped_tiers) or 'none'}")
+        return 0
+
+
+async def cmd_verify(args) -> int:
+    from recordings.maintenance import verify
+
+    async with _context(args) as ctx:
+        report = await verify(ctx, progress=not args.no_progress)
+        if args.json:
+            print(json.dumps(report.to_dict()))
+        else:
+            print(f"checked {report.checked} file(s)")
+            for item in report.files_without_rows:
+                print(f"file without row: {item}")
+            for rec_id in report.rows_without_files:
+                print(f"row without file: recording {rec_id}")
+            for rec_id in report.checksum_mismatches:
+                print(f"checksum mismatch: recording {rec_id}")
+            print("ok" if report.ok else "PROBLEMS FOUND")
+        return 0 if report.ok else 1
+
+
+def cmd_migrate(args) -> int:
+    from hotline.config import load_settings
+
+    from recordings.migrate import upgrade
+
+    settings = load_settings(getattr(args, "config_dir", None))
+    upgrade(settings.database.url)
+    print("recordings tables at the latest revision")
+    return 0

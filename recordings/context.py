@@ -1,0 +1,88 @@
+"""Everything the recordings package needs, built once from hotline's Settings (or by a test, explicitly)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from recordings.config import RecordingConfig, load_recording_config
+from recordings.models import TIER_ARCHIVE, TIER_PRIMARY
+from recordings.storage import LocalStorage, Storage
+
+
+@dataclass
+class Staff:
+    """A person who may log in to the QA page: from config/agents.yaml (id = 工号, pin, role)."""
+
+    id: str
+    name: str
+    role: str  # agent | supervisor | qa | admin
+    pin: str
+
+
+@dataclass
+class RecordingsContext:
+    sessions: async_sessionmaker
+    config: RecordingConfig
+    storages: dict[str, Storage]
+    time_zone: ZoneInfo
+    staff: dict[str, Staff] = field(default_factory=dict)
+    engine: AsyncEngine | None = None
+
+    @property
+    def primary(self) -> Storage:
+        return self.storages[TIER_PRIMARY]
+
+    @property
+    def archive(self) -> Storage:
+        return self.storages[TIER_ARCHIVE]
+
+    def storage_for(self, tier: str) -> Storage:
+        try:
+            return self.storages[tier]
+        except KeyError:
+            raise LookupError(f"no storage configured for tier {tier!r}") from None
+
+
+def storages_from(config: RecordingConfig, recordings_dir: Path, data_dir: Path, root: Path) -> dict[str, Storage]:
+    def resolve(value: str, default: Path) -> Path:
+        if not value:
+            return default
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else root / p
+
+    return {
+        TIER_PRIMARY: LocalStorage(resolve(config.storage.primary, recordings_dir), TIER_PRIMARY),
+        TIER_ARCHIVE: LocalStorage(resolve(config.storage.archive, data_dir / "recordings-archive"), TIER_ARCHIVE),
+    }
+
+
+def context_from_settings(settings: Any, sessions: async_sessionmaker, engine: AsyncEngine | None = None) -> RecordingsContext:
+    """From hotline.config.Settings: config/recording.yaml beside hotline.toml, agents from agents.yaml."""
+    config = load_recording_config(Path(settings.config_dir) / "recording.yaml")
+    storages = storages_from(config, Path(settings.paths.recordings_dir), Path(settings.service.data_dir), Path(settings.root))
+    staff = {a.id: Staff(id=a.id, name=a.name, role=a.role, pin=a.pin) for a in settings.agents}
+    return RecordingsContext(
+        sessions=sessions,
+        config=config,
+        storages=storages,
+        time_zone=ZoneInfo(str(settings.service.time_zone)),
+        staff=staff,
+        engine=engine,
+    )
+
+
+def context_from_deps(deps: Any) -> RecordingsContext:
+    """hotline.deps.Deps -> context (cached in deps.extras['recordings_context'])."""
+    if isinstance(deps, RecordingsContext):
+        return deps
+    extras = getattr(deps, "extras", None)
+    if extras is not None and "recordings_context" in extras:
+        return extras["recordings_context"]
+    ctx = context_from_settings(deps.settings, deps.sessions, getattr(deps, "engine", None))
+    if extras is not None:
+        extras["recordings_context"] = ctx
+    return ctx

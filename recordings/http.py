@@ -1,0 +1,246 @@
+"""HTTP API of the recordings and the QA page.
+
+    POST /api/recordings/login                      {staff_id, pin} -> {token, user}; also sets the cookie
+    GET  /api/recordings                            search (filters, page, page_size, sort, order)
+    GET  /api/recordings/scorecard                  the scorecard items and weights (recording.yaml)
+    GET  /api/recordings/audit                      the audit log (QA, supervisors, admins)
+    GET  /api/recordings/{id}                       metadata
+    GET  /api/recordings/{id}/audio                 the file, with HTTP Range (206) so players can seek
+    GET  /api/recordings/{id}/evaluations           evaluations of a recording
+    POST /api/recordings/{id}/evaluations           save an evaluation (QA, supervisors, admins)
+    GET  /qa                                        the QA page (recordings/web/)
+
+Roles: qa, supervisor and admin see every call; an agent sees only calls they answered (searching for
+another agent's calls is 403, not an empty list). Every replay is written to the audit log: a request
+for the start of the file (no Range, or a range from byte 0) counts as one replay; the seek requests a
+player makes afterwards do not.
+The router's paths are absolute: include it without a prefix (the page calls /api/recordings).
+"""
+
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import FileResponse, StreamingResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from recordings.auth import COOKIE, TOKEN_TTL_S, Authenticator, User
+from recordings.context import RecordingsContext, context_from_deps
+from recordings.maintenance import HAS_FILE
+from recordings.models import AuditLog, Evaluation, Recording
+from recordings.postprocess import CONTENT_TYPES
+from recordings.search import SORT_FIELDS, RecordingFilters, parse_local_time, search_recordings
+
+WEB_DIR = Path(__file__).parent / "web"
+WEB_FILES = {"index.html": "text/html; charset=utf-8", "qa.js": "text/javascript; charset=utf-8", "qa.css": "text/css; charset=utf-8"}
+RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+CHUNK = 64 * 1024
+
+
+class LoginBody(BaseModel):
+    staff_id: str = Field(description="工号")
+    pin: str
+
+
+class EvaluationBody(BaseModel):
+    scores: dict[str, float] = Field(description="scorecard item id -> points (0..scale)")
+    comments: str = ""
+
+
+def router(deps: Any) -> APIRouter:
+    ctx = context_from_deps(deps)
+    extras = getattr(deps, "extras", None) or {}
+    auth: Authenticator = extras.get("recordings_auth") or Authenticator(ctx.staff)
+    api = APIRouter(tags=["recordings"])
+    CurrentUser = Annotated[User, Depends(auth.current_user)]
+
+    def local_time(value: str | None, name: str) -> datetime | None:
+        if not value:
+            return None
+        try:
+            return parse_local_time(value, ctx.time_zone)
+        except ValueError as exc:
+            raise HTTPException(422, f"{name}: {exc}") from None
+
+    async def visible_recording(rec_id: int, user: User) -> Recording:
+        async with ctx.sessions() as session:
+            rec = await session.get(Recording, rec_id)
+        if rec is None:
+            raise HTTPException(404, f"no recording {rec_id}")
+        if not user.sees_everything and rec.agent_id != user.id:
+            raise HTTPException(403, "agents may only open their own calls")
+        return rec
+
+    @api.post("/api/recordings/login")
+    async def login(body: LoginBody, response: Response) -> dict:
+        try:
+            user, token = auth.login(body.staff_id, body.pin)
+        except PermissionError as exc:
+            raise HTTPException(401, str(exc)) from None
+        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=TOKEN_TTL_S)
+        return {"token": token, "user": {"id": user.id, "name": user.name, "role": user.role}}
+
+    @api.get("/api/recordings")
+    async def search(
+        user: CurrentUser,
+        agent: Annotated[str | None, Query(description="agent ID (工号)")] = None,
+        from_: Annotated[str | None, Query(alias="from", description="inclusive, local time (e.g. 2026-11-01T08:00)")] = None,
+        to: Annotated[str | None, Query(description="exclusive, local time")] = None,
+        caller: str | None = None,
+        called: str | None = None,
+        queue: str | None = None,
+        customer: str | None = None,
+        linkedid: str | None = None,
+        min_duration: Annotated[float | None, Query(ge=0)] = None,
+        page: Annotated[int, Query(ge=1)] = 1,
+        page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+        sort: Literal[tuple(SORT_FIELDS)] = "started_at",  # type: ignore[valid-type]
+        order: Literal["asc", "desc"] = "desc",
+    ) -> dict:
+        if not user.sees_everything:
+            if agent and agent != user.id:
+                raise HTTPException(403, "agents may only search their own calls")
+            agent = user.id
+        filters = RecordingFilters(
+            agent_id=agent,
+            start_from=local_time(from_, "from"),
+            start_to=local_time(to, "to"),
+            caller=caller,
+            called=called,
+            queue=queue,
+            customer_id=customer,
+            linkedid=linkedid,
+            min_duration_s=min_duration,
+            page=page,
+            page_size=page_size,
+            sort=sort,
+            descending=order == "desc",
+        )
+        async with ctx.sessions() as session:
+            result = await search_recordings(session, filters)
+        body = result.to_dict()
+        for item, rec in zip(body["items"], result.items):
+            item["started_local"] = rec.started_at.astimezone(ctx.time_zone).strftime("%Y-%m-%d %H:%M:%S")
+        return body
+
+    @api.get("/api/recordings/scorecard")
+    async def scorecard(user: CurrentUser) -> dict:
+        return ctx.config.scorecard.to_dict()
+
+    @api.get("/api/recordings/audit")
+    async def audit_log(
+        user: CurrentUser,
+        recording_id: int | None = None,
+        action: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[dict]:
+        if not user.sees_everything:
+            raise HTTPException(403, "the audit log is for QA and supervisors")
+        stmt = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
+        if recording_id is not None:
+            stmt = stmt.where(AuditLog.recording_id == recording_id)
+        if action:
+            stmt = stmt.where(AuditLog.action == action)
+        async with ctx.sessions() as session:
+            return [row.to_dict() for row in (await session.scalars(stmt)).all()]
+
+    @api.get("/api/recordings/{rec_id}")
+    async def metadata(rec_id: int, user: CurrentUser) -> dict:
+        rec = await visible_recording(rec_id, user)
+        body = rec.to_dict()
+        body["started_local"] = rec.started_at.astimezone(ctx.time_zone).strftime("%Y-%m-%d %H:%M:%S")
+        body["audio_url"] = f"/api/recordings/{rec.id}/audio"
+        return body
+
+    @api.get("/api/recordings/{rec_id}/audio", response_class=StreamingResponse,
+             responses={200: {"content": {t: {} for t in CONTENT_TYPES.values()}}, 206: {"description": "partial content"}, 416: {}})
+    async def audio(rec_id: int, request: Request, user: CurrentUser):
+        rec = await visible_recording(rec_id, user)
+        if rec.status not in HAS_FILE:
+            raise HTTPException(404, f"recording {rec_id} has no file (status {rec.status})")
+        storage = ctx.storage_for(rec.storage_tier)
+        stat = storage.stat(rec.path)
+        if stat is None:
+            raise HTTPException(404, f"the file of recording {rec_id} is missing ({rec.storage_tier}:{rec.path})")
+        size = stat.size
+        content_type = CONTENT_TYPES.get(rec.format, "application/octet-stream")
+        headers = {"Accept-Ranges": "bytes", "Content-Type": content_type, "Cache-Control": "private, no-store"}
+        start, end = 0, size - 1
+        status = 200
+        header = request.headers.get("range")
+        if header:
+            match = RANGE_RE.match(header.strip())
+            if not match or (not match.group(1) and not match.group(2)):
+                return Response(status_code=416, headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"})
+            first, last = match.group(1), match.group(2)
+            if first:
+                start = int(first)
+                end = min(int(last), size - 1) if last else size - 1
+            else:  # suffix range: the last N bytes
+                start = max(0, size - int(last))
+            if start >= size or start > end:
+                return Response(status_code=416, headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"})
+            status = 206
+            headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+        headers["Content-Length"] = str(end - start + 1)
+        if start == 0:
+            async with ctx.sessions() as session:
+                session.add(AuditLog(actor=user.id, action="replay", recording_id=rec.id,
+                                     detail=f"http {request.client.host if request.client else '?'} role={user.role}"))
+                await session.commit()
+        fh = storage.open(rec.path)
+        fh.seek(start)
+
+        def body():
+            remaining = end - start + 1
+            try:
+                while remaining > 0:
+                    chunk = fh.read(min(CHUNK, remaining))
+                    if not chunk:
+                        break
+                    remaining -= len(chunk)
+                    yield chunk
+            finally:
+                fh.close()
+
+        return StreamingResponse(body(), status_code=status, headers=headers, media_type=content_type)
+
+    @api.get("/api/recordings/{rec_id}/evaluations")
+    async def list_evaluations(rec_id: int, user: CurrentUser) -> list[dict]:
+        await visible_recording(rec_id, user)
+        async with ctx.sessions() as session:
+            rows = (await session.scalars(
+                select(Evaluation).where(Evaluation.recording_id == rec_id).order_by(Evaluation.id)
+            )).all()
+        return [row.to_dict() for row in rows]
+
+    @api.post("/api/recordings/{rec_id}/evaluations", status_code=201)
+    async def add_evaluation(rec_id: int, body: EvaluationBody, user: CurrentUser) -> dict:
+        if not user.sees_everything:
+            raise HTTPException(403, "only QA staff and supervisors evaluate calls")
+        rec = await visible_recording(rec_id, user)
+        try:
+            total = ctx.config.scorecard.total(body.scores)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+        async with ctx.sessions() as session:
+            row = Evaluation(recording_id=rec.id, reviewer_id=user.id, agent_id=rec.agent_id,
+                             scores=dict(body.scores), total=total, comments=body.comments)
+            session.add(row)
+            await session.commit()
+            return row.to_dict()
+
+    @api.get("/qa", include_in_schema=False)
+    async def qa_page() -> FileResponse:
+        return FileResponse(WEB_DIR / "index.html", media_type=WEB_FILES["index.html"])
+
+    @api.get("/qa/{name}", include_in_schema=False)
+    async def qa_asset(name: str) -> FileResponse:
+        if name not in WEB_FILES:
+            raise HTTPException(404, "no such file")
+        return FileResponse(WEB_DIR / name, media_type=WEB_FILES[name])
+
+    return api

@@ -1,0 +1,255 @@
+"""Starts, pauses and finishes call recordings through AMI; the CTI layer calls it on call events.
+
+The seam: `ami` is anything with `async send_action(dict) -> response` (panoramisk's Manager does this;
+the response is a message with `Response: Success|Error` and `Message`). The CTI helper calls
+  on_agent_answered(facts)      when the agent's channel enters the bridge with the caller (BridgeEnter)
+  on_segment_ended(linkedid)    when that agent leaves the bridge but the caller stays (transfer: BridgeLeave)
+  on_call_ended(linkedid)       on Hangup of the recorded (caller's) channel
+Asterisk sends no MixMonitorStop at hangup (see shared/asterisk README), so the end of a recording is the
+end of the call or segment, never a MixMonitor event.
+
+Rows: written with status `recording` before MixMonitor is asked for (so no file ever exists without a row),
+completed when the segment ends (`processing`), then post-processed (`complete` or `flagged`). A MixMonitor
+that cannot start leaves the row `failed` with the PBX's message. No row is deleted.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import PurePosixPath
+from typing import Any, Callable, Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from recordings.models import (
+    STATUS_FAILED,
+    STATUS_PROCESSING,
+    STATUS_RECORDING,
+    Recording,
+    utcnow,
+)
+from recordings.policy import CallFacts, RecordingPolicy
+from recordings.storage import LocalStorage
+
+log = logging.getLogger(__name__)
+
+
+class AmiClient(Protocol):
+    async def send_action(self, action: dict) -> Any: ...
+
+
+class Postprocessing(Protocol):
+    async def process(self, recording_id: int) -> Recording: ...
+
+
+def recording_key(linkedid: str, segment: int, when: datetime, fmt: str = "wav") -> str:
+    """`<yyyy>/<mm>/<dd>/<linkedid>-<segment>.wav`, dated by the recording's start (UTC)."""
+    safe = "".join(ch if ch.isalnum() or ch in ".-_" else "_" for ch in linkedid)
+    return str(PurePosixPath(f"{when:%Y}", f"{when:%m}", f"{when:%d}", f"{safe}-{segment}.{fmt}"))
+
+
+def response_ok(response: Any) -> tuple[bool, str]:
+    """(success, message) from a panoramisk response (a Message, or a list of them for list actions)."""
+    if isinstance(response, list):
+        response = response[0] if response else {}
+    if response is None:
+        return False, "no response from the PBX"
+    status = str(response.get("Response", "")).lower()
+    return status == "success", str(response.get("Message", "") or "")
+
+
+@dataclass
+class ActiveSegment:
+    recording_id: int
+    segment: int
+    channel: str
+    agent_id: str = ""
+    paused: bool = False
+
+
+@dataclass
+class ActiveCall:
+    linkedid: str
+    segments: list[ActiveSegment] = field(default_factory=list)
+
+    @property
+    def current(self) -> ActiveSegment | None:
+        return self.segments[-1] if self.segments else None
+
+
+class Recorder:
+    def __init__(
+        self,
+        ami: AmiClient,
+        sessions: async_sessionmaker,
+        policy: RecordingPolicy,
+        storage: LocalStorage,
+        postprocessor: Postprocessing | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        self._ami = ami
+        self._sessions = sessions
+        self._policy = policy
+        self._storage = storage
+        self._postprocessor = postprocessor
+        self._clock = clock
+        self._calls: dict[str, ActiveCall] = {}
+        self._lock = asyncio.Lock()
+        self._background: set[asyncio.Task] = set()
+
+    def active(self, linkedid: str) -> ActiveCall | None:
+        return self._calls.get(linkedid)
+
+    async def on_agent_answered(self, facts: CallFacts) -> Recording | None:
+        """Start a new segment for this call if the policy says so; returns the row (status recording/failed)."""
+        if not self._policy.should_record(facts):
+            return None
+        async with self._lock:
+            call = self._calls.get(facts.linkedid)
+            if call and call.current and call.current.agent_id == facts.agent_id and call.current.channel == facts.channel:
+                # The same agent answering again (a repeated BridgeEnter, back from hold) is the same segment.
+                async with self._sessions() as session:
+                    return await session.get(Recording, call.current.recording_id)
+            if call and call.current:
+                await self._finish_segment(call, stop_monitor=True, disposition="transferred")
+            segment = await self._next_segment(facts.linkedid)
+            started = self._clock()
+            key = recording_key(facts.linkedid, segment, started)
+            rec = Recording(
+                linkedid=facts.linkedid,
+                segment=segment,
+                channel=facts.channel,
+                caller=facts.caller,
+                called=facts.called,
+                agent_id=facts.agent_id,
+                agent_name=facts.agent_name,
+                queue=facts.queue,
+                customer_id=facts.customer_id,
+                direction=facts.direction,
+                started_at=started,
+                answered_at=facts.answered_at or started,
+                path=key,
+                format="wav",
+                tags=list(facts.tags),
+                stereo="D" in self._policy.mixmonitor_options(),
+                status=STATUS_RECORDING,
+            )
+            async with self._sessions() as session:
+                session.add(rec)
+                await session.commit()
+            path = self._storage.local_path(key)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            action = {"Action": "MixMonitor", "Channel": facts.channel, "File": str(path)}
+            options = self._policy.mixmonitor_options()
+            if options:
+                action["Options"] = options
+            try:
+                ok, message = response_ok(await self._ami.send_action(action))
+            except Exception as exc:  # the connection dropped: the row says so, nothing is lost
+                ok, message = False, f"AMI error: {exc!r}"
+            if not ok:
+                async with self._sessions() as session:
+                    row = await session.get(Recording, rec.id)
+                    row.status = STATUS_FAILED
+                    row.ended_at = self._clock()
+                    row.error = f"MixMonitor failed on {facts.channel}: {message or 'no reason given'}"
+                    await session.commit()
+                    log.warning("recording %s-%s: %s", facts.linkedid, segment, row.error)
+                    return row
+            call = self._calls.setdefault(facts.linkedid, ActiveCall(facts.linkedid))
+            call.segments.append(ActiveSegment(rec.id, segment, facts.channel, facts.agent_id))
+            return rec
+
+    async def pause(self, linkedid: str) -> bool:
+        return await self._mute(linkedid, True)
+
+    async def resume(self, linkedid: str) -> bool:
+        return await self._mute(linkedid, False)
+
+    async def _mute(self, linkedid: str, state: bool) -> bool:
+        """MixMonitorMute both directions: silence replaces audio (card numbers), the file keeps its timing."""
+        call = self._calls.get(linkedid)
+        if call is None or call.current is None:
+            raise LookupError(f"no recording running for call {linkedid}")
+        seg = call.current
+        response = await self._ami.send_action(
+            {"Action": "MixMonitorMute", "Channel": seg.channel, "Direction": "both", "State": "1" if state else "0"}
+        )
+        ok, message = response_ok(response)
+        if not ok:
+            raise RuntimeError(f"MixMonitorMute failed on {seg.channel}: {message}")
+        seg.paused = state
+        return True
+
+    async def on_segment_ended(self, linkedid: str, disposition: str | None = "transferred") -> Recording | None:
+        """The agent left but the caller's channel lives on: stop this segment's MixMonitor and complete it."""
+        async with self._lock:
+            call = self._calls.get(linkedid)
+            if call is None or call.current is None:
+                return None
+            return await self._finish_segment(call, stop_monitor=True, disposition=disposition)
+
+    async def on_call_ended(
+        self, linkedid: str, disposition: str | None = "answered", satisfaction: int | None = None
+    ) -> Recording | None:
+        """The recorded channel hung up: Asterisk has closed the file; complete the last segment."""
+        async with self._lock:
+            call = self._calls.pop(linkedid, None)
+            last = None
+            if call is not None and call.current is not None:
+                last = await self._finish_segment(call, stop_monitor=False, disposition=disposition)
+            if satisfaction is not None:
+                await self.set_satisfaction(linkedid, satisfaction)
+            return last
+
+    async def set_satisfaction(self, linkedid: str, score: int) -> None:
+        """The post-call survey's rating (1-5) belongs to every segment of the call."""
+        async with self._sessions() as session:
+            rows = (await session.scalars(select(Recording).where(Recording.linkedid == linkedid))).all()
+            for row in rows:
+                row.satisfaction = int(score)
+            await session.commit()
+
+    async def drain(self) -> None:
+        """Wait for post-processing started by finished segments (tests, shutdown)."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+
+    async def _next_segment(self, linkedid: str) -> int:
+        async with self._sessions() as session:
+            highest = await session.scalar(select(func.max(Recording.segment)).where(Recording.linkedid == linkedid))
+        return (highest or 0) + 1
+
+    async def _finish_segment(self, call: ActiveCall, *, stop_monitor: bool, disposition: str | None) -> Recording:
+        seg = call.segments.pop()
+        if stop_monitor:
+            try:
+                ok, message = response_ok(
+                    await self._ami.send_action({"Action": "StopMixMonitor", "Channel": seg.channel})
+                )
+                if not ok:  # the channel may already be gone; the file is closed either way
+                    log.info("StopMixMonitor on %s: %s", seg.channel, message)
+            except Exception as exc:
+                log.warning("StopMixMonitor on %s failed: %r", seg.channel, exc)
+        ended = self._clock()
+        async with self._sessions() as session:
+            row = await session.get(Recording, seg.recording_id)
+            row.ended_at = ended
+            row.duration_s = round((ended - (row.answered_at or row.started_at)).total_seconds(), 3)
+            row.disposition = disposition
+            row.status = STATUS_PROCESSING
+            await session.commit()
+        if self._postprocessor is not None:
+            task = asyncio.create_task(self._postprocess(seg.recording_id))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        return row
+
+    async def _postprocess(self, recording_id: int) -> None:
+        try:
+            await self._postprocessor.process(recording_id)
+        except Exception:
+            log.exception("post-processing recording %s", recording_id)

@@ -1,0 +1,57 @@
+"""The recordings component of `hotline serve`: a Recorder on the service's AMI link, for CTI to drive.
+
+It puts into deps.extras:
+  "recordings"          RecordingsService (recorder, policy, context, search)
+  "recordings_context"  the RecordingsContext (storage, config, sessions) the HTTP router uses
+CTI calls deps.extras["recordings"].recorder.on_agent_answered(CallFacts(...)) / on_segment_ended /
+on_call_ended; the IVR plays policy.announcement_prompt() before connecting and uses search() for replay.
+"""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from recordings.context import RecordingsContext, context_from_deps
+from recordings.policy import RecordingPolicy
+from recordings.postprocess import Postprocessor
+from recordings.recorder import Recorder
+from recordings.search import RecordingFilters, RecordingPage, search_recordings
+
+
+class LinkAmi:
+    """Resolve the AMI client at send time: the service's link may reconnect with a new session."""
+
+    def __init__(self, link: Any):
+        self._link = link
+
+    async def send_action(self, action: dict) -> Any:
+        session = getattr(self._link, "session", None) or self._link
+        if session is None or not hasattr(session, "send_action"):
+            raise ConnectionError("AMI is not connected")
+        return await session.send_action(action)
+
+
+@dataclass
+class RecordingsService:
+    context: RecordingsContext
+    policy: RecordingPolicy
+    recorder: Recorder
+
+    async def search(self, filters: RecordingFilters) -> RecordingPage:
+        async with self.context.sessions() as session:
+            return await search_recordings(session, filters)
+
+
+@asynccontextmanager
+async def component(deps: Any):
+    ctx = context_from_deps(deps)
+    policy = RecordingPolicy(ctx.config)
+    postprocessor = Postprocessor(ctx.sessions, ctx.primary, ctx.config.postprocess)
+    recorder = Recorder(LinkAmi(deps.ami), ctx.sessions, policy, ctx.primary, postprocessor)
+    service = RecordingsService(ctx, policy, recorder)
+    deps.extras["recordings"] = service
+    try:
+        yield service
+    finally:
+        await recorder.drain()

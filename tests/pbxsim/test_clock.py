@@ -1,0 +1,118 @@
+"""The virtual clock: timers in order, idle time skipped, real TCP still works."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import aiosqlite
+
+from pbxsim.clock import new_virtual_loop, run_virtual
+
+
+def test_timers_fire_in_order_and_hours_take_milliseconds():
+    fired: list[tuple[str, float]] = []
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+
+        async def sleeper(name, delay):
+            await asyncio.sleep(delay)
+            fired.append((name, round(loop.time() - t0, 6)))
+
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(sleeper("c", 3600))
+            tg.create_task(sleeper("a", 1.5))
+            tg.create_task(sleeper("b", 60))
+        return loop.time() - t0
+
+    real0 = time.monotonic()
+    virtual = run_virtual(main())
+    real = time.monotonic() - real0
+    assert fired == [("a", 1.5), ("b", 60.0), ("c", 3600.0)]
+    assert virtual == 3600.0
+    assert real < 1.0
+
+
+def test_loopback_tcp_echo_inside_virtual_loop():
+    async def main():
+        loop = asyncio.get_running_loop()
+
+        async def echo(reader, writer):
+            while line := await reader.readline():
+                await asyncio.sleep(10)  # a slow server: virtual seconds
+                writer.write(line.upper())
+                await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(echo, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        t0 = loop.time()
+        answers = []
+        for word in (b"hello\n", b"world\n"):
+            writer.write(word)
+            answers.append(await reader.readline())
+        elapsed = loop.time() - t0
+        writer.close()
+        await writer.wait_closed()
+        server.close()
+        await server.wait_closed()
+        return answers, elapsed
+
+    real0 = time.monotonic()
+    answers, elapsed = run_virtual(main())
+    assert answers == [b"HELLO\n", b"WORLD\n"]
+    assert 20.0 <= elapsed < 20.5
+    assert time.monotonic() - real0 < 2.0
+
+
+def test_executor_work_holds_the_clock():
+    async def main():
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        timer = asyncio.create_task(asyncio.sleep(3600))
+        await loop.run_in_executor(None, time.sleep, 0.05)
+        during = loop.time() - t0
+        await timer
+        return during
+
+    during = run_virtual(main())
+    assert 0.04 <= during < 1.0
+
+
+def test_aiosqlite_thread_does_not_let_time_jump(tmp_path):
+    async def main():
+        loop = asyncio.get_running_loop()
+        async with aiosqlite.connect(tmp_path / "x.db") as db:
+            await db.execute("create table t (x int)")
+            background = asyncio.create_task(asyncio.sleep(1000))
+            t0 = loop.time()
+            for i in range(50):
+                await db.execute("insert into t values (?)", (i,))
+            await db.commit()
+            async with db.execute("select count(*) from t") as cur:
+                (count,) = await cur.fetchone()
+            spent = loop.time() - t0
+            background.cancel()
+        return count, spent
+
+    count, spent = run_virtual(main())
+    assert count == 50
+    assert spent < 5.0
+
+
+def test_hold_makes_time_follow_real_time():
+    loop = new_virtual_loop()
+
+    async def main():
+        t0 = loop.time()
+        with loop.hold():
+            await asyncio.sleep(0.05)
+        return loop.time() - t0
+
+    try:
+        spent = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert 0.05 <= spent < 0.5
