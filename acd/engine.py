@@ -89,6 +89,8 @@ class Engine:
         self._offer_seq = 0
         self._aht: dict[str, float | None] = {q: None for q in self.queues}
         self.finished: dict[Outcome, int] = {o: 0 for o in Outcome}
+        # without a way to call back (no dialer), a callback request ends the entry instead of keeping it
+        self.keep_callbacks = True
 
     # ---------------------------------------------------------------- helpers
     def _emit(self, time: float, callid, queue, agent, event, *data) -> None:
@@ -97,9 +99,10 @@ class Engine:
             sink(item)
 
     def _at(self, now: float) -> float:
-        if now < self.now:          # events never go back in time; a late timestamp is taken as "now"
-            now = self.now
-        self.now = now
+        """The engine clock only moves forward; an event reported late (an answer learnt when Dial
+        returned) keeps its own time for the queue log and the figures."""
+        if now > self.now:
+            self.now = now
         return now
 
     def _timer(self, when: float, kind: str, key: str, token: int) -> None:
@@ -394,12 +397,15 @@ class Engine:
                    _secs(now - call.entered_at))
         return True
 
-    def request_callback(self, now: float, call_id: str, number: str | None = None) -> bool:
-        """The waiting caller asks to be called back: the entry keeps its place, the caller hangs up."""
+    def request_callback(self, now: float, call_id: str, number: str | None = None, key: str = "") -> bool:
+        """The waiting caller asks to be called back: the entry keeps its place, the caller hangs up.
+        (Without ``keep_callbacks`` the caller leaves with the key: the IVR takes the request.)"""
         now = self._at(now)
         call = self.calls.get(call_id)
         if call is None or call.state is not CallState.WAITING or call.callback:
             return False
+        if not self.keep_callbacks:
+            return self.leave_with_key(now, call_id, key, Outcome.CALLBACK)
         self._to_callback(call, now, number)
         return True
 
@@ -433,7 +439,7 @@ class Engine:
             call.hops += 1
             self.actions.append(act.CallMoved(call.id, target.queue))
             self._join(call, self.queues[target.queue], now)
-        elif target.kind == "callback" and call.request.caller:
+        elif target.kind == "callback" and call.request.caller and self.keep_callbacks:
             self.waiting[call.queue].add(call)       # back to its place, now as a callback
             if not entered:
                 call.orig_position = self._live_position(call)
@@ -442,7 +448,7 @@ class Engine:
             self.actions.append(act.CallerReleased(call.id, Outcome.CALLBACK))
             self._dispatch_call(call, now)
         else:
-            outcome = Outcome.VOICEMAIL if target.kind == "voicemail" else Outcome.OVERFLOW
+            outcome = {"voicemail": Outcome.VOICEMAIL, "callback": Outcome.CALLBACK}.get(target.kind, Outcome.OVERFLOW)
             self.actions.append(act.CallerReleased(call.id, outcome, target.queue))
             self._finish(call, outcome)
 

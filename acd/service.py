@@ -9,6 +9,7 @@ end of the wait).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import random
 import time
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Iterable
 
 from acd import actions as act
-from acd.config import AgentProfile, QueueSettings
+from acd.config import AgentProfile, QueueSettings, from_settings
 from acd.engine import Engine
 from acd.queue_log import QueueLogEntry, QueueLogStore
 from acd.state import CallRequest, Outcome
@@ -48,6 +49,7 @@ class AcdService:
         self.log_store = log_store
         if log_store is not None:
             self.engine.log.append(log_store.append)
+        self._callback_dialer = None
         self.callback_dialer = callback_dialer
         self.on_autopause = on_autopause
         self.tickets: dict[str, Ticket] = {}
@@ -55,6 +57,15 @@ class AcdService:
         self._tasks: set[asyncio.Task] = set()
         self.log_listeners: list[Callable[[QueueLogEntry], None]] = []
         self.engine.log.append(self._tell_listeners)
+
+    @property
+    def callback_dialer(self) -> CallbackDialer | None:
+        return self._callback_dialer
+
+    @callback_dialer.setter
+    def callback_dialer(self, dialer: CallbackDialer | None) -> None:
+        self._callback_dialer = dialer
+        self.engine.keep_callbacks = dialer is not None
 
     # ------------------------------------------------------------ plumbing
     def _tell_listeners(self, item: QueueLogEntry) -> None:
@@ -125,19 +136,26 @@ class AcdService:
 
     async def run(self) -> None:
         """Timers (max wait, wrap-up) and the queue-log writer. Run it in the service's TaskGroup."""
-        async with asyncio.TaskGroup() as tg:
-            if self.log_store is not None:
-                tg.create_task(self.log_store.run())
-            while True:
-                self._wake.clear()
-                deadline = self.engine.next_deadline()
-                timeout = None if deadline is None else max(0.0, deadline - self.clock())
-                try:
-                    await asyncio.wait_for(self._wake.wait(), timeout)
-                except TimeoutError:
-                    pass
-                self.engine.advance(self.clock())
-                self._drain()
+        try:
+            async with asyncio.TaskGroup() as tg:
+                if self.log_store is not None:
+                    tg.create_task(self.log_store.run())
+                await self._timer_loop()
+        finally:
+            for task in list(self._tasks):       # callbacks in progress end with the service
+                task.cancel()
+
+    async def _timer_loop(self) -> None:
+        while True:
+            self._wake.clear()
+            deadline = self.engine.next_deadline()
+            timeout = None if deadline is None else max(0.0, deadline - self.clock())
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except TimeoutError:
+                pass
+            self.engine.advance(self.clock())
+            self._drain()
 
     # ------------------------------------------------------------ calls (used by the handoff)
     def join(self, request: CallRequest) -> Ticket:
@@ -174,8 +192,8 @@ class AcdService:
     def leave_with_key(self, call_id: str, key: str) -> bool:
         return self._apply(self.engine.leave_with_key, call_id, key)
 
-    def request_callback(self, call_id: str, number: str | None = None) -> bool:
-        return self._apply(self.engine.request_callback, call_id, number)
+    def request_callback(self, call_id: str, number: str | None = None, key: str = "") -> bool:
+        return self._apply(self.engine.request_callback, call_id, number, key)
 
     def position(self, call_id: str) -> int:
         return self.engine.position(call_id)
@@ -207,7 +225,7 @@ class AcdService:
         self.engine.advance(now)
         self._drain()
         q = self.engine.queues[name]
-        return {"version": 1, "queue": name, "time": round(now, 3), "strategy": q.strategy,
+        return {"queue": name, "time": round(now, 3), "strategy": q.strategy,
                 **self.engine.snapshot(name), **self.stats.figures(name, now)}
 
     def overview(self) -> list[dict]:
@@ -219,3 +237,23 @@ class AcdService:
 
     def outcome_totals(self) -> dict[str, int]:
         return {o.value: n for o, n in self.engine.finished.items()}
+
+    async def restore_today(self) -> int:
+        """After a restart: today's figures from the stored queue log (wrap-up times are not stored)."""
+        if self.log_store is None:
+            return 0
+        now = self.clock()
+        day = self.stats.day(now)
+        start = dt.datetime.combine(day, dt.time(0), self.stats.tz).timestamp()
+        entries = await self.log_store.query(since=start, until=now + 1)
+        self.stats.replay(entries)
+        return len(entries)
+
+
+def build_service(settings: Any, *, sessions=None, clock: Callable[[], float] = time.time,
+                  rng: random.Random | None = None, **kw: Any) -> AcdService:
+    """The ACD from hotline settings (queues.yaml + agents.yaml); queue log stored when ``sessions`` is given."""
+    queues, agents = from_settings(settings)
+    store = QueueLogStore(sessions) if sessions is not None else None
+    return AcdService(queues, agents, clock=clock, rng=rng, log_store=store,
+                      time_zone=settings.service.time_zone, **kw)

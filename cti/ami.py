@@ -289,8 +289,9 @@ class AmiSession(Manager):
         """An async (or sync) handler run on the event's call worker, off the reader."""
         self.dispatcher.handlers.append(handler)
 
-    def on_connect(self, hook: ConnectHook) -> None:  # type: ignore[override]
-        """Run after every login before events flow again (resync). A failing hook drops the connection."""
+    def add_connect_hook(self, hook: ConnectHook) -> None:
+        """Run after every login before events flow again (resync). A failing hook drops the connection.
+        (Not named on_connect: panoramisk's Manager keeps an ``on_connect`` callback attribute.)"""
         self.connect_hooks.append(hook)
 
     # -- life cycle ---------------------------------------------------------------------------

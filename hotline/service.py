@@ -85,12 +85,14 @@ def validate_flows(settings: Settings) -> int:
 
 class Service:
     def __init__(self, settings: Settings, *, http: bool = True, bus_keepalive: int = 30,
-                 agi_routes: Mapping[str, Callable] | None = None, validate: bool = True) -> None:
+                 agi_routes: Mapping[str, Callable] | None = None, validate: bool = True,
+                 engine_options: Mapping[str, Any] | None = None) -> None:
         self.settings = settings
         self.http_enabled = http
         self.bus_keepalive = bus_keepalive
         self._agi_routes_override = agi_routes
         self.validate = validate
+        self.engine_options = dict(engine_options or {})
         self.deps: Deps | None = None
         self.broker: EmbeddedBroker | None = None
         self.bus: EventBus | None = None
@@ -152,7 +154,7 @@ class Service:
         self.tasks = await stack.enter_async_context(asyncio.TaskGroup())
 
         settings.service.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = make_engine(settings.database.url)
+        engine = make_engine(settings.database.url, **self.engine_options)
         stack.push_async_callback(engine.dispose)
         try:
             await create_schema(engine)

@@ -148,7 +148,7 @@ def cmd_flows_validate(args: argparse.Namespace) -> int:
 
 def _resolve_flow(args: argparse.Namespace, settings: Any) -> Path:
     candidate = Path(args.flow)
-    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+    if candidate.suffix in (".yaml", ".yml") or candidate.is_file():
         return candidate
     return Path(settings.paths.flows_dir) / f"{args.flow}.yaml"
 
@@ -214,7 +214,7 @@ def cmd_prompts_build(args: argparse.Namespace) -> int:
 
 def cmd_prompts_list(args: argparse.Namespace) -> int:
     from ivr.flowdef.model import FlowError
-    from ivr.prompts.build import plan, read_manifest
+    from ivr.prompts.build import read_manifest
 
     settings = _settings(args)
     try:
@@ -224,7 +224,19 @@ def cmd_prompts_list(args: argparse.Namespace) -> int:
         return 1
     sounds_dir = args.sounds_dir or settings.paths.sounds_dir
     manifest = read_manifest(sounds_dir)
-    for job in plan(catalogue, sounds_dir, args.studio_dir or settings.paths.studio_dir, args.lang):
+    try:
+        _list_prompts(catalogue, manifest, sounds_dir, args.studio_dir or settings.paths.studio_dir, args.lang)
+    except BrokenPipeError:  # `hotline prompts list | head`
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def _list_prompts(catalogue, manifest, sounds_dir, studio_dir, langs) -> None:
+    from ivr.prompts.build import plan
+
+    for job in plan(catalogue, sounds_dir, studio_dir, langs):
         entry = manifest.get(job.key)
         if not job.output.is_file():
             state = "missing"
@@ -234,4 +246,3 @@ def cmd_prompts_list(args: argparse.Namespace) -> int:
             state = "built"
         source = "studio" if job.studio else "tts"
         print(f"{job.prompt_id}\t{job.lang}\t{state}\t{source}\t{job.text}")
-    return 0

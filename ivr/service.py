@@ -40,6 +40,7 @@ class IvrDeps:
     catalogue: Any = None                          # default: PromptCatalogue.load(settings.paths.prompts_catalogue)
     calendars: Mapping[str, Any] | None = None     # default: flows_dir/calendars.yaml
     now: Callable | None = None                    # clock for business hours (tests, simulated days)
+    recordings: Any = None                         # RecordingsSearch; default: over extras["recordings"] if present
 
 
 class IvrServer:
@@ -90,7 +91,16 @@ def _as_ivr_deps(deps: Any) -> IvrDeps:
     return IvrDeps(sessions=getattr(deps, "sessions", None), publish=bus.publish if bus is not None else None,
                    customers=extras.get("customers"), orders=extras.get("orders"), queues=acd,
                    flows=extras.get("flows"), catalogue=extras.get("catalogue"), calendars=extras.get("calendars"),
-                   now=extras.get("clock"))
+                   now=extras.get("clock"), recordings=_recordings_search(extras.get("recordings")))
+
+
+def _recordings_search(service: Any) -> Any:
+    if service is None:
+        return None
+    if hasattr(service, "find"):
+        return service
+    from ivr.recordings_search import ServiceRecordingsSearch
+    return ServiceRecordingsSearch(service)
 
 
 def build_engine(settings, deps: Any) -> FlowEngine:
@@ -121,6 +131,7 @@ def build_engine(settings, deps: Any) -> FlowEngine:
     runtime = RuntimeDeps(
         flows=flows, sessions=d.sessions, publish=d.publish, customers=customers, orders=orders, queues=queues,
         preferences=preferences, functions=runtime_functions(calendars, now=d.now), catalogue=catalogue,
+        recordings=d.recordings, staff={a.id: a for a in settings.agents},
         voicemail_dir=str(Path(settings.paths.recordings_dir) / "voicemail"),
         time_zone=settings.service.time_zone, **kwargs)
     return FlowEngine(runtime)

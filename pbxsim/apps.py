@@ -63,14 +63,19 @@ async def app_noop(pbx, chan, args, raw):
 async def app_answer(pbx, chan, args, raw):
     if chan.hungup:
         return -1
+    was_up = chan.state == 6
     pbx.answer(chan)
+    if not was_up and chan.local_half == 2 and chan.peer is not None and chan.peer.owner == "request":
+        # Asterisk waits up to 500 ms for media when a dialed Local channel answers
+        if not await chan.sleep(0.5):
+            return -1
     return 0
 
 
 @app("Hangup")
 async def app_hangup(pbx, chan, args, raw):
     cause = int(args[0]) if args and args[0].strip().isdigit() else 16
-    chan.request_hangup(cause, event="SoftHangupRequest")
+    chan.request_hangup(cause, event=None)   # the SoftHangupRequest comes when the dialplan ends
     return -1
 
 
@@ -85,6 +90,9 @@ async def app_busy(pbx, chan, args, raw):
 @app("Wait")
 async def app_wait(pbx, chan, args, raw):
     seconds = _float(args[0] if args else "0", 0.0) or 0.0
+    if chan.hungup:   # EXEC Wait from a dead AGI channel still waits (capture agi_raw2)
+        await pbx.sleep(seconds)
+        return 0
     ok = await chan.sleep(seconds)
     chan.flush_digits()
     return 0 if ok else -1
@@ -175,6 +183,8 @@ async def app_senddtmf(pbx, chan, args, raw):
 async def app_playback(pbx, chan, args, raw):
     files = (args[0] if args else "").split("&")
     options = args[1] if len(args) > 1 else ""
+    if chan.hungup:   # EXEC Playback from a dead AGI channel: 0 at once (capture agi_raw2)
+        return 0
     if chan.state != 6 and "noanswer" not in options:
         pbx.answer(chan)
     status = "SUCCESS"
@@ -377,9 +387,8 @@ async def app_agi(pbx, chan, args, raw):
         except (OSError, ConnectionError):
             status = "FAILURE"
     chan.set_variable("AGISTATUS", status)
-    if status == "SUCCESS" and not chan.hungup:
-        return 0
-    return -1
+    # res_agi: only HANGUP ends the dialplan; SUCCESS and FAILURE continue
+    return -1 if status == "HANGUP" else 0
 
 
 # -- Dial -------------------------------------------------------------------------------------
@@ -433,37 +442,48 @@ async def dial(pbx: "Pbx", chan: Channel, targets: list[str], timeout: float | N
         status = "CHANUNAVAIL" if not failures or any(c in (3, 20, 66, 1, 27) for c in failures) else "CONGESTION"
         _set_end_vars(chan, start, None, status)
         return 0
-    answered = await pbx.wait_answer([o for o, _ in outs], timeout, watch=chan)
+    statuses: dict[str, str] = {}
+
+    def leg_failed(out: Channel) -> None:
+        if chan.hungup:
+            return
+        st = {17: "BUSY", 21: "BUSY", 34: "CONGESTION", 19: "NOANSWER"}.get(out.hangup_cause, "CHANUNAVAIL")
+        statuses[out.name] = st
+        pbx.emit_event("DialEnd", chan.snapshot() + out.snapshot("Dest") + [("DialStatus", st)])
+        if not out.destroyed:
+            pbx.destroy(out)
+
+    answered = await pbx.wait_answer([o for o, _ in outs], timeout, watch=chan, on_fail=leg_failed)
     try:
         if answered is None or chan.hungup:
-            status = "CANCEL" if chan.hungup else None
-            statuses = []
             for out, _ in outs:
-                if chan.hungup:
-                    st = "CANCEL"
-                elif out.hungup:
-                    st = {17: "BUSY", 21: "BUSY", 34: "CONGESTION", 19: "NOANSWER"}.get(out.hangup_cause, "CHANUNAVAIL")
-                else:
-                    st = "NOANSWER"
-                statuses.append(st)
+                if out.name in statuses:
+                    continue
+                st = "CANCEL" if chan.hungup else "NOANSWER"
+                statuses[out.name] = st
                 pbx.emit_event("DialEnd", chan.snapshot() + out.snapshot("Dest") + [("DialStatus", st)])
                 if not out.destroyed:
                     if not out.hungup:
                         out.request_hangup(16 if st != "NOANSWER" else 19, event=None)
                     pbx.destroy(out)
-            if status is None:
-                status = "NOANSWER" if "NOANSWER" in statuses else (statuses[0] if statuses else "CHANUNAVAIL")
+            values = list(statuses.values())
+            if chan.hungup:
+                status = "CANCEL"
+            else:
+                status = "NOANSWER" if "NOANSWER" in values else (values[0] if values else "CHANUNAVAIL")
             _set_end_vars(chan, start, None, status)
             return -1 if chan.hungup else 0
         # someone answered
         peer_number = dict((o.name, n) for o, n in outs)[answered.name]
         answer_time = pbx.loop_time()
         for out, _ in outs:
-            if out is not answered:
+            if out is not answered and out.name not in statuses:
                 pbx.emit_event("DialEnd", chan.snapshot() + out.snapshot("Dest") + [("DialStatus", "CANCEL")])
                 if not out.destroyed:
                     out.request_hangup(26, event=None)
                     pbx.destroy(out)
+        chan.set_variable("DIALSTATUS", "ANSWER")
+        chan.set_variable("DIALEDPEERNAME", answered.name)
         chan.set_variable("DIALEDPEERNUMBER", peer_number)
         answered.exten = ""
         pbx.emit_event("DialEnd", chan.snapshot() + answered.snapshot("Dest") + [("DialStatus", "ANSWER")])
@@ -486,8 +506,6 @@ def _set_end_vars(chan: Channel, start: float, answered: Channel | None, status:
     elapsed = chan.pbx.loop_time() - start
     chan.set_variable("DIALEDTIME", str(int(elapsed)))
     chan.set_variable("DIALEDTIME_MS", str(int(elapsed * 1000)))
-    if answered is not None:
-        chan.variables["DIALEDPEERNAME"] = answered.name
     chan.set_variable("DIALSTATUS", status)
 
 

@@ -30,6 +30,7 @@ CAUSE_TXT = {
     38: "Network out of order", 127: "Interworking, unspecified",
 }
 SAMPLE_RATE = 8000
+FRAME_SAMPLES = 160  # one 20 ms frame at 8 kHz
 DTMF_DURATION_S = 0.1  # SendDTMF / participant key presses, as in the captures
 DIGITS = "0123456789*#ABCD"
 
@@ -391,7 +392,7 @@ class Channel:
         while True:
             digit = await self._next_digit(deadline)
             played = offset + int(round((self.pbx.loop_time() - start) * SAMPLE_RATE))
-            played = min(played, samples)
+            played = min(-(-played // FRAME_SAMPLES) * FRAME_SAMPLES, samples)  # whole 20 ms frames
             if self.hungup:
                 return PlayResult(True, None, played, True)
             if digit is None:

@@ -318,9 +318,9 @@ class Pbx:
         chan.runs_dialplan = False
         if chan.destroyed:
             return
-        if not chan._soft_hangup_sent:
-            chan._soft_hangup_sent = True
-            self.emit_channel_event("SoftHangupRequest", chan, [("Cause", "16")])
+        # the end of the dialplan always soft-hangs-up with AST_SOFTHANGUP_APPUNLOAD (16)
+        chan._soft_hangup_sent = True
+        self.emit_channel_event("SoftHangupRequest", chan, [("Cause", "16")])
         cause = chan.hangup_cause if chan.hungup else 16
         chan.request_hangup(cause, event=None)
         if chan.bridge is not None:
@@ -372,6 +372,14 @@ class Pbx:
             chan.request_hangup(cause, event=None)
             chan._soft_hangup_sent = True
             self.emit_channel_event("SoftHangupRequest", chan, [("Cause", str(cause))])
+            self.destroy(chan)
+
+    def remote_hangup(self, chan: Channel, cause: int = 16) -> None:
+        """The far end hung up (a SIP BYE): HangupRequest now, Hangup when the owner lets go."""
+        if chan.destroyed or chan.hungup:
+            return
+        chan.request_hangup(cause, event="HangupRequest")
+        if not chan.runs_dialplan and chan.owner is None:
             self.destroy(chan)
 
     def goto(self, chan: Channel, context: str, exten: str, priority: int = 1) -> None:
@@ -453,19 +461,27 @@ class Pbx:
             self.start_dialplan(peer, peer.context, peer.exten, 1)
 
     async def wait_answer(self, chans: list[Channel], timeout_s: float | None,
-                          watch: Channel | None = None) -> Channel | None:
-        """First channel of ``chans`` to be answered; None on timeout / all failed / watch hung up."""
+                          watch: Channel | None = None,
+                          on_fail: Callable[[Channel], None] | None = None) -> Channel | None:
+        """First channel of ``chans`` to be answered; None on timeout / all failed / watch hung up.
+        ``on_fail`` is called once for each channel that hangs up before answering."""
         deadline = None if timeout_s is None else self.loop_time() + timeout_s
+        failed: set[str] = set()
         while True:
             for c in chans:
                 if c.state == 6 and not c.hungup:
                     return c
+            for c in chans:
+                if c.hungup and c.name not in failed:
+                    failed.add(c.name)
+                    if on_fail is not None:
+                        on_fail(c)
             if all(c.hungup for c in chans) or (watch is not None and watch.hungup):
                 return None
             remaining = None if deadline is None else deadline - self.loop_time()
             if remaining is not None and remaining <= 0:
                 return None
-            waiters = [asyncio.ensure_future(c.wait_state_change()) for c in chans]
+            waiters = [asyncio.ensure_future(c.wait_state_change()) for c in chans if not c.hungup]
             if watch is not None:
                 waiters.append(asyncio.ensure_future(watch.hangup_event.wait()))
             try:

@@ -10,6 +10,7 @@ class SkillBased(Strategy):
         super().__init__(queue, order, ctx)
         self.ready: dict[str, object] = {}
         self.by_skill: dict[str, KeyedPool] = {}
+        self._pool(queue.primary_skill)              # kept up to date from the start, never rebuilt
 
     def _skill(self, call):
         return call.skill or self.queue.primary_skill

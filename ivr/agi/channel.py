@@ -26,7 +26,7 @@ from .errors import (
     AgiUnknownCommand,
     AgiUsageError,
 )
-from .protocol import HANGUP, AgiReader, AgiReply, format_command
+from .protocol import HANGUP, AgiReader, AgiReply, Quoted, format_command
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +199,7 @@ class AgiChannel:
 
     async def stream_file(self, name: str, escape: str = "", offset: int | None = None) -> tuple[str | None, int]:
         """Play a sound; returns (digit pressed or None, endpos in samples)."""
-        args: list[object] = [name, escape]
+        args: list[object] = [name, Quoted(escape)]
         if offset:
             args.append(offset)
         reply = await self._channel_command("STREAM FILE", *args)
@@ -228,19 +228,19 @@ class AgiChannel:
         return _digit_from_code(reply.result_int or 0)
 
     async def say_number(self, number: int, escape: str = "") -> str | None:
-        return await self._say("SAY NUMBER", int(number), escape)
+        return await self._say("SAY NUMBER", int(number), Quoted(escape))
 
     async def say_digits(self, digits: str, escape: str = "") -> str | None:
-        return await self._say("SAY DIGITS", digits, escape)
+        return await self._say("SAY DIGITS", digits, Quoted(escape))
 
     async def say_alpha(self, text: str, escape: str = "") -> str | None:
-        return await self._say("SAY ALPHA", text, escape)
+        return await self._say("SAY ALPHA", text, Quoted(escape))
 
     async def say_date(self, epoch: int, escape: str = "") -> str | None:
-        return await self._say("SAY DATE", int(epoch), escape)
+        return await self._say("SAY DATE", int(epoch), Quoted(escape))
 
     async def say_time(self, epoch: int, escape: str = "") -> str | None:
-        return await self._say("SAY TIME", int(epoch), escape)
+        return await self._say("SAY TIME", int(epoch), Quoted(escape))
 
     async def get_variable(self, name: str) -> str | None:
         """Works after a hang-up too (dead AGI). None when the variable is not set."""
@@ -272,7 +272,7 @@ class AgiChannel:
         Returns (digit, endpos, how) with how one of dtmf/timeout/hangup (timeout includes the silence cut-off). A hang-up during the
         recording keeps the file (the message is still left) and is reported as how="hangup", not raised.
         """
-        args: list[object] = [path, fmt, escape, int(timeout_ms)]
+        args: list[object] = [path, fmt, Quoted(escape), int(timeout_ms)]
         if beep:
             args.append("BEEP")
         if silence_s:

@@ -171,10 +171,14 @@ class AgiReader:
         return None
 
 
+class Quoted(str):
+    """An argument always sent in double quotes (escape digits: ``"#"``, ``""``, as Asterisk's own examples)."""
+
+
 def quote_arg(value: str) -> str:
     """Quote one command argument the way Asterisk's AGI parser reads it (double quotes, backslash escapes)."""
     text = str(value)
-    if text and not any(c in text for c in ' "\\\t') :
+    if text and not isinstance(value, Quoted) and not any(c in text for c in ' "\\\t'):
         return text
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -186,5 +190,5 @@ def format_command(*parts: object) -> bytes:
         text = str(part)
         if "\n" in text or "\r" in text:
             raise ValueError(f"newline in FastAGI command argument: {text!r}")
-        words.append(text if i == 0 else quote_arg(text))
+        words.append(text if i == 0 else quote_arg(part if isinstance(part, Quoted) else text))
     return (" ".join(words) + "\n").encode("utf-8")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -225,3 +225,11 @@ def load_calendars(path: Path, default_time_zone: str = "Asia/Shanghai") -> dict
     if "default" not in calendars:
         calendars["default"] = Calendar("default", zone or ZoneInfo(default_time_zone), ALWAYS_OPEN)
     return calendars
+
+
+def flow_functions(flows_dir: Path, time_zone: str = "Asia/Shanghai", now=None) -> dict:
+    """The expression functions for a running service: business_hours/is_holiday over
+    `<flows_dir>/calendars.yaml` in the service time zone (settings.service.time_zone)."""
+    from .expr import runtime_functions
+
+    return runtime_functions(load_calendars(Path(flows_dir) / "calendars.yaml", time_zone), now=now)

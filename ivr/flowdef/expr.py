@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import operator
 import re
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -24,6 +25,7 @@ KNOWN_FUNCTIONS = frozenset({"business_hours", "is_holiday", "len", "str", "int"
 CALENDAR_FUNCTIONS = frozenset({"business_hours", "is_holiday"})
 MAX_EXPR_LENGTH = 1000
 MAX_SEQUENCE = 10_000
+MAX_DEPTH = 60  # nesting of the parsed tree; the evaluator recurses, so deep trees are refused up front
 
 
 class ExprError(ValueError):
@@ -63,7 +65,10 @@ class Expr:
     calls: tuple[tuple[str, tuple[Any, ...], int], ...]  # (function, literal args (None if not literal), column)
 
     def evaluate(self, env: Mapping[str, Any], functions: Mapping[str, Callable] | None = None) -> Any:
-        return _Evaluator(self.text, env, functions or {}).visit(self.tree.body)
+        try:
+            return _Evaluator(self.text, env, functions or {}).visit(self.tree.body)
+        except RecursionError:  # only reachable through deeply nested values handed in by the caller
+            raise ExprError(f"expression too deeply nested to evaluate: {self.text!r}") from None
 
 
 def compile_expr(text: str, functions: Iterable[str] | None = None) -> Expr:
@@ -78,19 +83,27 @@ def compile_expr(text: str, functions: Iterable[str] | None = None) -> Expr:
     if not source.strip():
         raise ExprError("empty expression", 0)
     try:
-        tree = ast.parse(source, mode="eval")
+        with warnings.catch_warnings():  # "1if x" style warnings are noise here: the text is checked below
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(source, mode="eval")
+    except (RecursionError, MemoryError):
+        raise ExprError("expression nested too deeply", 0) from None
     except SyntaxError as exc:
-        column = max((exc.offset or 1) - 1, 0) + shift
+        if not exc.offset:  # Python gives offset 0 when the text simply stops too early ("a ==")
+            raise ExprError("incomplete expression: something is missing at the end", len(text.rstrip())) from None
+        column = exc.offset - 1 + shift
         raise ExprError(f"invalid expression: {exc.msg}", min(column, len(text))) from None
     allowed = KNOWN_FUNCTIONS if functions is None else frozenset(functions)
     names: set[str] = set()
     calls: list[tuple[str, tuple[Any, ...], int]] = []
-    stack: list[tuple[ast.AST, int]] = [(tree, shift)]
+    stack: list[tuple[ast.AST, int, int]] = [(tree, shift, 0)]
     while stack:
-        node, parent_col = stack.pop()
+        node, parent_col, depth = stack.pop()
         col = _char_column(source, getattr(node, "col_offset", None))
         col = parent_col if col is None else col + shift  # operators carry no position: use their expression's
-        stack.extend((child, col) for child in reversed(list(ast.iter_child_nodes(node))))
+        if depth > MAX_DEPTH:
+            raise ExprError(f"expression nested more than {MAX_DEPTH} levels deep", col)
+        stack.extend((child, col, depth + 1) for child in reversed(list(ast.iter_child_nodes(node))))
         if not isinstance(node, _ALLOWED):
             raise ExprError(f"{_describe(node)} is not allowed in flow expressions", col)
         if isinstance(node, ast.Name):
@@ -328,9 +341,15 @@ def evaluate_value(value: Any, env: Mapping[str, Any], functions: Mapping[str, C
 
 def runtime_functions(calendars: Mapping[str, Any] | None = None,
                       now: Callable[[], datetime] | None = None) -> dict[str, Callable]:
-    """The functions flows may call, bound to the calendars (from calendars.load_calendars) and a clock."""
+    """The functions flows may call, bound to the calendars (from calendars.load_calendars) and a clock.
+    Without calendars the `default` one is open 24 h with no holidays, as the hotline is by default."""
     clock = now or (lambda: datetime.now(timezone.utc))
-    calendars = calendars or {}
+    if calendars is None:
+        from zoneinfo import ZoneInfo
+
+        from .calendars import ALWAYS_OPEN, Calendar
+
+        calendars = {"default": Calendar("default", ZoneInfo("UTC"), ALWAYS_OPEN)}
 
     def calendar(name: str):
         try:

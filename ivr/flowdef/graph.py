@@ -77,7 +77,7 @@ def to_dot(flow: Flow) -> str:
     lines = [f"digraph {_dot_quote(flow.name)} {{", "  rankdir=TB;",
              '  node [shape=box, style="rounded", fontname="Noto Sans CJK SC,sans-serif"];',
              '  edge [fontname="sans-serif", fontsize=10];']
-    shapes = {"menu": "diamond", "branch": "diamond", "hangup": "doublecircle"}
+    shapes = {"menu": "diamond", "branch": "diamond", "hangup": "octagon"}
     for node in flow.nodes.values():
         attrs = [f"label={_dot_quote(_label(node))}"]
         if node.type in shapes:

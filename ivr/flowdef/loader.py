@@ -106,8 +106,9 @@ class Document:
         self.problems.append(FlowProblem(self.path, where.line, where.column, reason))
 
 
-def read_yaml(path: Path) -> Document:
-    """Parse one YAML file; syntax errors and duplicate keys become problems, never exceptions."""
+def read_yaml(path: Path, report_duplicates: bool = True) -> Document:
+    """Parse one YAML file; syntax errors and duplicate keys become problems, never exceptions.
+    `report_duplicates=False`: the caller reports them itself (the flow validator words menu digits its own way)."""
     path = Path(path)
     doc = Document(path)
     try:
@@ -128,7 +129,7 @@ def read_yaml(path: Path) -> Document:
     except yaml.YAMLError as exc:
         doc.problem(Pos(1, 1), f"YAML error: {exc}")
         return doc
-    for mapping in _walk_mappings(doc.data):
+    for mapping in _walk_mappings(doc.data) if report_duplicates else ():
         for key, where, first in mapping.duplicates:
             doc.problem(where, f"duplicate key {key!r} (first defined at line {first.line})")
     return doc

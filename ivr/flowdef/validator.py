@@ -29,6 +29,8 @@ _NODE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 class _Checked:
     doc: Document
     flow: Flow | None = None
+    name: str | None = None  # what the file declares, even when it has problems: other flows can still refer to it
+    languages: tuple[str, ...] = ()
     node_pos: dict[str, Pos] = field(default_factory=dict)
     cross_refs: list[tuple[Pos, str, str | None]] = field(default_factory=list)  # (where, flow, node or None)
 
@@ -38,7 +40,7 @@ def validate_files(paths: Iterable[Path], catalogue=None, *, calendars: Mapping[
     """Validate the given flow files. Cross-flow targets are resolved against these files and the other
     flows in the same directories (whose own problems are not reported here)."""
     paths = [Path(p) for p in paths]
-    checked = [_check_document(read_yaml(p), catalogue, calendars, queues) for p in paths]
+    checked = [_check_document(read_yaml(p, report_duplicates=False), catalogue, calendars, queues) for p in paths]
     problems = [p for c in checked for p in c.doc.problems]
 
     known: dict[str, _Checked] = {}
@@ -46,9 +48,9 @@ def validate_files(paths: Iterable[Path], catalogue=None, *, calendars: Mapping[
     for directory in sorted({p.resolve().parent for p in paths}):
         for sibling in flow_files(directory):
             if sibling.resolve() not in given:
-                c = _check_document(read_yaml(sibling), None, None, None)
-                if c.flow is not None:
-                    known.setdefault(c.flow.name, c)
+                c = _check_document(read_yaml(sibling, report_duplicates=False), None, None, None)
+                if c.name is not None:
+                    known.setdefault(c.name, c)
     flows: dict[str, Flow] = {}
     for c in checked:
         if c.flow is None:
@@ -61,7 +63,10 @@ def validate_files(paths: Iterable[Path], catalogue=None, *, calendars: Mapping[
         flows[c.flow.name] = c.flow
         known[c.flow.name] = c
     for c in checked:
-        if c.flow is None:
+        if c.name is not None and c.flow is None:
+            known.setdefault(c.name, c)
+    for c in checked:
+        if c.name is None:
             continue
         before = len(c.doc.problems)
         _check_cross_refs(c, known)
@@ -79,15 +84,15 @@ def validate_file(path: Path, catalogue=None, **kwargs) -> list[FlowProblem]:
 def _check_cross_refs(c: _Checked, known: Mapping[str, _Checked]) -> None:
     for where, flow_name, node_id in c.cross_refs:
         target = known.get(flow_name)
-        if target is None or target.flow is None:
+        if target is None:
             c.doc.problem(where, f"unknown flow {flow_name!r}" + _suggest(flow_name, known))
             continue
-        if node_id is not None and node_id not in target.flow.nodes:
-            c.doc.problem(where, f"flow {flow_name!r} has no node {node_id!r}" + _suggest(node_id, target.flow.nodes))
+        if node_id is not None and node_id not in target.node_pos:
+            c.doc.problem(where, f"flow {flow_name!r} has no node {node_id!r}" + _suggest(node_id, target.node_pos))
             continue
-        missing = [lang for lang in c.flow.languages if lang not in target.flow.languages]
+        missing = [lang for lang in c.languages if lang not in target.languages]
         if missing:
-            c.doc.problem(where, f"flow {flow_name!r} does not offer {', '.join(missing)}, which {c.flow.name!r} offers")
+            c.doc.problem(where, f"flow {flow_name!r} does not offer {', '.join(missing)}, which {c.name!r} offers")
 
 
 def _suggest(word: str, choices: Iterable[str]) -> str:
@@ -117,6 +122,8 @@ def _check_document(doc: Document, catalogue, calendars, queues) -> _Checked:
     if "flow" in data and (not isinstance(name, str) or not _NAME.match(name)):
         doc.problem(data.where_value("flow"), f"flow name must be a word (letters, digits, _), not {name!r}")
     languages = _languages(doc, data)
+    if isinstance(name, str) and _NAME.match(name):
+        checked.name, checked.languages = name, languages
     default_language = data.get("default_language", languages[0] if languages else None)
     if "default_language" in data and languages and default_language not in languages:
         doc.problem(data.where_value("default_language"),
@@ -148,6 +155,10 @@ def _check_document(doc: Document, catalogue, calendars, queues) -> _Checked:
             if node_type is None:
                 doc.problem(where, f"node {node_id!r} has no type")
                 continue
+            if not isinstance(node_type, str):
+                doc.problem(body.where_value("type"), f"type of node {node_id!r} must be a node type name, "
+                            f"not {node_type!r} (known: {', '.join(schema.NODE_TYPES)})")
+                continue
             if node_type not in schema.NODE_TYPES:
                 doc.problem(body.where_value("type"), f"unknown node type {node_type!r}"
                             + _suggest(str(node_type), schema.NODE_TYPES)
@@ -155,18 +166,23 @@ def _check_document(doc: Document, catalogue, calendars, queues) -> _Checked:
                 continue
             params = _without_type(body)
             if node_type in ("menu", "queue") and isinstance(params.get("options"), MarkedDict):
-                params["options"] = _normalise_options(doc, node_id, params["options"])
+                params["options"] = _normalise_options(doc, node_id, params["options"],
+                                                       "menu" if node_type == "menu" else "the waiting options of")
             nodes[node_id] = Node(node_id, node_type, params, where.line, where.column)
 
     start = data.get("start")
-    if "start" in data and raw_nodes and start not in checked.node_pos:
+    if "start" in data and not isinstance(start, str):
+        doc.problem(data.where_value("start"), f"start must be a node id, not {start!r}")
+    elif "start" in data and raw_nodes and start not in checked.node_pos:
         doc.problem(data.where_value("start"), f"start node {start!r} does not exist" + _suggest(str(start), nodes))
 
     ctx = _NodeContext(doc, checked, set(checked.node_pos), languages, catalogue, calendars,
                        None if queues is None else set(queues))
     for node in nodes.values():
         ctx.check_node(node)
-    if isinstance(start, str) and start in nodes:
+    # the graph checks only once every node and edge is sound: a single typo in a `next` would otherwise
+    # bury its own message under "unreachable" for everything behind it
+    if isinstance(start, str) and start in nodes and not doc.problems:
         _check_graph(doc, nodes, start)
     if doc.problems:
         return checked
@@ -198,8 +214,9 @@ def _report_duplicates(doc: Document, data: Any) -> None:
         for node_id, body in nodes.items():
             if isinstance(body, MarkedDict) and isinstance(body.get("options"), MarkedDict):
                 options_maps.add(id(body["options"]))
+                kind = "menu" if body.get("type") == "menu" else "the waiting options of"
                 for key, where, first in body["options"].duplicates:
-                    doc.problem(where, f"digit {str(key)!r} used twice in menu {node_id!r} (first at line {first.line})")
+                    doc.problem(where, f"digit {str(key)!r} used twice in {kind} {node_id!r} (first at line {first.line})")
     stack = [data]
     while stack:
         value = stack.pop()
@@ -220,7 +237,7 @@ def _without_type(body: MarkedDict) -> MarkedDict:
     return params
 
 
-def _normalise_options(doc: Document, node_id: str, options: MarkedDict) -> MarkedDict:
+def _normalise_options(doc: Document, node_id: str, options: MarkedDict, kind: str = "menu") -> MarkedDict:
     """Digits as text: an unquoted `1:` arrives as the integer 1 and must clash with a quoted "1"."""
     out = MarkedDict()
     out.start, out.key_pos, out.value_pos, out.duplicates = options.start, {}, {}, []
@@ -228,7 +245,7 @@ def _normalise_options(doc: Document, node_id: str, options: MarkedDict) -> Mark
         digit = str(key) if isinstance(key, int) and not isinstance(key, bool) else key
         where = options.where(key)
         if digit in out:
-            doc.problem(where, f"digit {digit!r} used twice in menu {node_id!r} (first at line {out.key_pos[digit].line})")
+            doc.problem(where, f"digit {digit!r} used twice in {kind} {node_id!r} (first at line {out.key_pos[digit].line})")
             continue
         out[digit] = target
         out.key_pos[digit], out.value_pos[digit] = where, options.where_value(key)

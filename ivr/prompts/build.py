@@ -245,7 +245,8 @@ def _convert(source: Path, target: Path, tools: Tools, job: Job) -> None:
         try:
             from pydub import AudioSegment
 
-            segment = AudioSegment.from_file(str(source))
+            fmt = source.suffix.lower().lstrip(".") or None  # wav is read in pure Python, no ffmpeg needed
+            segment = AudioSegment.from_file(str(source), format=fmt)
             segment.set_frame_rate(SAMPLE_RATE).set_channels(1).set_sample_width(2).export(str(target), format="wav")
         except Exception as exc:  # pydub raises bare exceptions from its decoders
             raise PromptError(f"{job.key}: cannot convert {source.name} with pydub: {exc}") from None

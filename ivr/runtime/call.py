@@ -13,7 +13,8 @@ from ivr.flowdef.expr import evaluate_value, runtime_functions
 from ivr.flowdef.model import Flow, Node
 from ivr.stats import NodeStats
 
-from .interfaces import CallerPreferences, CustomerDirectory, OrderDirectory, Publisher, QueueHandoff
+from .interfaces import (CallerPreferences, CustomerDirectory, OrderDirectory, Publisher, QueueHandoff,
+                         RecordingsSearch)
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,9 @@ class RuntimeDeps:
     orders: OrderDirectory | None = None
     queues: QueueHandoff | None = None
     preferences: CallerPreferences | None = None
+    recordings: RecordingsSearch | None = None           # phone QA replay (recordings_search node)
+    staff: Mapping[str, Any] = field(default_factory=dict)  # agent id (工号) -> AgentConfig (id, name, role, pin)
+    qa_lockouts: Any = field(default_factory=lambda: _lockouts())
     functions: Mapping[str, Callable] = field(default_factory=runtime_functions)
     catalogue: Any = None                                 # ivr.prompts PromptCatalogue (optional)
     sound_prefix: str = "hotline"                         # sound name: <prefix>/<lang>/<prompt_id>
@@ -49,6 +53,11 @@ class RuntimeDeps:
                 await result
         except Exception:
             log.exception("could not publish %s", topic)
+
+
+def _lockouts():
+    from .nodes.qa import QaLockouts
+    return QaLockouts()
 
 
 class FlowRuntimeError(Exception):

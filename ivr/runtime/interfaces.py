@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -57,6 +58,13 @@ class CallerPreferences(Protocol):
     async def language(self, number: str) -> str | None: ...
 
     async def remember_language(self, number: str, language: str) -> None: ...
+
+
+@runtime_checkable
+class RecordingsSearch(Protocol):
+    async def find(self, agent_id: str, start: datetime, end: datetime) -> list[Mapping[str, Any]]:
+        """Recordings of ``agent_id`` that started in [start, end) (UTC), oldest first: mappings with id,
+        agent_id, caller, start (datetime), duration (s), sound (what STREAM FILE plays: path without extension)."""
 
 
 Publisher = Callable[[str, dict], Any | Awaitable[Any]]

@@ -240,7 +240,7 @@ async def logoff(s: AmiSession, m: Message):
 
 @action("Ping", synopsis="Keepalive command.")
 async def ping(s: AmiSession, m: Message):
-    now = time.time()
+    now = s.server.wall_time()
     s.send(codec.response_head("Success", m.action_id)
            + f"Ping: Pong\r\nTimestamp: {int(now)}.{int(now * 1e6) % 1000000:06d}\r\n\r\n")
     return None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 VERSION_LINE = "Asterisk 22.10.1 built by root @ vm on a x86_64 running Linux on 2026-11-23 11:44:28 UTC"
 
@@ -52,6 +53,42 @@ def _uptime(pbx) -> str:
     return f"System uptime: {up} second{_ess(up)}\nLast reload: {up} second{_ess(up)}\n"
 
 
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _show_dialplan(pbx, context: str | None) -> tuple[bool, str]:
+    """pbx.c show_dialplan_helper(): one block per context, then the totals line."""
+    dialplan = getattr(pbx, "dialplan", None)
+    contexts = getattr(dialplan, "contexts", {}) if dialplan is not None else {}
+    names = [context] if context else list(contexts)
+    if context and context not in contexts:
+        return False, f"There is no existence of '{context}' context\n"
+    out, n_ext, n_prio = "", 0, 0
+    for name in names:
+        ctx = contexts[name]
+        out += f"[ Context '{name}' created by 'pbx_config' ]\n"
+        for ext_name in sorted(ctx.extensions):
+            ext = ctx.extensions[ext_name]
+            n_ext += 1
+            first = True
+            for prio in sorted(ext.steps):
+                step = ext.steps[prio]
+                n_prio += 1
+                where = f"{Path(step.file).name}:{step.line}"
+                label = f"[{step.label}] " if step.label else ""
+                text = f"{prio}. {label}{step.app}({step.data})"
+                head = f"'{ext_name}' =>" if first else ""
+                out += f"  {head:<17} {text:<45} [{where}]\n"
+                first = False
+        for inc in getattr(ctx, "includes", []):
+            out += f"  {'Include =>':<17} {repr(inc):<45} [pbx_config]\n"
+        out += "\n"
+    out += (f"-= {_plural(n_ext, 'extension', 'extensions')} ({_plural(n_prio, 'priority', 'priorities')})"
+            f" in {_plural(len(names), 'context', 'contexts')}. =-\n")
+    return True, out
+
+
 def run(pbx, command: str) -> tuple[bool, str]:
     """Return (succeeded, output text) like ast_cli_command()."""
     words = command.split()
@@ -64,5 +101,7 @@ def run(pbx, command: str) -> tuple[bool, str]:
             return True, _show_channels(pbx, mode)
     if low == ["core", "show", "uptime"] or low == ["core", "show", "uptime", "seconds"]:
         return True, _uptime(pbx)
+    if low[:2] == ["dialplan", "show"] and len(words) <= 3:
+        return _show_dialplan(pbx, words[2] if len(words) == 3 else None)
     best = " ".join(words[:2]) if len(words) > 1 else " ".join(words)
     return False, f"No such command '{command}' (type 'core show help {best}' for other possible commands)\n"

@@ -55,7 +55,7 @@ class AmiSession:
         self.send_events: set[str] = set(ALL)
         self.challenge = ""
         self.session_id = hex(next(self._session_ids))
-        self.connected_wall = time.time()
+        self.connected_wall = self.server.wall_time()
         self._in_action = False
         self._pending: list[Event] = []
         self._closed = False
@@ -124,7 +124,7 @@ class AmiSession:
     # ---- security events (res_security_log / manager.c report_*) -----------------------
     def _security(self, name: str, severity: str, version: str, account: str, extra=()) -> Event:
         return make_event(name, "security,all", [
-            ("EventTV", _tv(time.time())), ("Severity", severity), ("Service", "AMI"),
+            ("EventTV", _tv(self.server.wall_time())), ("Severity", severity), ("Service", "AMI"),
             ("EventVersion", version), ("AccountID", account), ("SessionID", self.session_id),
             ("LocalAddress", f"IPV4/TCP/{self.local[0]}/{self.local[1]}"),
             ("RemoteAddress", f"IPV4/TCP/{self.remote[0]}/{self.remote[1]}"),
@@ -220,6 +220,11 @@ class AmiServer:
             return self._server.sockets[0].getsockname()[1]
         return self._port
 
+    def wall_time(self) -> float:
+        """Wall-clock seconds as the PBX sees them (virtual in tests and the demo)."""
+        wall = getattr(self.pbx, "wall_time", None)
+        return wall() if callable(wall) else time.time()
+
     def find_user(self, username: str) -> AmiUser | None:
         return self.users.get(username.lower())
 
@@ -244,8 +249,9 @@ class AmiServer:
         try:
             await session.run()
         except asyncio.CancelledError:
+            # The loop is shutting down: end this connection quietly (re-raising here makes
+            # asyncio's StreamReaderProtocol log the cancellation as an error).
             session.abort()
-            raise
         except Exception:
             log.exception("AMI session crashed")
             session.abort()

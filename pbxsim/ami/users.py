@@ -62,10 +62,11 @@ class AmiUser:
     displayconnects: bool = True
 
     def __post_init__(self) -> None:
+        # manager.conf: a user without read=/write= lines gets every class (readperm = -1).
         if isinstance(self.read, str):
-            self.read = parse_classes(self.read)
+            self.read = parse_classes(self.read) if self.read.strip() else set(ALL)
         if isinstance(self.write, str):
-            self.write = parse_classes(self.write)
+            self.write = parse_classes(self.write) if self.write.strip() else set(ALL)
         self.read = {c.lower() for c in self.read}
         self.write = {c.lower() for c in self.write}
         if "all" in self.read:

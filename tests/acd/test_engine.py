@@ -286,3 +286,16 @@ def test_estimated_wait_uses_position_staff_and_handle_time():
     offers(eng)
     assert eng.position("c4") == 3
     assert eng.estimated_wait("c4") == 2 * 120                  # ceil(3 / 2) rounds of 120 s
+
+
+def test_without_a_callback_dialer_a_callback_request_leaves_with_the_key():
+    log = []
+    eng = engine([queue(max_wait=30, overflow="callback")], [agent("a1")], log=log)
+    eng.keep_callbacks = False
+    eng.enqueue(0, call("c1"))
+    eng.enqueue(1, call("c2"))
+    assert eng.request_callback(5, "c1", key="2")
+    assert "c1" not in eng.calls and act.CallFinished("c1", Outcome.CALLBACK) in eng.actions
+    eng.advance(31)                                   # c2 overflows "callback": released, not kept
+    assert "c2" not in eng.calls and act.CallerReleased("c2", Outcome.CALLBACK, None) in eng.actions
+    assert [e[0] for e in events(log)] == ["ENTERQUEUE", "ENTERQUEUE", "EXITWITHKEY", "EXITWITHTIMEOUT", "OVERFLOW"]

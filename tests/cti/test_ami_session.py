@@ -159,3 +159,36 @@ async def test_utf8_split_across_reads_and_noise_filtered():
     assert events[0]["CallerIDName"] == "张伟"
     await _stop(session, task)
     await server.close()
+
+
+async def test_connect_hooks_run_on_every_connection_before_events_flow():
+    server = await ScriptedAmi().start()
+    server.channels = [[("Channel", "PJSIP/1001-00000001"), ("ChannelState", "6"), ("ChannelStateDesc", "Up"),
+                        ("Uniqueid", "5.1"), ("Linkedid", "5.1"), ("BridgeId", "")]]
+    session = AmiSession(_config(server.port, ping_interval=30))
+    seen = []
+
+    async def hook(s):
+        items = await s.send_list({"Action": "CoreShowChannels"}, "CoreShowChannel")
+        endpoints = await s.send_list({"Action": "PJSIPShowEndpoints"}, "EndpointList",
+                                      empty_messages=("No endpoints found",))
+        seen.append(([i["Channel"] for i in items], endpoints, list(events)))
+
+    events = []
+    session.add_observer(lambda e: events.append(e["Event"]))
+    session.add_connect_hook(hook)
+    task = await _running(session)
+    server.kill_connections()
+    await until_connected_twice(session)
+    assert [s[0] for s in seen] == [["PJSIP/1001-00000001"]] * 2
+    assert seen[0][1] == [] and seen[0][2] == []
+    await _stop(session, task)
+    await server.close()
+
+
+async def until_connected_twice(session):
+    for _ in range(100):
+        if session.connection_count >= 2 and session.connected.is_set():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("no second connection")

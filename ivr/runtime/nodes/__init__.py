@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Awaitable, Callable
 
 from ..call import Call
-from . import audio, input, logic, messages, routing
+from . import audio, input, logic, messages, qa, routing
 
 Executor = Callable[[Call], Awaitable[object]]
 
@@ -24,4 +24,7 @@ EXECUTORS: dict[str, Executor] = {
     "voicemail": messages.voicemail,
     "callback": messages.callback,
     "survey": messages.survey,
+    "qa_login": qa.qa_login,
+    "recordings_search": qa.recordings_search,
+    "recordings_play": qa.recordings_play,
 }

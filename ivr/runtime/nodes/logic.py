@@ -25,7 +25,8 @@ async def set_(call: Call) -> object:
         call.data[str(key)] = call.evaluate(expr)
     language = call.param("language")
     if language is not None:
-        lang = str(call.evaluate(language))
+        # a language code the flow offers is taken as written; anything else is an expression
+        lang = language if language in call.flow.languages else str(call.evaluate(language))
         if lang not in call.flow.languages:
             raise FlowRuntimeError(f"language {lang!r} is not offered by flow {call.flow.name!r} "
                                    f"({', '.join(call.flow.languages)})")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from ivr import say as speech
@@ -96,7 +96,8 @@ async def callback(call: Call) -> object:
     digits, _ = await _read_digits(call, str(time_prompt) if time_prompt else None, 5, 4, "#")
     preferred = _preferred_time(digits, call.deps.now(), zone) if digits else None
     row = await write_through(call.deps.sessions, lambda: CallbackRequest(
-        uniqueid=call.uniqueid, linkedid=call.linkedid, caller=call.caller, number=number, preferred_at=preferred,
+        uniqueid=call.uniqueid, linkedid=call.linkedid, caller=call.caller, number=number,
+        preferred_at=preferred.astimezone(timezone.utc) if preferred else None,  # UTC: SQLite keeps no zone
         queue=call.queue, language=call.lang, flow=call.flow.name, data=dict(call.data), created_at=call.deps.now()))
     call.vars["callback_number"] = number
     call.vars["callback_at"] = preferred.isoformat() if preferred else None

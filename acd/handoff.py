@@ -1,0 +1,259 @@
+"""The IVR's QueueHandoff over FastAGI: the caller waits in the ACD and is connected from its own AGI session.
+
+While waiting the caller hears music on hold (SET MUSIC ON <class>), and every announcement interval the
+flow's waiting messages (``call.waiting``: 对不起，让您久等了 / 您前面还有 N 位 / 预计等待 M 分钟 / options) with
+the position and estimated wait from the engine. Between announcements the session polls with
+WAIT FOR DIGIT so a key (voicemail, callback) is heard and an offer is dialled within ``poll_ms``.
+
+An offer rings the agent with ``EXEC Dial <endpoint>,<ring timeout>,m(<moh class>)`` from the caller's
+session (see /work/brief/acd_dialplan.md). Dial returns when the ring ends unanswered or when the
+conversation is over; DIALSTATUS and ANSWEREDTIME_MS/DIALEDTIME_MS then say what happened:
+ANSWER → answered (answer time = start + ring time), NOANSWER → ring-no-answer, BUSY → busy,
+CONGESTION → rejected, CHANUNAVAIL → unreachable, CANCEL (or a dead channel) → the caller hung up.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any, Mapping
+
+from acd import actions as act
+from acd.service import AcdService, Ticket
+from acd.state import CallRequest, CallState, Outcome
+from ivr import say as speech
+from ivr.agi.errors import AgiConnectionLost, AgiHangup
+from ivr.runtime.interfaces import QueueOutcome
+
+log = logging.getLogger(__name__)
+
+DIALSTATUS_REASON = {"NOANSWER": "noanswer", "BUSY": "busy", "CONGESTION": "rejected",
+                     "CHANUNAVAIL": "unavailable", "INVALIDARGS": "unavailable", "DONTCALL": "rejected",
+                     "TORTURE": "rejected"}
+# prompts used when the flow gives the queue node no waiting messages (same IDs as flows/hotline.yaml)
+DEFAULT_PROMPTS = {"hold": "please_wait", "wait": "sorry_to_keep_waiting",
+                   "position": ("queue_position_before", "queue_position_after"),
+                   "wait_time": ("queue_wait_before", "queue_wait_after"), "options": "queue_options"}
+
+
+def _customer(call: Any) -> Mapping[str, Any]:
+    customer = getattr(call, "customer", None)
+    return customer if isinstance(customer, Mapping) else {}
+
+
+def _ms(value: str | None) -> int:
+    try:
+        return int(float(value or 0))
+    except ValueError:
+        return 0
+
+
+async def channel_alive(channel: Any) -> bool:
+    """Is the AGI session's channel still up? (CHANNEL STATUS answers 511 on a dead one.)"""
+    if channel.hungup:
+        return False
+    try:
+        await channel.channel_status()
+    except AgiHangup:
+        return False
+    return not channel.hungup
+
+
+class AcdHandoff:
+    def __init__(self, service: AcdService, *, poll_ms: int = 1000, sound_prefix: str = "hotline") -> None:
+        self.service = service
+        self.poll_ms = poll_ms
+        self.sound_prefix = sound_prefix
+
+    # ------------------------------------------------------------------ entry
+    async def enqueue(self, call: Any, queue: str, skill: str | None, priority: int) -> QueueOutcome:
+        service = self.service
+        if queue not in service.queue_names():
+            return QueueOutcome("overflow", detail=f"unknown queue {queue!r}")
+        customer = _customer(call)
+        call_id = str(getattr(call, "linkedid", "") or call.channel.request.uniqueid)
+        if call_id in service.engine.calls:          # the same call queued again (e.g. back from a transfer)
+            call_id = f"{call_id}#{service.engine._seq + 1}"
+        request = CallRequest(
+            call_id=call_id, queue=queue, caller=str(getattr(call, "caller", "") or ""),
+            language=str(getattr(call, "lang", "") or "zh-CN"), skill=skill, priority=int(priority or 0),
+            vip_level=int(customer.get("vip_level") or 0), key_account=bool(customer.get("key_account")),
+            data=dict(getattr(call, "data", {}) or {}))
+        started = service.clock()
+        ticket = service.join(request)
+        try:
+            return await self._wait(call, ticket, started)
+        except (AgiHangup, AgiConnectionLost):
+            service.caller_hung_up(ticket.call_id)
+            return QueueOutcome("abandoned", wait_s=service.clock() - started, detail="hangup")
+        finally:
+            # never leave a live caller behind in the engine (a bug or a cancelled task ends here too)
+            live = service.engine.calls.get(ticket.call_id)
+            if live is not None and not live.callback:
+                if live.state is CallState.CONNECTED:
+                    service.call_ended(ticket.call_id, "caller")
+                else:
+                    service.caller_hung_up(ticket.call_id)
+            service.forget(ticket.call_id)
+
+    # ------------------------------------------------------------------ waiting
+    async def _wait(self, call: Any, ticket: Ticket, started: float) -> QueueOutcome:
+        service, channel = self.service, call.channel
+        waiting = getattr(call, "waiting", None)
+        q = service.engine.queues[ticket.queue]
+        await channel.set_variable("HOTLINE_QUEUE", ticket.queue)
+        outcome = self._released(call, ticket, started)
+        if outcome is not None:
+            return outcome
+        key = None
+        if ticket.inbox.empty():                    # an agent already free: no "please wait" before ringing
+            key = await (waiting.hold() if waiting is not None
+                         else self._play(call, [DEFAULT_PROMPTS["hold"]], self._option_keys(None, q)))
+        interval = self._interval(waiting, q)
+        next_announce = service.clock() + interval if interval else math.inf
+        music = False
+        while True:
+            if key:
+                outcome = self._key(call, ticket, key, started)
+                if outcome is not None:
+                    return outcome
+                key = None
+            while not ticket.inbox.empty():
+                action = ticket.inbox.get_nowait()
+                if isinstance(action, act.Offer):
+                    if music:
+                        await channel.set_music(False)
+                        music = False
+                    outcome = await self._ring(call, ticket, action, started)
+                    if outcome is not None:
+                        return outcome
+                elif isinstance(action, act.CallMoved):
+                    q = service.engine.queues[action.queue]
+                    await channel.set_variable("HOTLINE_QUEUE", action.queue)
+            outcome = self._released(call, ticket, started)
+            if outcome is not None:
+                return outcome
+            now = service.clock()
+            if now >= next_announce:
+                if music:
+                    await channel.set_music(False)
+                    music = False
+                key = await self._announce(call, ticket, waiting, q)
+                next_announce = service.clock() + interval
+                if key or not ticket.inbox.empty():
+                    continue
+            if not music:
+                await channel.set_music(True, q.music_on_hold)
+                music = True
+            timeout = self.poll_ms if next_announce is math.inf else \
+                max(1, min(self.poll_ms, int((next_announce - service.clock()) * 1000)))
+            key = await channel.wait_for_digit(timeout)
+            if key and key not in self._option_keys(waiting, q):
+                key = None
+
+    @staticmethod
+    def _interval(waiting: Any, q) -> float:
+        if waiting is not None and getattr(waiting, "announce_interval_s", 0):
+            return float(waiting.announce_interval_s)
+        return float(q.announce_interval_s)
+
+    @staticmethod
+    def _option_keys(waiting: Any, q) -> str:
+        if waiting is not None:
+            return waiting.option_keys
+        return "".join(k for k in (q.voicemail_key, q.callback_key) if k)
+
+    def _sound(self, call: Any, prompt_id: str) -> str:
+        sound = getattr(call, "sound", None)
+        if callable(sound):
+            return sound(prompt_id)
+        return f"{self.sound_prefix}/{getattr(call, 'lang', 'zh-CN')}/{prompt_id}"
+
+    async def _play(self, call: Any, prompt_ids: list[str], escape: str = "") -> str | None:
+        for pid in prompt_ids:
+            digit, _ = await call.channel.stream_file(self._sound(call, pid), escape)
+            if digit:
+                return digit
+        return None
+
+    async def _announce(self, call: Any, ticket: Ticket, waiting: Any, q) -> str | None:
+        position = self.service.position(ticket.call_id)
+        if position <= 0:
+            return None
+        wait_s = self.service.estimated_wait(ticket.call_id)
+        if waiting is not None:
+            return await waiting.announce(position if q.announce_position else None,
+                                          wait_s if q.announce_wait else None)
+        lang = getattr(call, "lang", "zh-CN")
+        ids = [DEFAULT_PROMPTS["wait"]]
+        if q.announce_position:
+            before, after = DEFAULT_PROMPTS["position"]
+            ids += [before, *speech.number(position, lang), after]
+        if q.announce_wait:
+            before, after = DEFAULT_PROMPTS["wait_time"]
+            ids += [before, *speech.number(max(1, math.ceil(wait_s / 60)), lang), after]
+        if q.voicemail_key or q.callback_key:
+            ids.append(DEFAULT_PROMPTS["options"])
+        return await self._play(call, ids, self._option_keys(None, q))
+
+    def _outcome_for_key(self, call: Any, key: str, q) -> str:
+        waiting = getattr(call, "waiting", None)
+        if waiting is not None:
+            return waiting.outcome_for(key)
+        if key == q.callback_key:
+            return "callback"
+        return "voicemail" if key == q.voicemail_key else "overflow"
+
+    def _key(self, call: Any, ticket: Ticket, key: str, started: float) -> QueueOutcome | None:
+        service = self.service
+        q = service.engine.queues[ticket.queue]
+        status = self._outcome_for_key(call, key, q)
+        if status == "callback":
+            if not service.request_callback(ticket.call_id, str(getattr(call, "caller", "") or ""), key):
+                return None
+        elif not service.engine.leave_with_key(service.clock(), ticket.call_id, key,
+                                               Outcome.VOICEMAIL if status == "voicemail" else Outcome.OVERFLOW):
+            return None
+        service._drain()
+        return QueueOutcome(status, wait_s=service.clock() - started, detail=f"key {key}", extra={"key": key})
+
+    def _released(self, call: Any, ticket: Ticket, started: float) -> QueueOutcome | None:
+        """The engine ended the wait (overflow, empty queue, callback conversion)."""
+        if ticket.outcome is None or ticket.outcome is Outcome.ANSWERED:
+            return None
+        status = ticket.outcome.value
+        extra: dict[str, Any] = {}
+        waiting = getattr(call, "waiting", None)
+        if waiting is not None and status in ("voicemail", "callback"):
+            key = next((k for k in waiting.options if waiting.outcome_for(k) == status), None)
+            if key:
+                extra["key"] = key                      # lead the flow to its voicemail / callback node
+        return QueueOutcome(status, wait_s=self.service.clock() - started, detail="overflow", extra=extra)
+
+    # ------------------------------------------------------------------ ringing an agent
+    async def _ring(self, call: Any, ticket: Ticket, offer: act.Offer, started: float) -> QueueOutcome | None:
+        service, channel = self.service, call.channel
+        q = service.engine.queues[ticket.queue]
+        await channel.set_variable("HOTLINE_AGENT_ID", offer.agent_id)
+        dial_started = service.clock()
+        hung_up = False
+        try:
+            await channel.exec("Dial", f"{offer.endpoint},{max(1, int(offer.ring_timeout_s))},m({q.music_on_hold})")
+        except AgiHangup:
+            hung_up = True
+        status = (await channel.get_variable("DIALSTATUS")) or ""
+        if status == "ANSWER":
+            answered_ms = _ms(await channel.get_variable("ANSWEREDTIME_MS"))
+            dialed_ms = _ms(await channel.get_variable("DIALEDTIME_MS"))
+            ring_s = max(0.0, (dialed_ms - answered_ms) / 1000) if dialed_ms else service.clock() - dial_started
+            service.offer_answered(ticket.call_id, offer.agent_id, offer.offer_id, at=dial_started + ring_s)
+            by = "caller" if hung_up or not await channel_alive(channel) else "agent"
+            service.call_ended(ticket.call_id, by)
+            return QueueOutcome("answered", agent_id=offer.agent_id, wait_s=dial_started + ring_s - started,
+                                talk_s=answered_ms / 1000, detail="ANSWER", extra={"hangup_by": by})
+        if hung_up or status == "CANCEL" or not await channel_alive(channel):
+            service.caller_hung_up(ticket.call_id)
+            return QueueOutcome("abandoned", wait_s=service.clock() - started, detail=status or "hangup")
+        service.offer_failed(ticket.call_id, offer.agent_id, DIALSTATUS_REASON.get(status, "noanswer"),
+                             offer.offer_id)
+        return None
+

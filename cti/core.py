@@ -1,0 +1,142 @@
+"""The CTI in one object: the live model, agents, call data, screen pops, commands, supervisor desk.
+
+    cti = Cti(agents=settings.agents, queues=settings.queues, sessions=sessions, publisher=bus)
+    await cti.start()            # agent states recovered from the database
+    cti.attach(ami_session)      # model fed by the reader, handlers on per-call workers, resync on connect
+    ...
+    await cti.close()
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Iterable
+
+from panoramisk.message import Message
+
+from cti.agents import AgentService, CtiError
+from cti.ami import AmiActionError, AmiSession
+from cti.auth import Authenticator, Principal
+from cti.calldata import CallDataStore
+from cti.commands import AgentCommands
+from cti.customers import CustomerDirectory
+from cti.dialplan import DialplanNames
+from cti.model import LiveModel
+from cti.notifier import Notifier, Publisher
+from cti.records import CallRecords
+from cti.screenpop import ScreenPop
+from cti.supervisor import Announcements, SupervisorDesk
+from cti.tracking import CALL_ENDED, AgentTracker
+
+log = logging.getLogger("hotline.cti")
+SUPERVISOR_COMMANDS = ("listen", "whisper", "barge", "force-hangup", "force-state", "announce")
+
+
+class Cti:
+    def __init__(self, *, agents: Iterable[Any], queues: Iterable[Any] = (), sessions, publisher: Publisher | None,
+                 ami: AmiSession | None = None, dialplan: DialplanNames = DialplanNames(),
+                 default_wrapup_seconds: float = 30.0, ring_timeout: float = 30.0, auth_secret: bytes | None = None,
+                 queue_stats_interval: float = 5.0):
+        agents = list(agents)
+        self.queue_configs = list(queues)
+        self.ami = ami
+        self.model = LiveModel()
+        self.notifier = Notifier(publisher)
+        queue_wrapup = {}
+        for q in self.queue_configs:
+            raw = getattr(q, "raw", {}) or {}
+            if "wrapup_seconds" in raw:
+                queue_wrapup[q.name] = float(raw["wrapup_seconds"])
+        self.agents = AgentService(agents, sessions, default_wrapup_seconds=default_wrapup_seconds,
+                                   queue_wrapup_seconds=queue_wrapup)
+        self.calldata = CallDataStore()
+        self.customers = CustomerDirectory(sessions)
+        self.records = CallRecords(sessions)
+        self.screenpop = ScreenPop(self.customers, self.calldata, self.notifier,
+                                   agent_names={a.id: a.name for a in agents})
+        self.tracker = AgentTracker(agents=self.agents, model=self.model, calldata=self.calldata,
+                                    screenpop=self.screenpop, records=self.records, notifier=self.notifier)
+        self.announcements = Announcements(sessions, self.agents, self.notifier)
+        self.commands = AgentCommands(ami=ami, model=self.model, agents=self.agents, calldata=self.calldata,
+                                      records=self.records, tracker=self.tracker,
+                                      queues={q.name: q for q in self.queue_configs}, dialplan=dialplan,
+                                      ring_timeout=ring_timeout, announcements=self.announcements)
+        self.supervisor = SupervisorDesk(ami=ami, model=self.model, agents=self.agents,
+                                         announcements=self.announcements, queues=self.queue_configs,
+                                         calldata=self.calldata)
+        self.auth = Authenticator(agents, secret=auth_secret)
+        self.queue_stats_interval = queue_stats_interval
+        self.resyncs = 0
+        self.agents.listeners.append(lambda agent, change: self.notifier.agent_state(agent.view()))
+        self._stats_task: asyncio.Task | None = None
+
+    # -- life cycle ------------------------------------------------------------------------------
+    async def start(self) -> None:
+        await self.agents.recover()
+        for agent in self.agents.agents.values():
+            self.notifier.agent_state(agent.view())
+        if self.queue_stats_interval and self.queue_configs:
+            self._stats_task = asyncio.get_running_loop().create_task(self._publish_queue_stats())
+
+    def attach(self, session: AmiSession) -> None:
+        self.ami = self.commands.ami = self.supervisor.ami = session
+        session.add_observer(self.model.apply)
+        session.add_handler(self.tracker.handle)
+        session.add_connect_hook(self.resync)
+        self.model.call_ended_listeners.append(
+            lambda view: session.dispatcher.submit(view["linkedid"], Message(
+                {"Event": CALL_ENDED, "CallLinkedid": view["linkedid"]})))
+
+    async def resync(self, session: AmiSession) -> None:
+        """After every (re)connect: the PBX's channels, endpoints and device states replace the model."""
+        channels = await session.send_list({"Action": "CoreShowChannels"}, "CoreShowChannel")
+        endpoints = await session.send_list({"Action": "PJSIPShowEndpoints"}, "EndpointList",
+                                            empty_messages=("No endpoints found", "No endpoints found\n"))
+        try:
+            devices = await session.send_list({"Action": "DeviceStateList"}, "DeviceStateChange")
+        except AmiActionError as exc:       # older Asterisk: endpoints' DeviceState is enough
+            log.info("DeviceStateList not available: %s", exc)
+            devices = []
+        changes = self.model.resync(channels, endpoints, devices)
+        await self.tracker.reconcile()
+        self.resyncs += 1
+        log.info("resync %d: %d channels (%d new, %d gone), %d endpoints", self.resyncs, len(channels),
+                 len(changes["added"]), len(changes["gone"]), len(endpoints))
+
+    async def _publish_queue_stats(self) -> None:
+        while True:
+            try:
+                for name, stats in self.supervisor.queue_stats().items():
+                    self.notifier.queue_stats(name, stats)
+            except Exception:
+                log.exception("queue stats failed")
+            await asyncio.sleep(self.queue_stats_interval)
+
+    async def close(self) -> None:
+        if self._stats_task is not None:
+            self._stats_task.cancel()
+            await asyncio.gather(self._stats_task, return_exceptions=True)
+        await self.agents.close()
+
+    # -- one entry for HTTP and MQTT commands ----------------------------------------------------
+    async def dispatch(self, principal: Principal, agent_id: str, command: str,
+                       args: dict[str, Any] | None = None) -> dict[str, Any]:
+        args = dict(args or {})
+        if command not in SUPERVISOR_COMMANDS:
+            return await self.commands.execute(principal, agent_id, command, args)
+        if command == "announce":
+            return await self.supervisor.announce(principal, args.get("text", ""), args.get("audience") or {},
+                                                  args.get("priority", "normal"))
+        self.agents.get(agent_id)
+        if command in ("listen", "whisper", "barge"):
+            return await self.supervisor.spy(principal, agent_id, command)
+        if command == "force-hangup":
+            return await self.supervisor.force_hangup(principal, agent_id)
+        if "state" not in args:
+            raise CtiError("force-state needs a 'state' (logged-out, not-ready or ready)")
+        return await self.supervisor.force_state(principal, agent_id, args["state"], args.get("reason"))
+
+    def health(self) -> dict[str, Any]:
+        return {"ok": True, "calls": len(self.model.calls), "channels": len(self.model.channels),
+                "agents_logged_in": sum(1 for a in self.agents.agents.values() if a.state.value != "logged-out"),
+                "resyncs": self.resyncs}

@@ -1,0 +1,182 @@
+"""Phone replay of recordings for QA staff: qa_login, recordings_search, recordings_play (FLOWS_SPEC_ADDENDUM)."""
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from ivr import say as speech
+
+from ..call import ALL_KEYS, Call
+from ..steps import HANGUP
+from .input import _read_digits
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ROLES = ("qa", "supervisor", "admin")
+DEFAULT_KEYS = {"next": "3", "previous": "1", "repeat": "2", "menu": "0"}
+
+
+class QaLockouts:
+    """Failed QA logins per staff ID, shared by every call of the service (a lock outlives the call)."""
+
+    def __init__(self) -> None:
+        self.failures: dict[str, int] = {}
+        self.locked_until: dict[str, datetime] = {}
+
+    def is_locked(self, staff_id: str, now: datetime) -> bool:
+        until = self.locked_until.get(staff_id)
+        if until is None:
+            return False
+        if now >= until:
+            del self.locked_until[staff_id]
+            return False
+        return True
+
+    def fail(self, staff_id: str, now: datetime, max_attempts: int, lockout: timedelta) -> bool:
+        """Count a failure; True when it locks the ID."""
+        self.failures[staff_id] = self.failures.get(staff_id, 0) + 1
+        if self.failures[staff_id] >= max_attempts:
+            self.failures[staff_id] = 0
+            self.locked_until[staff_id] = now + lockout
+            return True
+        return False
+
+    def succeed(self, staff_id: str) -> None:
+        self.failures.pop(staff_id, None)
+
+
+async def qa_login(call: Call) -> object:
+    staff_prompt, pin_prompt = str(call.param("staff_prompt")), str(call.param("pin_prompt"))
+    invalid_prompt, locked_prompt = call.param("invalid_prompt"), call.param("locked_prompt")
+    max_attempts = int(call.param("max_attempts", 3))
+    lockout = timedelta(minutes=int(call.param("lockout_minutes", 15)))
+    roles = tuple(call.param("roles") or DEFAULT_ROLES)
+    var = str(call.param("var", "qa_staff"))
+    locks: QaLockouts = call.deps.qa_lockouts
+    fallback = call.target("fallback") or HANGUP
+
+    for _attempt in range(max_attempts):
+        staff_id, _ = await _read_digits(call, staff_prompt, 8, 16, "#")
+        if staff_id and locks.is_locked(staff_id, call.deps.now()):
+            call.count("locked")
+            if locked_prompt:
+                await call.play(str(locked_prompt))
+            return fallback
+        pin, _ = await _read_digits(call, pin_prompt, 8, 16, "#")
+        staff = call.deps.staff.get(staff_id) if staff_id else None
+        if staff is not None and getattr(staff, "role", "") in roles and str(getattr(staff, "pin", "")) == pin:
+            locks.succeed(staff_id)
+            call.vars[var] = {"id": staff.id, "name": getattr(staff, "name", ""), "role": staff.role}
+            call.count("login_ok")
+            return call.target("next")
+        call.count("login_failed")
+        if staff_id and locks.fail(staff_id, call.deps.now(), max_attempts, lockout):
+            call.count("locked")
+            if locked_prompt:
+                await call.play(str(locked_prompt))
+            return fallback
+        if invalid_prompt:
+            await call.play(str(invalid_prompt))
+    call.count("locked")
+    if locked_prompt:
+        await call.play(str(locked_prompt))
+    return fallback
+
+
+def _parse_day(value) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    return datetime.strptime(text, "%Y%m%d").date() if text.isdigit() else date.fromisoformat(text)
+
+
+def _minutes(value, default: int) -> int:
+    if value in (None, ""):
+        return default
+    text = f"{int(value):04d}" if isinstance(value, int) else str(value).strip()
+    return int(text[:-2]) * 60 + int(text[-2:])
+
+
+async def recordings_search(call: Call) -> object:
+    var = str(call.param("var", "recordings"))
+    agent = str(call.evaluate(call.param("agent")) or "")
+    day = _parse_day(call.evaluate(call.param("date")))
+    from_min = _minutes(call.evaluate(call.param("from_time")) if call.param("from_time") else None, 0)
+    to_min = _minutes(call.evaluate(call.param("to_time")) if call.param("to_time") else None, 24 * 60)
+    zone = ZoneInfo(call.deps.time_zone)
+    midnight = datetime.combine(day, time(0, 0), tzinfo=zone)
+    start = (midnight + timedelta(minutes=from_min)).astimezone(timezone.utc)
+    end = (midnight + timedelta(minutes=to_min)).astimezone(timezone.utc)
+    items = []
+    if call.deps.recordings is not None:
+        items = list(await call.deps.recordings.find(agent, start, end))
+    else:
+        log.warning("recordings_search without a recordings interface: nothing found")
+    call.vars[var] = items
+    call.vars[f"{var}_count"] = len(items)
+    call.count("found" if items else "empty")
+    return call.target("next") if items else call.target("empty")
+
+
+async def recordings_play(call: Call) -> object:
+    items = list(call.vars.get(str(call.param("list", "recordings"))) or [])
+    keys = {**DEFAULT_KEYS, **{str(k): str(v) for k, v in (call.param("keys") or {}).items()}}
+    action_of = {v: k for k, v in keys.items()}
+    escape = "".join(sorted(action_of))
+    intro = call.param("intro_prompts")
+    help_prompt = call.param("prompt")
+    timeout = float(call.param("timeout", 10))
+    max_timeouts = int(call.param("max_timeouts", 3))
+    zone = ZoneInfo(call.deps.time_zone)
+    if not items:
+        return call.target("next")
+    index, timeouts, play_current = 0, 0, True
+    while True:
+        key = None
+        if play_current:
+            rec = items[index]
+            call.count("played")
+            ids: list[str] = []
+            if intro:
+                ids += [str(intro[0]), *speech.number(index + 1, call.lang), str(intro[1])]
+            started = rec.get("start")
+            if isinstance(started, datetime):
+                local = started.astimezone(zone) if started.tzinfo else started.replace(tzinfo=timezone.utc).astimezone(zone)
+                ids += speech.date(local, call.lang) + speech.time(local, call.lang)
+            key = await call.play_all(ids, escape)
+            if key is None:
+                key, _ = await call.channel.stream_file(str(rec["sound"]), escape)
+            play_current = False
+        if key is None:
+            key = await call.ask(str(help_prompt) if help_prompt else None, timeout, escape)
+        action = action_of.get(key) if key else None
+        if action is None:
+            if key is None:
+                timeouts += 1
+                call.count("timeout")
+                if timeouts >= max_timeouts:
+                    return call.target("next")
+            continue
+        timeouts = 0
+        call.count(f"key:{action}")
+        if action == "menu":
+            return call.target("menu")
+        if action == "repeat":
+            play_current = True
+        elif action == "next":
+            if index + 1 >= len(items):
+                if call.param("last_prompt"):
+                    await call.play(str(call.param("last_prompt")))
+            else:
+                index += 1
+                play_current = True
+        elif action == "previous":
+            if index == 0:
+                if call.param("first_prompt"):
+                    await call.play(str(call.param("first_prompt")))
+            else:
+                index -= 1
+                play_current = True

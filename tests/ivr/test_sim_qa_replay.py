@@ -1,0 +1,71 @@
+"""flows/qa_replay.yaml through the simulator: * from the greeting, QA login with lockout, search, replay keys."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from pbxsim.participants import CallerScript
+
+from .sim_env import run_with_simulator, silent_wav
+
+
+class Archive:
+    """A RecordingsSearch over fixed recordings (the recordings service is injected the same way)."""
+
+    def __init__(self, items):
+        self.items = items
+        self.queries = []
+
+    async def find(self, agent_id, start, end):
+        self.queries.append((agent_id, start, end))
+        return [i for i in self.items if i["agent_id"] == agent_id and start <= i["start"] < end]
+
+
+def _archive(tmp_path):
+    items = []
+    for n, hour in enumerate((1, 3), start=1):  # 09:xx and 11:xx in Shanghai
+        sound = silent_wav(tmp_path / "rec" / f"call{n}.wav", 2.0)
+        items.append({"id": n, "agent_id": "1001", "caller": "138", "duration": 2.0, "sound": str(sound)[:-4],
+                      "start": datetime(2026, 11, 23, hour, 15, tzinfo=timezone.utc)})
+    return Archive(items)
+
+
+QA_LOGIN = ["wait 0.5", "press *", "wait 2", "press 9101#", "wait 1.5", "press 9101#", "wait 2"]
+
+
+def test_qa_staff_logs_in_searches_and_steps_through_recordings(tmp_path):
+    archive = _archive(tmp_path)
+    steps = QA_LOGIN + ["press 1001#", "wait 1.5", "press 20261123#", "wait 1.5", "press 0800#", "wait 1.5",
+                        "press 1800#", "wait 12", "press 3", "wait 8", "press 3", "wait 2", "press 1", "wait 8",
+                        "press 0", "wait 1", "hangup"]
+
+    async def body(sim, ivr, sessions):
+        await (await sim.place_call(CallerScript("13800138000", dnid="4008001234", steps=steps))).wait()
+        return ivr.engine.results[-1]
+
+    result = run_with_simulator(tmp_path, body, recordings=archive)
+    path = [p for p in result.path if p.startswith("qa_replay:")]
+    assert path[:7] == ["qa_replay:qa_login", "qa_replay:qa_welcome", "qa_replay:qa_agent", "qa_replay:qa_date",
+                        "qa_replay:qa_from", "qa_replay:qa_to", "qa_replay:qa_check_range"]
+    assert "qa_replay:qa_play" in path and path[-1] == "qa_replay:qa_agent"  # 0 went back to the search menu
+    agent, start, end = archive.queries[0]
+    assert agent == "1001" and start == datetime(2026, 11, 23, 0, 0, tzinfo=timezone.utc)
+    assert end == datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+
+
+def test_three_wrong_pins_lock_the_staff_id_across_calls(tmp_path):
+    wrong = ["wait 0.5", "press *", "wait 2", "press 9101#", "wait 1.5", "press 0000#", "wait 2.5",
+             "press 9101#", "wait 1.5", "press 1111#", "wait 2.5", "press 9101#", "wait 1.5", "press 2222#",
+             "wait 6"]
+
+    async def body(sim, ivr, sessions):
+        await (await sim.place_call(CallerScript("13800138000", dnid="4008001234", steps=wrong))).wait()
+        first = ivr.engine.results[-1]
+        # the right PIN now: the ID is locked, the caller hears qa_locked at once
+        await (await sim.place_call(CallerScript("13800138000", dnid="4008001234", steps=QA_LOGIN))).wait()
+        return first, ivr.engine.results[-1], await __import__("ivr.stats", fromlist=["x"]).read_stats(sessions)
+
+    first, second, stats = run_with_simulator(tmp_path, body)
+    assert first.path[-2:] == ["qa_replay:qa_login", "qa_replay:qa_locked_out"]
+    assert second.path[-2:] == ["qa_replay:qa_login", "qa_replay:qa_locked_out"]
+    assert stats[("qa_replay", "qa_login", "login_failed")] == 3
+    assert stats[("qa_replay", "qa_login", "locked")] == 2
