@@ -1,1 +1,12 @@
+"""ACD: queues, routing strategies and what waiting callers hear.
 
+- ``acd.config``      queue fields from config/queues.yaml (QueueSettings), agents (AgentProfile)
+- ``acd.strategies``  one module per strategy behind ``@register(name)``; sorted per-skill pools, O(log n)
+- ``acd.engine``      the deterministic queue state machine (events in, actions + queue log out)
+- ``acd.service``     the engine on asyncio (timers, tickets, queue-log writer); ``component(deps)`` for serve
+- ``acd.handoff``     the IVR's QueueHandoff over FastAGI (music on hold, announcements, EXEC Dial)
+- ``acd.callback``    callbacks: Originate to the agent, then the customer from the agent's AGI session
+- ``acd.agents``      where agent states come from (CTI, or config/agents.yaml with everyone ready)
+- ``acd.queue_log`` / ``acd.models``  Asterisk queue_log rows in the database
+- ``acd.stats`` / ``acd.http`` / ``acd.publisher``  live figures over HTTP and MQTT
+"""

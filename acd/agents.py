@@ -70,7 +70,10 @@ def apply_change(service, change: AgentStateChange) -> None:
     elif change.state == LOGGED_OUT:
         service.agent_logged_out(change.agent_id)
     elif change.state == WRAPUP_ENDED:
-        service.wrapup_ended(change.agent_id)
+        if agent.state is AgentState.WRAPUP:
+            service.wrapup_ended(change.agent_id)
+        else:
+            service.agent_ready(change.agent_id)
     else:
         raise ValueError(f"unknown agent state {change.state!r}")
 

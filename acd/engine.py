@@ -72,8 +72,12 @@ class Engine:
                 ids = [a.id for a in self.agents.values()
                        if q.skills and all(a.proficiency(s) >= m for s, m in q.skills.items())]
             self.members[q.name] = ids
+        served: dict[str, list[str]] = {aid: [] for aid in self.agents}
+        for qname, ids in self.members.items():
+            for aid in ids:
+                served[aid].append(qname)
         for a in self.agents.values():
-            a.queues = tuple(q for q in self.queues if a.id in set(self.members[q]))
+            a.queues = tuple(served[a.id])
         self._last_served: dict[str, tuple[str, float]] = {}
         ctx = StrategyContext(rng=self.rng, last_served=self._last_served.get, now=lambda: self.now)
         self.strategies = {

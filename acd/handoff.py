@@ -104,10 +104,7 @@ class AcdHandoff:
         outcome = self._released(call, ticket, started)
         if outcome is not None:
             return outcome
-        key = None
-        if ticket.inbox.empty():                    # an agent already free: no "please wait" before ringing
-            key = await (waiting.hold() if waiting is not None
-                         else self._play(call, [DEFAULT_PROMPTS["hold"]], self._option_keys(None, q)))
+        key = await self._hold(call, ticket, waiting, q)   # skipped when an agent is already free
         interval = self._interval(waiting, q)
         next_announce = service.clock() + interval if interval else math.inf
         music = False
@@ -168,32 +165,49 @@ class AcdHandoff:
             return sound(prompt_id)
         return f"{self.sound_prefix}/{getattr(call, 'lang', 'zh-CN')}/{prompt_id}"
 
-    async def _play(self, call: Any, prompt_ids: list[str], escape: str = "") -> str | None:
+    async def _play(self, call: Any, prompt_ids: list[str], escape: str = "", ticket: Ticket | None = None
+                    ) -> str | None:
+        """Play prompts one by one; a key in ``escape`` stops them, and so does an offer for this caller
+        (the agent is waiting: the rest of an announcement is not worth their time)."""
         for pid in prompt_ids:
+            if ticket is not None and not ticket.inbox.empty():
+                return None
             digit, _ = await call.channel.stream_file(self._sound(call, pid), escape)
             if digit:
                 return digit
         return None
+
+    def _prompts(self, waiting: Any, name: str):
+        if waiting is None:
+            return DEFAULT_PROMPTS[name]
+        return {"hold": waiting.hold_prompt, "wait": waiting.wait_prompt, "position": waiting.position_prompts,
+                "wait_time": waiting.wait_time_prompts, "options": waiting.options_prompt}[name]
+
+    async def _hold(self, call: Any, ticket: Ticket, waiting: Any, q) -> str | None:
+        prompt = self._prompts(waiting, "hold")
+        return await self._play(call, [prompt], self._option_keys(waiting, q), ticket) if prompt else None
 
     async def _announce(self, call: Any, ticket: Ticket, waiting: Any, q) -> str | None:
         position = self.service.position(ticket.call_id)
         if position <= 0:
             return None
         wait_s = self.service.estimated_wait(ticket.call_id)
-        if waiting is not None:
-            return await waiting.announce(position if q.announce_position else None,
-                                          wait_s if q.announce_wait else None)
         lang = getattr(call, "lang", "zh-CN")
-        ids = [DEFAULT_PROMPTS["wait"]]
-        if q.announce_position:
-            before, after = DEFAULT_PROMPTS["position"]
+        ids: list[str] = []
+        if self._prompts(waiting, "wait"):
+            ids.append(self._prompts(waiting, "wait"))
+        if q.announce_position and self._prompts(waiting, "position"):
+            before, after = self._prompts(waiting, "position")
             ids += [before, *speech.number(position, lang), after]
-        if q.announce_wait:
-            before, after = DEFAULT_PROMPTS["wait_time"]
+        if q.announce_wait and self._prompts(waiting, "wait_time"):
+            before, after = self._prompts(waiting, "wait_time")
             ids += [before, *speech.number(max(1, math.ceil(wait_s / 60)), lang), after]
-        if q.voicemail_key or q.callback_key:
-            ids.append(DEFAULT_PROMPTS["options"])
-        return await self._play(call, ids, self._option_keys(None, q))
+        keys = self._option_keys(waiting, q)
+        if keys and self._prompts(waiting, "options"):
+            ids.append(self._prompts(waiting, "options"))
+        if waiting is not None:
+            waiting.announcements += 1
+        return await self._play(call, ids, keys, ticket)
 
     def _outcome_for_key(self, call: Any, key: str, q) -> str:
         waiting = getattr(call, "waiting", None)

@@ -5,6 +5,9 @@ from fastapi import APIRouter, HTTPException
 
 
 def _service(deps):
+    extras = getattr(deps, "extras", None)
+    if isinstance(extras, dict) and "acd_service" in extras:
+        return extras["acd_service"]
     return getattr(deps, "acd", None) or deps
 
 

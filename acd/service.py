@@ -9,6 +9,7 @@ end of the wait).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import random
@@ -257,3 +258,75 @@ def build_service(settings: Any, *, sessions=None, clock: Callable[[], float] = 
     store = QueueLogStore(sessions) if sessions is not None else None
     return AcdService(queues, agents, clock=clock, rng=rng, log_store=store,
                       time_zone=settings.service.time_zone, **kw)
+
+
+@contextlib.asynccontextmanager
+async def component(deps: Any):
+    """The ACD inside ``hotline serve`` (hotline.service enters it after CTI, before FastAGI and HTTP).
+
+    Offers ``deps.extras["acd"]`` (the IVR's QueueHandoff) and ``deps.extras["acd_service"]``; agent states
+    come from CTI (``deps.extras["cti"].agents``) when present, else every agent of agents.yaml is ready;
+    callbacks originate over CTI's AMI session and come back on the ``acd-callback`` FastAGI route;
+    queue stats are published retained on ``queues/{name}/stats`` every 5 s; the queue log goes to the DB."""
+    from acd.agents import CtiAgentDirectory, InMemoryAgentDirectory, attach
+    from acd.callback import CallbackDialer, callback_session
+    from acd.handoff import AcdHandoff
+    from acd.publisher import run_publisher
+
+    clock = deps.extras.get("wall_clock")
+    if clock is None:
+        # wall time that advances with the event loop's clock (so timers agree on pbxsim's virtual clock)
+        loop = asyncio.get_running_loop()
+        anchor = time.time() - loop.time()
+        clock = lambda: anchor + loop.time()  # noqa: E731
+    cti = deps.extras.get("cti")
+    on_autopause = None
+    if cti is not None:
+        def on_autopause(agent_id: str, reason: str) -> None:   # show the autopause on the agent desktop
+            async def force() -> None:
+                try:
+                    await cti.agents.force(agent_id, "not-ready", by="acd", reason=reason)
+                except Exception as exc:
+                    log.warning("CTI refused the autopause of agent %s: %s", agent_id, exc)
+            asyncio.get_running_loop().create_task(force())
+    service = build_service(deps.settings, sessions=deps.sessions, clock=clock, on_autopause=on_autopause)
+    await service.restore_today()
+    profiles = list(service.engine.agents[a].profile for a in service.engine.agents)
+    directory = CtiAgentDirectory(cti.agents, profiles) if cti is not None else InMemoryAgentDirectory(profiles)
+    unsubscribe = attach(service, directory)
+    ami = getattr(deps.ami, "session", None) if getattr(deps.ami, "kind", "") == "cti" else None
+    if ami is not None:
+        settings = deps.settings
+
+        async def send_action(action: dict):
+            return await ami.send_action(action, timeout=float(action.get("Timeout", 15000)) / 1000 + 10,
+                                         check=False)
+
+        def agi_address() -> tuple[str, int]:
+            if deps.agi is not None and "acd-callback" not in deps.agi.routes:
+                deps.agi.routes["acd-callback"] = callback_session(service, dialer)
+            port = deps.agi.port if deps.agi is not None else settings.fastagi.port
+            return settings.fastagi.host, port
+
+        dialer = CallbackDialer(send_action, agi_address)
+        service.callback_dialer = dialer
+    handoff = AcdHandoff(service)
+    deps.extras["acd"] = handoff
+    deps.extras["acd_service"] = service
+    deps.health_checks["acd"] = lambda: {"ok": True, "queues": len(service.engine.queues),
+                                         "active_calls": len(service.engine.calls)}
+    tasks = [asyncio.create_task(service.run(), name="acd")]
+    bus = getattr(deps, "bus", None)
+    if bus is not None:
+        tasks.append(asyncio.create_task(run_publisher(service, bus.publish), name="acd-stats"))
+    try:
+        yield service
+    finally:
+        unsubscribe()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass

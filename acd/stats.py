@@ -123,6 +123,15 @@ class StatsCollector:
         for e in entries:
             self.observe(e)
 
+    def totals(self, queue: str | None = None) -> DayCounters:
+        """Counters summed over every day seen (one queue, or all queues)."""
+        total = DayCounters()
+        for (name, _day), c in self._days.items():
+            if queue is None or name == queue:
+                for f in fields(DayCounters):
+                    setattr(total, f.name, getattr(total, f.name) + getattr(c, f.name))
+        return total
+
     def figures(self, queue: str, now: float) -> dict:
         return figures(self.queues[queue], self.counters(queue, self.day(now)))
 

@@ -18,6 +18,7 @@ contexts of cti.dialplan (see /work/brief/cti_dialplan.md):
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import re
 from dataclasses import dataclass, field
@@ -95,11 +96,11 @@ class AgentCommands:
         require(principal, command, agent_id=agent_id)
         args = dict(args or {})
         try:
-            result = await handler(agent_id, **args)
+            inspect.signature(handler).bind(agent_id, **args)
         except TypeError as exc:
-            if "argument" in str(exc):
-                raise CtiError(f"{command}: bad arguments {sorted(args)}: {exc}") from None
-            raise
+            raise CtiError(f"{command}: bad arguments {sorted(args)}: {exc}") from None
+        try:
+            result = await handler(agent_id, **args)
         except AmiError as exc:
             raise PbxError(f"{command} for agent {agent_id}: {exc}") from exc
         return {"agent": self.agents.get(agent_id).view(), **result}
@@ -153,6 +154,20 @@ class AgentCommands:
             action.update({"ExtraChannel": extra, "ExtraContext": extra_context or context,
                            "ExtraExten": extra_exten or exten, "ExtraPriority": "1"})
         await self._send(action)
+
+    async def _redirect_both(self, ctl: CallControl, customer_to: tuple[str, str], agent_to: tuple[str, str]) -> None:
+        """Move customer and agent in one dual Redirect. The PBX moves the ExtraChannel first, so the party
+        that was dialled (the callee of the other's Dial) goes there: moving the Dial caller first would end
+        its Dial and hang the callee up."""
+        call = self.model.calls.get(ctl.linkedid)
+        agent_dialled_customer = bool(call) and any(
+            d["from"] == ctl.agent_channel and d["to"] == ctl.customer_channel for d in call.dials)
+        if agent_dialled_customer:
+            await self._redirect(ctl.agent_channel, *agent_to, extra=ctl.customer_channel,
+                                 extra_context=customer_to[0], extra_exten=customer_to[1])
+        else:
+            await self._redirect(ctl.customer_channel, *customer_to, extra=ctl.agent_channel,
+                                 extra_context=agent_to[0], extra_exten=agent_to[1])
 
     async def _bridge(self, one: str, two: str) -> None:
         await self._send({"Action": "Bridge", "Channel1": one, "Channel2": two, "Tone": "no"})
@@ -245,8 +260,7 @@ class AgentCommands:
         agent = self._logged_in(agent_id, "hold")
         self._require_state(agent, {S.TALKING}, "hold")
         ctl = self._control(agent)
-        await self._redirect(ctl.customer_channel, self.dp.hold, "s", extra=ctl.agent_channel,
-                             extra_context=self.dp.agent_hold, extra_exten="s")
+        await self._redirect_both(ctl, (self.dp.hold, "s"), (self.dp.agent_hold, "s"))
         ctl.held = True
         await self.agents.transition(agent_id, "hold")
         return {"held": ctl.customer_channel}
@@ -309,8 +323,7 @@ class AgentCommands:
         try:
             await self._send({"Action": "Setvar", "Channel": ctl.agent_channel, "Variable": "HOTLINE_RING_TIMEOUT",
                               "Value": f"{self.ring_timeout:g}"})
-            await self._redirect(ctl.customer_channel, self.dp.hold, "s", extra=ctl.agent_channel,
-                                 extra_context=self.dp.consult, extra_exten=exten)
+            await self._redirect_both(ctl, (self.dp.hold, "s"), (self.dp.consult, exten))
         except AmiError:
             ctl.waiters.remove(waiter)
             await self.agents.transition(agent_id, "transfer-cancel")
@@ -396,8 +409,10 @@ class AgentCommands:
         """All three parties of a consult into one ConfBridge room (named after the call)."""
         ctl = self._consulting(agent_id, "conference")
         room = re.sub(r"\D", "", ctl.linkedid) or "1"
-        await self._redirect(ctl.customer_channel, self.dp.conference, room, extra=ctl.agent_channel)
-        await self._redirect(ctl.consult_channel, self.dp.conference, room)
+        await self._redirect(ctl.customer_channel, self.dp.conference, room)
+        # the target (callee of the agent's consult Dial) must move first, or ending that Dial drops it;
+        # Asterisk (and pbxsim) move the ExtraChannel first
+        await self._redirect(ctl.agent_channel, self.dp.conference, room, extra=ctl.consult_channel)
         target_chan = self.model.channel_by_name(ctl.consult_channel)
         if target_chan is not None and target_chan.linkedid != ctl.linkedid:
             self.calldata.link(target_chan.linkedid, ctl.linkedid)
@@ -411,8 +426,7 @@ class AgentCommands:
         if not _FLOW.match(str(flow)):
             raise CtiError(f"{flow!r} is not a flow name (lower-case letters, digits, - and _)")
         ctl = self._control(agent)
-        await self._redirect(ctl.customer_channel, self.dp.ivr_return, flow, extra=ctl.agent_channel,
-                             extra_context=self.dp.agent_hold, extra_exten="s")
+        await self._redirect_both(ctl, (self.dp.ivr_return, flow), (self.dp.agent_hold, "s"))
         ctl.held, ctl.ivr_flow = True, flow
         self.calldata.update(ctl.linkedid, {"ivr_flow": flow})
         await self.agents.transition(agent_id, "hold")

@@ -14,4 +14,4 @@ class DialplanNames:
     conference: str = "hotline-conf"
     ivr_return: str = "hotline-ivr-return"
     ivr_return_event: str = "HotlineIvrReturn"
-    outbound_trunk: str = "PJSIP/"          # prefix the outbound context dials the number with
+    outbound_trunk: str = "PJSIP/trunk/"    # prefix the outbound context dials the number with

@@ -21,7 +21,6 @@ class ScreenPop:
         self.agent_names = agent_names
         self.clock = clock
         self.history_limit = history_limit
-        self.sent: dict[tuple[str, str], dict[str, Any]] = {}   # (agent, linkedid) -> last pop
 
     async def build(self, *, agent_id: str, linkedid: str, caller_number: str, caller_name: str = "",
                     call_started_at: float | None = None) -> dict[str, Any]:
@@ -43,7 +42,6 @@ class ScreenPop:
 
     async def pop(self, **kwargs) -> dict[str, Any]:
         payload = await self.build(**kwargs)
-        self.sent[(payload["agent_id"], payload["linkedid"])] = payload
         self.notifier.screenpop(payload["agent_id"], payload)
         log.info("screen pop to agent %s for call %s (%s)", payload["agent_id"], payload["linkedid"],
                  payload["caller"]["number"])

@@ -35,6 +35,7 @@ class AgentTracker:
         self.dial_listeners: list[Callable[[dict[str, Any]], None]] = []   # consult/transfer waiters
         self.event_listeners: list[Callable[[Any], Any]] = []              # commands: OriginateResponse, UserEvent
         self.outbound: dict[str, dict[str, Any]] = {}                      # agent channel linkedid -> info
+        self.callers: dict[tuple[str, str], str] = {}                      # (agent, linkedid) -> caller number
 
     async def _try(self, agent_id: str, request: str, **kw) -> bool:
         try:
@@ -71,6 +72,7 @@ class AgentTracker:
         if not await self._try(agent.id, "ring", linkedid=linkedid, queue=data.get("queue")):
             return
         if e.get("Uniqueid"):             # a caller dials the agent: inbound (or internal) call
+            self.callers[(agent.id, linkedid)] = e.get("CallerIDNum", "").replace("<unknown>", "")
             call = self.model.calls.get(linkedid)
             await self.screenpop.pop(agent_id=agent.id, linkedid=linkedid,
                                      caller_number=e.get("CallerIDNum", "").replace("<unknown>", ""),
@@ -95,7 +97,9 @@ class AgentTracker:
         info = self.outbound.get(linkedid)
         call = self.model.calls.get(linkedid)
         first = self.model.channels.get(call.channels[0]) if call and call.channels else None
-        caller = info["number"] if info else (first.caller_num if first else e.get("CallerIDNum", ""))
+        caller = info["number"] if info else self.callers.pop((agent_id, linkedid), None)
+        if caller is None:
+            caller = first.caller_num if first else ""
         queue = self.calldata.get(linkedid).get("queue") or (info or {}).get("queue")
         started = datetime.fromtimestamp(call.started_at, timezone.utc) if call else None
         await self.records.open(linkedid=linkedid, agent_id=agent_id, caller_number=caller or "", queue=queue,
@@ -143,6 +147,8 @@ class AgentTracker:
         data = self.calldata.end(linkedid)
         await self.records.close(linkedid, data)
         self.outbound.pop(linkedid, None)
+        for key in [k for k in self.callers if k[1] == linkedid]:
+            del self.callers[key]
         view = self.model.call_view(linkedid)
         if view is not None:
             self.notifier.call(linkedid, dict(view, data=data))

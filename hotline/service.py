@@ -38,6 +38,15 @@ COMPONENT_ORDER = ("cti", "acd", "recordings", "ivr")
 HTTP_DOMAINS = ("ivr", "cti", "acd", "recordings")
 
 
+def _timed(what: str, stop: Callable[[], Any]) -> Callable[[], Any]:
+    async def timed_stop() -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await stop()
+        log.debug("stopped %s in %.3f s", what, loop.time() - started)
+    return timed_stop
+
+
 class StartupError(Exception):
     """The service cannot start; the message says why in one line (or one line per flow problem)."""
 
@@ -155,7 +164,7 @@ class Service:
 
         settings.service.data_dir.mkdir(parents=True, exist_ok=True)
         engine = make_engine(settings.database.url, **self.engine_options)
-        stack.push_async_callback(engine.dispose)
+        stack.push_async_callback(_timed("database", engine.dispose))
         try:
             await create_schema(engine)
         except Exception as exc:
@@ -165,7 +174,7 @@ class Service:
         if settings.mqtt.embedded:
             self.broker = EmbeddedBroker()
             mqtt_url = await self.broker.start()
-            stack.push_async_callback(self.broker.stop)
+            stack.push_async_callback(_timed("embedded broker", self.broker.stop))
         self.bus = await stack.enter_async_context(EventBus(
             mqtt_url, settings.mqtt.topic_prefix, keepalive=self.bus_keepalive,
             reconnect_max_delay=min(settings.ami.reconnect_max_delay, 30.0)))
@@ -177,13 +186,15 @@ class Service:
         self.ami = AmiLink(settings.ami)
         deps.ami = self.ami
         await self.ami.start(self.tasks)
-        stack.push_async_callback(self.ami.stop)
+        stack.push_async_callback(_timed("AMI", self.ami.stop))
         deps.health_checks["ami"] = self.ami.status
 
         for pkg in COMPONENT_ORDER:
             module = optional_module(f"{pkg}.service")
             if module is not None and hasattr(module, "component"):
-                await stack.enter_async_context(module.component(deps))
+                component = module.component(deps)
+                await stack.enter_async_context(component)
+                stack.callback(log.debug, "stopping component %s", pkg)
                 log.info("component %s started", pkg)
 
         self.agi = await self._start_fastagi(stack, deps)
@@ -198,7 +209,7 @@ class Service:
                     routers.append(module.router(deps))
             self.http = HttpServer(create_app(deps, routers), settings.http.host, settings.http.port)
             await self.http.start(self.tasks)
-            stack.push_async_callback(self.http.stop)
+            stack.push_async_callback(_timed("HTTP", self.http.stop))
         # Leaving the stack sets the stop flag first, so wait_stopped() never outlives the service.
         stack.callback(self._stopped.set)
         log.info("hotline ready: AMI %s:%s, FastAGI %s:%s, HTTP %s, MQTT %s", settings.ami.host, settings.ami.port,
@@ -223,7 +234,7 @@ class Service:
         except OSError as exc:
             raise StartupError(f"FastAGI cannot listen on {self.settings.fastagi.host}:"
                                f"{self.settings.fastagi.port}: {exc.strerror or exc}") from None
-        stack.push_async_callback(server.close)
+        stack.push_async_callback(_timed("FastAGI", server.close))
         return server
 
     async def _db_health(self) -> dict[str, Any]:

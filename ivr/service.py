@@ -141,7 +141,13 @@ def agi_routes(deps: Any) -> dict[str, Callable]:
     """{flow name: FastAGI handler} for hotline/service.py (deps: hotline.deps.Deps)."""
     engine = build_engine(deps.settings, deps)
     deps.extras["ivr_engine"] = engine
-    return {name: engine.handler(name) for name in engine.deps.flows}
+    routes = {name: engine.handler(name) for name in engine.deps.flows}
+    if "hotline" not in routes:  # a site without flows/hotline.yaml keeps the foundation's greeting
+        from hotline.demo_agi import make_greeting_handler
+        log.warning("no flow named 'hotline' in %s: agi://…/hotline plays the greeting and hangs up",
+                    deps.settings.paths.flows_dir)
+        routes["hotline"] = make_greeting_handler(deps.settings.service.default_language)
+    return routes
 
 
 async def start_ivr(settings, deps: Any) -> IvrServer:

@@ -345,6 +345,7 @@ class AgiSession:
                 outcome = await self.handle(line)
                 if outcome == FAILURE and (self.dead or not self.chan.hungup):
                     self.status = Status.FAILURE
+            self.send("HANGUP\n")        # run_agi() tells a FastAGI server once more as it leaves
         finally:
             reader_task.cancel()
             watch_task.cancel()
@@ -424,17 +425,32 @@ async def h_channel_status(s: AgiSession, argv):
 
 
 async def h_control_stream_file(s: AgiSession, argv):
-    if not 5 <= len(argv) <= 9:
+    if not 5 <= len(argv) <= 10:
         return SHOWUSAGE
     stop = argv[4]
     if len(argv) > 5 and scan_int(argv[5]) is None:
         return SHOWUSAGE
-    result = await s.chan.stream_file(argv[3], stop)
+    offset_ms = 0
+    if len(argv) > 9:
+        offset_ms = scan_int(argv[9])
+        if offset_ms is None:
+            return SHOWUSAGE
+    result = await s.chan.stream_file(argv[3], stop, offset_ms * 8)
     if not result.found or result.hungup:
         res = -1
+        status = "ERROR"
+        if result.found:
+            offset_ms = result.endpos // 8
+    elif result.digit:
+        res = ord(result.digit)
+        status = "USERSTOPPED"
+        offset_ms = result.endpos // 8
+        s.chan.set_variable("CPLAYBACKSTOPKEY", result.digit)
     else:
-        res = digit_code(result.digit)
-    s.reply(f"200 result={res}")
+        res, status, offset_ms = 0, "SUCCESS", -1          # -1: played to the end of the file
+    s.chan.set_variable("CPLAYBACKSTATUS", status)
+    s.chan.set_variable("CPLAYBACKOFFSET", str(offset_ms))
+    s.reply(f"200 result={res} endpos={offset_ms}")
     return SUCCESS if res >= 0 else FAILURE
 
 
@@ -478,7 +494,11 @@ async def h_db_put(s: AgiSession, argv):
 async def h_exec(s: AgiSession, argv):
     if len(argv) < 2:
         return SHOWUSAGE
-    res = await s.chan.exec_app(argv[1], argv[2] if len(argv) > 2 else "")
+    data = argv[2] if len(argv) > 2 else ""
+    if _truthy(s.chan.get_variable("AGIEXECFULL")):
+        res = await s.chan.exec_app(argv[1], data)             # Channel.exec_app substitutes ${...}
+    else:
+        res = await _run_app_verbatim(s, argv[1], data)
     res = res if isinstance(res, int) else 0
     s.reply(f"200 result={res}")
     return res   # "Even though this is wrong, users are depending upon this result."
@@ -599,15 +619,10 @@ async def h_record_file(s: AgiSession, argv):
             value = atoi(extra.split("s=", 1)[1])
             silence = value if value > 0 else None
             break
-    offset = 0
-    beep = False
-    if len(argv) > 6:
-        if scan_int(argv[6]) is not None:
-            offset = scan_int(argv[6])
-        elif "=" not in argv[6]:
-            beep = True
-    if len(argv) > 7 and "=" not in argv[7]:
-        beep = True
+    # argv[6] is offset_samples if numeric, silence if "s=...", anything else asks for a beep;
+    # any argv[7] that is not "s=..." asks for a beep too.
+    beep = ((len(argv) > 6 and scan_int(argv[6]) is None and not argv[6].startswith("s="))
+            or (len(argv) > 7 and not argv[7].startswith("s=")))
     try:
         result = await s.chan.record_file(argv[2], argv[3], argv[4], timeout, beep, silence)
     except OSError as exc:
@@ -636,6 +651,14 @@ def _say(kind: str, *, arity: tuple[int, int], numeric: bool, watch: bool):
         s.reply(f"200 result={res}")
         return SUCCESS if res >= 0 else FAILURE
     return handler
+
+
+async def h_say_alpha(s: AgiSession, argv):
+    if not 4 <= len(argv) <= 5:
+        return SHOWUSAGE
+    if len(argv) == 5 and argv[4][:1].lower() not in ("a", "l", "n", "u", ""):
+        return SHOWUSAGE           # case sensitivity: all, lower, none, upper
+    return await _say("alpha", arity=(4, 5), numeric=False, watch=True)(s, argv)
 
 
 async def h_say_datetime(s: AgiSession, argv):
@@ -679,8 +702,9 @@ async def h_set_autohangup(s: AgiSession, argv):
 
 
 async def h_set_callerid(s: AgiSession, argv):
-    if len(argv) < 3:
-        return SHOWUSAGE
+    if len(argv) < 3:                          # res_agi.c checks nothing: no argument, no change
+        s.reply("200 result=1")
+        return SUCCESS
     from .ami.actions import parse_callerid   # the same ast_callerid_parse() rules
     name, num = parse_callerid(argv[2])
     if hasattr(s.chan, "set_caller_id"):
@@ -792,6 +816,19 @@ async def h_wait_for_digit(s: AgiSession, argv):
     return SUCCESS if res >= 0 else FAILURE
 
 
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("yes", "true", "y", "t", "1", "on")
+
+
+async def _run_app_verbatim(s: AgiSession, app: str, data: str) -> int:
+    """EXEC passes its data unsubstituted unless AGIEXECFULL=yes (res_agi.c handle_exec)."""
+    try:
+        from .apps import run_app
+    except ImportError:     # a PBX without the apps registry: its exec_app is all there is
+        return await s.chan.exec_app(app, data)
+    return await run_app(s.pbx, s.chan, app, data, from_agi=True)
+
+
 def _find_channel(pbx, name: str):
     from .ami.actions import find_channel
     return find_channel(pbx, name)
@@ -824,7 +861,7 @@ COMMANDS: list[Command] = [Command(tuple(words.split()), handler, dead) for word
     ("receive char", h_receive_char, False),
     ("receive text", h_receive_text, False),
     ("record file", h_record_file, False),
-    ("say alpha", _say("alpha", arity=(4, 4), numeric=False, watch=True), False),
+    ("say alpha", h_say_alpha, False),
     ("say digits", _say("digits", arity=(4, 4), numeric=True, watch=True), False),
     ("say number", _say("number", arity=(4, 5), numeric=True, watch=True), False),
     ("say phonetic", _say("alpha", arity=(4, 4), numeric=False, watch=True), False),

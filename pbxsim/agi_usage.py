@@ -1,9 +1,12 @@
 """Usage texts of the AGI commands, as Asterisk 22 sends them inside a ``520-`` block.
 
-They are the ``<description>`` paragraphs of res_agi.c's XML documentation, one
-line per paragraph with the inline markup left as is (that is what Asterisk
-prints: ``Stream the given <replaceable>file</replaceable>, and receive DTMF
-data.``).
+They are the ``<description>`` of res_agi.c's XML documentation as
+ast_xmldoc_build_description() renders it: one line per paragraph, whitespace
+runs from the XML source folded to one space, inline markup left as is (the
+capture shows ``Stream the given <replaceable>file</replaceable>, and receive
+DTMF data.``), ``<enum>`` items indented four spaces with `` - ``, variable
+lists as ``<variable>NAME</variable>: text`` with indented ``<value>`` lines,
+and ``<note>NOTE:</note>`` before notes.
 """
 from __future__ import annotations
 
@@ -12,18 +15,29 @@ _DOCS = {
                "or <literal>0</literal> if successful."],
     "asyncagi break": ["Interrupts expected flow of Async AGI commands and returns control to previous source "
                        "(typically, the PBX dialplan)."],
-    "channel status": ["Returns the status of the specified <replaceable>channelname</replaceable>. If no channel "
-                       "name is given then returns the status of the current channel.",
-                       "Return values:",
-                       "0 - Channel is down and available.", "1 - Channel is down, but reserved.",
-                       "2 - Channel is off hook.", "3 - Digits (or equivalent) have been dialed.",
-                       "4 - Line is ringing.", "5 - Remote end is ringing.", "6 - Line is up.",
-                       "7 - Line is busy."],
-    "control stream file": ["Send the given file, allowing playback to be controlled by the given digits, if any. "
-                            "Use double quotes for the digits if you wish none to be permitted. Returns "
-                            "<literal>0</literal> if playback completes without a digit being pressed, or the ASCII "
-                            "numerical value of the digit if one was pressed, or <literal>-1</literal> on error or "
-                            "if the channel was disconnected."],
+    "channel status": [
+        'Returns the status of the specified <replaceable>channelname</replaceable>. If no channel name is given then returns the status of the current channel.',
+        'Return values:',
+        '    <enum>0</enum> - Channel is down and available.',
+        '    <enum>1</enum> - Channel is down, but reserved.',
+        '    <enum>2</enum> - Channel is off hook.',
+        '    <enum>3</enum> - Digits (or equivalent) have been dialed.',
+        '    <enum>4</enum> - Line is ringing.',
+        '    <enum>5</enum> - Remote end is ringing.',
+        '    <enum>6</enum> - Line is up.',
+        '    <enum>7</enum> - Line is busy.',
+    ],
+    "control stream file": [
+        'Send the given file, allowing playback to be controlled by the given digits, if any. Use double quotes for the digits if you wish none to be permitted. If offsetms is provided then the audio will seek to offsetms before play starts. Returns <literal>0</literal> if playback completes without a digit being pressed, or the ASCII numerical value of the digit if one was pressed, or <literal>-1</literal> on error or if the channel was disconnected. Returns the position where playback was terminated as endpos.',
+        'It sets the following channel variables upon completion:',
+        '<variable>CPLAYBACKSTATUS</variable>: Contains the status of the attempt as a text string',
+        '    <value>SUCCESS</value>',
+        '    <value>USERSTOPPED</value>',
+        '    <value>REMOTESTOPPED</value>',
+        '    <value>ERROR</value>',
+        '<variable>CPLAYBACKOFFSET</variable>: Contains the offset in ms into the file where playback was at when it stopped. <literal>-1</literal> is end of file.',
+        '<variable>CPLAYBACKSTOPKEY</variable>: If the playback is stopped by the user this variable contains the key that was pressed.',
+    ],
     "database del": ["Deletes an entry in the Asterisk database for a given <replaceable>family</replaceable> and "
                      "<replaceable>key</replaceable>.",
                      "Returns <literal>1</literal> if successful, <literal>0</literal> otherwise."],
@@ -40,16 +54,19 @@ _DOCS = {
                      "<replaceable>family</replaceable>, <replaceable>key</replaceable>, and "
                      "<replaceable>value</replaceable>.",
                      "Returns <literal>1</literal> if successful, <literal>0</literal> otherwise."],
-    "exec": ["Executes <replaceable>application</replaceable> with given <replaceable>options</replaceable>.",
-             "Returns whatever the <replaceable>application</replaceable> returns, or <literal>-2</literal> on "
-             "failure to find <replaceable>application</replaceable>."],
+    "exec": [
+        'Executes <replaceable>application</replaceable> with given <replaceable>options</replaceable>.',
+        'Returns whatever the <replaceable>application</replaceable> returns, or <literal>-2</literal> on failure to find <replaceable>application</replaceable>.',
+        '<note>NOTE:</note> exec does not evaluate dialplan functions and variables unless it is explicitly enabled by setting the <variable>AGIEXECFULL</variable> variable to <literal>yes</literal>.',
+    ],
     "get data": ["Stream the given <replaceable>file</replaceable>, and receive DTMF data.",
                  "Returns the digits received from the channel at the other end."],
-    "get full variable": ["Returns <literal>0</literal> if <replaceable>variablename</replaceable> is not set or "
-                          "channel does not exist. Returns <literal>1</literal> if "
-                          "<replaceable>variablename</replaceable> is set and returns the variable in parenthesis. "
-                          "Understands complex variable names and builtin variables, unlike GET VARIABLE.",
-                          "Example return code: 200 result=1 (testvariable)"],
+    "get full variable": [
+        'Evaluates the given <replaceable>expression</replaceable> against the channel specified by <replaceable>channelname</replaceable>, or the current channel if <replaceable>channelname</replaceable> is not provided.',
+        'Unlike GET VARIABLE, the <replaceable>expression</replaceable> is processed in a manner similar to dialplan evaluation, allowing complex and built-in variables to be accessed, e.g. <literal>The time is ${EPOCH}</literal>',
+        'Returns <literal>0</literal> if no channel matching <replaceable>channelname</replaceable> exists, <literal>1</literal> otherwise.',
+        'Example return code: 200 result=1 (The time is 1578493800)',
+    ],
     "get option": ["Behaves similar to STREAM FILE but used with a timeout option."],
     "get variable": ["Returns <literal>0</literal> if <replaceable>variablename</replaceable> is not set. Returns "
                      "<literal>1</literal> if <replaceable>variablename</replaceable> is set and returns the "
@@ -121,11 +138,13 @@ _DOCS = {
     "set priority": ["Changes the priority for continuation upon exiting the application. The priority must be a "
                      "valid priority or label."],
     "set variable": ["Sets a variable to the current channel."],
-    "stream file": ["Send the given file, allowing playback to be interrupted by the given digits, if any. Returns "
-                    "<literal>0</literal> if playback completes without a digit being pressed, or the ASCII "
-                    "numerical value of the digit if one was pressed, or <literal>-1</literal> on error or if the "
-                    "channel was disconnected. If musiconhold is playing before calling stream file it will be "
-                    "automatically stopped and will not be restarted after completion."],
+    "stream file": [
+        'Send the given file, allowing playback to be interrupted by the given digits, if any. Returns <literal>0</literal> if playback completes without a digit being pressed, or the ASCII numerical value of the digit if one was pressed, or <literal>-1</literal> on error or if the channel was disconnected. If musiconhold is playing before calling stream file it will be automatically stopped and will not be restarted after completion.',
+        'It sets the following channel variables upon completion:',
+        '<variable>PLAYBACKSTATUS</variable>: The status of the playback attempt as a text string.',
+        '    <value>SUCCESS</value>',
+        '    <value>FAILED</value>',
+    ],
     "tdd mode": ["Enable/Disable TDD transmission/reception on a channel. Returns <literal>1</literal> if "
                  "successful, or <literal>0</literal> if channel is not TDD-capable."],
     "verbose": ["Sends <replaceable>message</replaceable> to the console via verbose message system. "

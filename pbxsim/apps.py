@@ -7,16 +7,18 @@ for an unknown application (AGI EXEC answers ``200 result=-2``).
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from typing import TYPE_CHECKING, Awaitable, Callable
 
-from .channel import DIGITS, Channel, evaluate_expr
+from .channel import DIGITS, Channel, evaluate_expr, parse_callerid
 from .dialplan import split_args
 from .pbx import DIAL_RESET_VARS
 
 if TYPE_CHECKING:
     from .pbx import Pbx
 
+log = logging.getLogger("pbxsim")
 AppFn = Callable[["Pbx", Channel, list[str], str], Awaitable[int]]
 APPS: dict[str, AppFn] = {}
 
@@ -382,10 +384,16 @@ async def app_agi(pbx, chan, args, raw):
     except ImportError:
         status = "FAILURE"
     else:
+        chan._in_agi = True
         try:
             status = await run_fastagi(pbx, chan, url, list(args[1:]))
         except (OSError, ConnectionError):
             status = "FAILURE"
+        except Exception:   # a bug in the AGI client must not take the PBX down
+            log.exception("AGI session on %s failed", chan.name)
+            status = "FAILURE"
+        finally:
+            chan._in_agi = False
     chan.set_variable("AGISTATUS", status)
     # res_agi: only HANGUP ends the dialplan; SUCCESS and FAILURE continue
     return -1 if status == "HANGUP" else 0
@@ -482,6 +490,10 @@ async def dial(pbx: "Pbx", chan: Channel, targets: list[str], timeout: float | N
                 if not out.destroyed:
                     out.request_hangup(26, event=None)
                     pbx.destroy(out)
+        if answered.tech == "PJSIP":   # the 200 OK carries the agent's identity (connected line update)
+            ep = pbx.endpoint_states.get(answered.endpoint)
+            num, name = parse_callerid(ep.config.callerid) if ep and ep.config.callerid else (answered.endpoint, "")
+            chan.set_connected_line(num or answered.endpoint, name)
         chan.set_variable("DIALSTATUS", "ANSWER")
         chan.set_variable("DIALEDPEERNAME", answered.name)
         chan.set_variable("DIALEDPEERNUMBER", peer_number)
@@ -526,15 +538,20 @@ async def bridge_call(pbx: "Pbx", chan: Channel, callee: Channel, options: str =
     finally:
         if not bridge.destroyed:
             bridge.clear_peers()
-            if callee in bridge.channels:
-                bridge.leave(callee)
-            if not callee.runs_dialplan and not callee.destroyed and callee.owner in ("request", "bridge"):
-                if not callee.hungup:
-                    callee.request_hangup(16, event=None)
-                pbx.destroy(callee)
+            others = [c for c in bridge.channels if c is not chan]
+            for other in sorted(others, key=lambda c: not c.hungup):
+                bridge.leave(other)
+                if not other.runs_dialplan and not other.destroyed and other.owner in ("request", "bridge"):
+                    if not other.hungup:
+                        other.request_hangup(16, event=None)
+                    pbx.destroy(other)
             if chan in bridge.channels:
                 bridge.leave(chan)
             bridge.destroy()
+        if not callee.runs_dialplan and not callee.destroyed and callee.owner in ("request", "bridge"):
+            if not callee.hungup:
+                callee.request_hangup(16, event=None)
+            pbx.destroy(callee)
     if chan.hungup:
         return -1
     if callee.runs_dialplan:      # the callee was transferred/redirected away
@@ -609,13 +626,15 @@ async def app_queue(pbx, chan, args, raw):
 # -- ChanSpy ----------------------------------------------------------------------------------------------
 @app("ChanSpy")
 async def app_chanspy(pbx, chan, args, raw):
+    """Listen to (q: quietly, w: whisper, B: barge) a channel whose name starts with the prefix.
+    Without E the spy looks for the next channel when the spied one hangs up."""
     prefix = args[0] if args else ""
     options = args[1] if len(args) > 1 else ""
     if chan.state != 6:
         pbx.answer(chan)
     while not chan.hungup:
         target = next((c for c in pbx.channels() if c is not chan and not c.hungup and c.name.startswith(prefix)
-                       and c.state == 6), None)
+                       and c.state == 6 and c.spying_on is None), None)
         if target is None:
             if not await chan.sleep(1.0):
                 return -1
@@ -637,8 +656,6 @@ async def app_chanspy(pbx, chan, args, raw):
                 bridge.spies.remove(chan)
             chan.spying_on = None
         pbx.emit_event("ChanSpyStop", chan.snapshot("Spyer") + target.snapshot("Spyee"))
-        if chan.hungup or "E" in options or "q" in options and "E" in options:
-            break
-        if "E" not in options:
+        if "E" in options:
             break
     return -1 if chan.hungup else 0

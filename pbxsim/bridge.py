@@ -4,8 +4,6 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from .events import DIALPLAN
-
 if TYPE_CHECKING:
     from .channel import Channel
     from .pbx import Pbx
@@ -85,7 +83,7 @@ class Bridge:
     async def wait_broken(self) -> None:
         while not self.broken():
             waiters = [asyncio.ensure_future(self._changed.wait())]
-            waiters += [asyncio.ensure_future(c.hangup_event.wait()) for c in self.channels]
+            waiters += [asyncio.ensure_future(c.hangup_event.wait()) for c in self.channels if not c.hungup]
             try:
                 await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
             finally:
@@ -95,5 +93,3 @@ class Bridge:
     def __repr__(self) -> str:
         return f"<Bridge {self.uniqueid} {[c.name for c in self.channels]}>"
 
-
-_ = DIALPLAN

@@ -115,6 +115,9 @@ class Channel:
         self._redirect: tuple[str, str, int] | None = None
         self._app_task: asyncio.Future | None = None
         self._bridge_done: asyncio.Event | None = None
+        self.hangup_hooks: list = []      # called synchronously when a hangup is requested
+        self._in_agi = False
+        self._async_goto = False
 
     # -- snapshot / events ------------------------------------------------
     @property
@@ -311,10 +314,20 @@ class Channel:
             self._emit(event, [("Cause", str(cause))])
             if event == "SoftHangupRequest":
                 self._soft_hangup_sent = True
+        for hook in list(self.hangup_hooks):
+            hook(self)
         self.hangup_event.set()
         self._digit_event.set()
         self._state_event.set()
         return True
+
+    def revive(self) -> None:
+        """Clear an async-goto soft hangup: the channel lives on (Redirect out of an AGI)."""
+        self.hungup = False
+        self.hangup_event = asyncio.Event()
+        self._digit_event = asyncio.Event()
+        self._state_event = asyncio.Event()
+        self._digits.clear()
 
     def agi_status_code(self) -> int:
         if self.hungup:
@@ -499,7 +512,7 @@ class Channel:
         return await run_app(self.pbx, self, app, self.eval_expression(data), from_agi=True)
 
     def set_music(self, on: bool, cls: str = "default") -> None:
-        if self.hungup:
+        if self.destroyed or (on and self.hungup):
             return
         if on and self.moh_class is None:
             self.moh_class = cls or "default"

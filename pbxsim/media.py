@@ -58,14 +58,6 @@ def _pack_stereo(left: list[int], right: list[int]) -> bytes:
     return struct.pack(f"<{len(inter)}h", *inter)
 
 
-# One-second blocks: (caller part, agent part) for each speaking pattern.
-_BLOCKS_MONO = {
-    ("c", False, False): _pack_mono(_CALLER), ("a", False, False): _pack_mono(_AGENT),
-    ("q", False, False): _pack_mono(_QUIET),
-}
-_SEC_MONO_SILENT = _pack_mono(_SILENT)
-
-
 def _block(kind: str, read_muted: bool, write_muted: bool, stereo: bool) -> bytes:
     left = _CALLER if kind == "c" else _QUIET
     right = _AGENT if kind == "a" else _QUIET

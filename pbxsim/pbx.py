@@ -105,7 +105,8 @@ class Pbx:
         try:
             self._loop_start = asyncio.get_running_loop().time()
         except RuntimeError:
-            self._loop_start = None
+            self._loop_start = None   # built outside the loop: boot time is set on first use inside it
+        self._booted_outside_loop = self._loop_start is None
         self.fully_booted_at = self.loop_time()
         self.last_reload_at = self.fully_booted_at
         self.device_state_cache: dict[str, str] = {}
@@ -119,6 +120,8 @@ class Pbx:
             return 0.0 if getattr(self, "_loop_start", None) is None else self._loop_start
         if getattr(self, "_loop_start", None) is None:
             self._loop_start = now
+            if getattr(self, "_booted_outside_loop", False):
+                self.fully_booted_at = self.last_reload_at = now
         return now
 
     def wall_time(self) -> float:
@@ -229,11 +232,6 @@ class Pbx:
         chan = Channel(self, f"PJSIP/{endpoint}-{seq:08x}", uid, linkedid or uid, "PJSIP",
                        context=context, exten=exten, state=state)
         chan.endpoint = endpoint
-        ep = self.endpoint_states.get(endpoint)
-        if ep is not None:
-            num, name = parse_callerid(ep.config.callerid)
-            if state == 0 and num:
-                pass
         return self._register(chan)
 
     # -- states ---------------------------------------------------------------
@@ -294,6 +292,9 @@ class Pbx:
                     res = 0
                 finally:
                     chan._app_task = None
+                if chan._async_goto:
+                    chan._async_goto = False
+                    chan.revive()
                 if chan._redirect is not None and chan._redirect[0] == "__bridge__":
                     chan._redirect = None
                     if chan._bridge_done is not None:
@@ -384,6 +385,14 @@ class Pbx:
 
     def goto(self, chan: Channel, context: str, exten: str, priority: int = 1) -> None:
         """Send a channel to a dialplan location (Redirect, transfers)."""
+        if chan.runs_dialplan and chan._in_agi and not chan.hungup:
+            # Asterisk's async goto: a soft hangup (AST_SOFTHANGUP_ASYNCGOTO) ends the AGI session
+            # as if the caller had hung up; then the channel carries on at the new location.
+            chan._redirect = (context, exten, priority)
+            chan._async_goto = True
+            chan.request_hangup(chan.hangup_cause, event=None)
+            self.emit_channel_event("SoftHangupRequest", chan, [("Cause", "2")])
+            return
         if chan.runs_dialplan and getattr(chan, "_app_task", None) is not None:
             chan._redirect = (context, exten, priority)
             task = chan._app_task
@@ -417,8 +426,6 @@ class Pbx:
             context = context or "default"
             c1, c2 = self.new_local_pair(exten, context, linkedid)
             c1.owner = "request"
-            if "/n" in resource:
-                pass
             return c1
         if tech.upper() == "PJSIP":
             name = resource.split("/", 1)[0]
@@ -554,7 +561,9 @@ class Pbx:
 
         try:
             chan._app_task = asyncio.current_task()
-            await run_app(self, chan, app, chan.eval_expression(data))
+            chan.appdata = chan.eval_expression(data)
+            self.emit_newexten(chan)
+            await run_app(self, chan, app, chan.appdata)
         except asyncio.CancelledError:
             if getattr(chan, "_redirect", None) is None:
                 raise
@@ -700,7 +709,6 @@ class Pbx:
     async def _atxfer(self, chan: Channel, transferee: Channel, bridge: Bridge, exten: str, context: str) -> None:
         self.hold(transferee, True)
         target = self.request_channel("Local", f"{exten}@{context}", chan)
-        assert isinstance(target, Channel)
         target.set_caller_id(chan.caller_num, chan.caller_name)
         self.ring(target)
         self.emit_event("DialBegin", chan.snapshot() + target.snapshot("Dest") + [("DialString", f"{exten}@{context}")])
@@ -715,20 +723,47 @@ class Pbx:
             return
         consult = self.new_bridge()
         consult.enter(target)
-        await chan.hangup_event.wait()
-        # the transferer hung up: complete the transfer
-        self.emit_event("AttendedTransfer", [("Result", "Success")] + chan.snapshot("OrigTransferer")
-                        + [("OrigBridge" + k[len("Bridge"):], v) for k, v in bridge.headers()]
-                        + chan.snapshot("SecondTransferer")
-                        + [("SecondBridge" + k[len("Bridge"):], v) for k, v in consult.headers()]
-                        + transferee.snapshot("Transferee") + target.snapshot("TransferTarget")
-                        + [("IsExternal", "No"), ("DestType", "Bridge"), ("DestBridgeUniqueid", bridge.uniqueid)])
-        consult.leave(target)
-        consult.destroy()
-        self.hold(transferee, False)
         target.owner = "bridge"
-        bridge.enter(target)
-        bridge.set_peers()
+        done = asyncio.Event()
+
+        def complete(transferer: Channel) -> None:
+            """The transferer hung up: the transferee and the target talk (synchronously, before
+            the original bridge notices the transferer is gone)."""
+            transferer.hangup_hooks.remove(complete)
+            if target.hungup or transferee.hungup or bridge.destroyed:
+                done.set()
+                return
+            self.emit_event("AttendedTransfer", [("Result", "Success")] + transferer.snapshot("OrigTransferer")
+                            + [("OrigBridge" + k[len("Bridge"):], v) for k, v in bridge.headers()]
+                            + transferer.snapshot("SecondTransferer")
+                            + [("SecondBridge" + k[len("Bridge"):], v) for k, v in consult.headers()]
+                            + transferee.snapshot("Transferee") + target.snapshot("TransferTarget")
+                            + [("IsExternal", "No"), ("DestType", "Bridge"), ("DestBridgeUniqueid", bridge.uniqueid)])
+            consult.leave(target)
+            consult.destroy()
+            bridge.clear_peers()
+            bridge.leave(transferer)
+            if not transferer.runs_dialplan:
+                self.destroy(transferer)
+            self.hold(transferee, False)
+            bridge.enter(target)
+            bridge.set_peers()
+            done.set()
+
+        chan.hangup_hooks.append(complete)
+        waiters = [asyncio.ensure_future(done.wait()), asyncio.ensure_future(target.hangup_event.wait())]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+        if complete in chan.hangup_hooks:      # the target hung up during the consultation
+            chan.hangup_hooks.remove(complete)
+            consult.leave(target)
+            consult.destroy()
+            self.hold(transferee, False)
+            if not target.destroyed:
+                self.destroy(target)
 
     # -- hold ----------------------------------------------------------------------------
     def hold(self, chan: Channel, on: bool, music_class: str = "default") -> None:
@@ -781,7 +816,7 @@ class Pbx:
         if not chans:
             return "NOT_INUSE"
         up = [c for c in chans if c.state == 6]
-        ringing = [c for c in chans if c.state in (4, 5) and c.owner == "request"]
+        ringing = [c for c in chans if c.state == 5]
         if any(c.on_hold for c in up) and len(up) == 1:
             return "ONHOLD"
         if up and ringing:

@@ -124,10 +124,12 @@ class Simulator:
 async def serve_forever(conf_dir: Path | str, *, ami_host: str = "127.0.0.1", ami_port: int = 5038,
                         sounds_dirs: list[Path | str] | None = None, monitor_dir: Path | str | None = None,
                         agents_file: Path | str | None = None, agi_override: tuple[str, int] | None = None,
-                        seed: int = 0, ready: Callable[[Simulator], Any] | None = None) -> None:
+                        seed: int = 0, newexten_events: bool = True,
+                        ready: Callable[[Simulator], Any] | None = None) -> None:
     """Run the simulator (real time) until cancelled."""
     async with Simulator(conf_dir, sounds_dirs=sounds_dirs, monitor_dir=monitor_dir, agents_file=agents_file,
-                         ami_port=ami_port, host=ami_host, agi_override=agi_override, seed=seed) as sim:
+                         ami_port=ami_port, host=ami_host, agi_override=agi_override, seed=seed,
+                         newexten_events=newexten_events) as sim:
         if ready is not None:
             ready(sim)
         await asyncio.Event().wait()
@@ -148,6 +150,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--agents", default=None, help="hotline config/agents.yaml (adds softphones)")
     p.add_argument("--agi", default=None, metavar="HOST:PORT", help="send every AGI(agi://...) to this address")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-newexten", action="store_true", help="do not emit Newexten events (less AMI noise)")
 
 
 async def run_from_args(args: argparse.Namespace) -> int:
@@ -163,7 +166,7 @@ async def run_from_args(args: argparse.Namespace) -> int:
     task = asyncio.ensure_future(serve_forever(args.conf, ami_host=args.ami_host, ami_port=args.ami_port,
                                                sounds_dirs=args.sounds, monitor_dir=args.monitor_dir,
                                                agents_file=args.agents, agi_override=agi, seed=args.seed,
-                                               ready=ready))
+                                               newexten_events=not args.no_newexten, ready=ready))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:

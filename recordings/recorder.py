@@ -89,6 +89,7 @@ class Recorder:
         storage: LocalStorage,
         postprocessor: Postprocessing | None = None,
         clock: Callable[[], datetime] = utcnow,
+        action_timeout: float = 10.0,
     ):
         self._ami = ami
         self._sessions = sessions
@@ -96,6 +97,7 @@ class Recorder:
         self._storage = storage
         self._postprocessor = postprocessor
         self._clock = clock
+        self._action_timeout = action_timeout
         self._calls: dict[str, ActiveCall] = {}
         self._lock = asyncio.Lock()
         self._background: set[asyncio.Task] = set()
@@ -116,6 +118,8 @@ class Recorder:
             if call and call.current:
                 await self._finish_segment(call, stop_monitor=True, disposition="transferred")
             segment = await self._next_segment(facts.linkedid)
+            if segment > 1:
+                await self._mark_transferred(facts.linkedid, segment - 1)
             started = self._clock()
             key = recording_key(facts.linkedid, segment, started)
             rec = Recording(
@@ -147,9 +151,9 @@ class Recorder:
             if options:
                 action["Options"] = options
             try:
-                ok, message = response_ok(await self._ami.send_action(action))
-            except Exception as exc:  # the connection dropped: the row says so, nothing is lost
-                ok, message = False, f"AMI error: {exc!r}"
+                ok, message = response_ok(await self._send(action))
+            except Exception as exc:  # the connection dropped or the PBX is silent: the row says so
+                ok, message = False, f"AMI error: {type(exc).__name__}: {exc}".rstrip(": ")
             if not ok:
                 async with self._sessions() as session:
                     row = await session.get(Recording, rec.id)
@@ -175,7 +179,7 @@ class Recorder:
         if call is None or call.current is None:
             raise LookupError(f"no recording running for call {linkedid}")
         seg = call.current
-        response = await self._ami.send_action(
+        response = await self._send(
             {"Action": "MixMonitorMute", "Channel": seg.channel, "Direction": "both", "State": "1" if state else "0"}
         )
         ok, message = response_ok(response)
@@ -184,8 +188,10 @@ class Recorder:
         seg.paused = state
         return True
 
-    async def on_segment_ended(self, linkedid: str, disposition: str | None = "transferred") -> Recording | None:
-        """The agent left but the caller's channel lives on: stop this segment's MixMonitor and complete it."""
+    async def on_segment_ended(self, linkedid: str, disposition: str | None = "answered") -> Recording | None:
+        """The agent left the bridge (hung up, or transferred the caller) while the caller's channel lives on
+        (survey, transfer target): stop this segment's MixMonitor and complete it. When another agent
+        answers the same call later, this segment's disposition becomes `transferred`."""
         async with self._lock:
             call = self._calls.get(linkedid)
             if call is None or call.current is None:
@@ -213,10 +219,23 @@ class Recorder:
                 row.satisfaction = int(score)
             await session.commit()
 
+    async def _send(self, action: dict) -> Any:
+        """One action with a deadline: panoramisk 1.4 would otherwise wait for a reconnect forever."""
+        return await asyncio.wait_for(self._ami.send_action(dict(action)), self._action_timeout)
+
     async def drain(self) -> None:
         """Wait for post-processing started by finished segments (tests, shutdown)."""
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
+
+    async def _mark_transferred(self, linkedid: str, segment: int) -> None:
+        async with self._sessions() as session:
+            row = await session.scalar(
+                select(Recording).where(Recording.linkedid == linkedid, Recording.segment == segment)
+            )
+            if row is not None and row.disposition in (None, "answered"):
+                row.disposition = "transferred"
+                await session.commit()
 
     async def _next_segment(self, linkedid: str) -> int:
         async with self._sessions() as session:
@@ -228,7 +247,7 @@ class Recorder:
         if stop_monitor:
             try:
                 ok, message = response_ok(
-                    await self._ami.send_action({"Action": "StopMixMonitor", "Channel": seg.channel})
+                    await self._send({"Action": "StopMixMonitor", "Channel": seg.channel})
                 )
                 if not ok:  # the channel may already be gone; the file is closed either way
                     log.info("StopMixMonitor on %s: %s", seg.channel, message)

@@ -3,8 +3,10 @@
 It puts into deps.extras:
   "recordings"          RecordingsService (recorder, policy, context, search)
   "recordings_context"  the RecordingsContext (storage, config, sessions) the HTTP router uses
-CTI calls deps.extras["recordings"].recorder.on_agent_answered(CallFacts(...)) / on_segment_ended /
-on_call_ended; the IVR plays policy.announcement_prompt() before connecting and uses search() for replay.
+Who drives the Recorder: a CallTracker on the AMI session's observers (BridgeEnter/BridgeLeave/Hangup),
+unless deps.extras["cti"].drives_recordings is true — then CTI calls recorder.on_agent_answered(CallFacts(...)),
+on_segment_ended and on_call_ended itself. The IVR plays policy.announcement_prompt() before connecting
+and uses search() for the phone replay.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from recordings.policy import RecordingPolicy
 from recordings.postprocess import Postprocessor
 from recordings.recorder import Recorder
 from recordings.search import RecordingFilters, RecordingPage, search_recordings
+from recordings.tracking import CallTracker
 
 
 class LinkAmi:
@@ -37,6 +40,7 @@ class RecordingsService:
     context: RecordingsContext
     policy: RecordingPolicy
     recorder: Recorder
+    tracker: CallTracker | None = None
 
     async def search(self, filters: RecordingFilters) -> RecordingPage:
         async with self.context.sessions() as session:
@@ -48,10 +52,18 @@ async def component(deps: Any):
     ctx = context_from_deps(deps)
     policy = RecordingPolicy(ctx.config)
     postprocessor = Postprocessor(ctx.sessions, ctx.primary, ctx.config.postprocess)
-    recorder = Recorder(LinkAmi(deps.ami), ctx.sessions, policy, ctx.primary, postprocessor)
+    timeout = float(getattr(getattr(deps.settings, "ami", None), "action_timeout", 10) or 10)
+    recorder = Recorder(LinkAmi(deps.ami), ctx.sessions, policy, ctx.primary, postprocessor, action_timeout=timeout)
     service = RecordingsService(ctx, policy, recorder)
+    session = getattr(deps.ami, "session", None)
+    cti = deps.extras.get("cti")
+    if session is not None and hasattr(session, "add_observer") and not getattr(cti, "drives_recordings", False):
+        service.tracker = CallTracker(recorder, deps.settings.agents)
+        session.add_observer(service.tracker.on_event)
     deps.extras["recordings"] = service
     try:
         yield service
     finally:
+        if service.tracker is not None:
+            await service.tracker.drain()
         await recorder.drain()

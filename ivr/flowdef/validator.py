@@ -18,11 +18,13 @@ from . import schema
 from .expr import CALENDAR_FUNCTIONS, ExprError, compile_expr, is_template, parse_template
 from .loader import Document, MarkedDict, MarkedList, Pos, flow_files, read_yaml
 from .model import Flow, FlowProblem, Node
+from .reachability import check_graph
 
 TOP_LEVEL = ("flow", "languages", "default_language", "start", "variables", "nodes")
 KEYS = frozenset("0123456789*#")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _NODE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+DIAL_LITERAL = re.compile(r"[0-9*#+]+|[A-Za-z0-9]+/[^\s]+")  # as the runtime's transfer reads `to`
 
 
 @dataclass
@@ -183,7 +185,7 @@ def _check_document(doc: Document, catalogue, calendars, queues) -> _Checked:
     # the graph checks only once every node and edge is sound: a single typo in a `next` would otherwise
     # bury its own message under "unreachable" for everything behind it
     if isinstance(start, str) and start in nodes and not doc.problems:
-        _check_graph(doc, nodes, start)
+        check_graph(doc, nodes, start)
     if doc.problems:
         return checked
     checked.flow = Flow(name=name, path=doc.path, languages=tuple(languages), default_language=default_language,
@@ -368,11 +370,11 @@ class _NodeContext:
             if isinstance(value, int) and not isinstance(value, bool):
                 return
             self.expression(value, where, what)
-        elif kind in ("value", "template"):
+        elif kind in ("value", "dial_target"):
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 return
-            if kind == "template" and isinstance(value, str) and not is_template(value):
-                return  # a literal number or extension
+            if kind == "dial_target" and isinstance(value, str) and DIAL_LITERAL.fullmatch(value):
+                return  # a number, an extension or Tech/resource as written
             if is_template(value):
                 self.template(value, where, what)
             else:
@@ -500,93 +502,3 @@ class _NodeContext:
         for lang in self.languages:
             if not self.catalogue.has(value, lang):
                 self.problem(where, f"prompt {value!r} has no {lang} text, and the flow offers {lang}")
-
-
-# --- graph ---------------------------------------------------------------------------------------
-
-def _check_graph(doc: Document, nodes: Mapping[str, Node], start: str) -> None:
-    local = {n: [e.target for e in schema.node_edges(node) if e.flow is None and e.target in nodes]
-             for n, node in nodes.items()}
-    reachable = {start}
-    todo = [start]
-    while todo:
-        for nxt in local[todo.pop()]:
-            if nxt not in reachable:
-                reachable.add(nxt)
-                todo.append(nxt)
-    for node in nodes.values():
-        if node.id not in reachable:
-            doc.problem(Pos(node.line, node.column), f"node {node.id!r} is unreachable from start node {start!r}")
-
-    # nodes from which no node that can end the call is reachable
-    incoming: dict[str, list[str]] = {n: [] for n in nodes}
-    for src, targets in local.items():
-        for t in targets:
-            incoming[t].append(src)
-    can_end = {n for n, node in nodes.items() if schema.can_end_call(node)}
-    todo = list(can_end)
-    while todo:
-        for src in incoming[todo.pop()]:
-            if src not in can_end:
-                can_end.add(src)
-                todo.append(src)
-    trapped = [n for n in nodes if n in reachable and n not in can_end]
-    for component in _strongly_connected(trapped, local):
-        members = set(component)
-        leaves = any(t not in members for n in component for t in local[n])
-        loops = len(component) > 1 or component[0] in local[component[0]]
-        if leaves or not loops:
-            continue
-        first = min(component, key=lambda n: (nodes[n].line, nodes[n].column))
-        cycle = " → ".join(sorted(component, key=lambda n: (nodes[n].line, nodes[n].column)))
-        doc.problem(Pos(nodes[first].line, nodes[first].column),
-                    f"loop with no exit: {cycle} can never end the call "
-                    "(no hangup, queue, transfer, voicemail or fallback reachable)")
-
-
-def _strongly_connected(members: list[str], edges: Mapping[str, list[str]]) -> list[list[str]]:
-    """Tarjan's algorithm, iterative, over the sub-graph induced by `members`."""
-    inside = set(members)
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    out: list[list[str]] = []
-    counter = 0
-    for root in members:
-        if root in index:
-            continue
-        work = [(root, iter([t for t in edges[root] if t in inside]))]
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            node, children = work[-1]
-            advanced = False
-            for child in children:
-                if child not in index:
-                    index[child] = low[child] = counter
-                    counter += 1
-                    stack.append(child)
-                    on_stack.add(child)
-                    work.append((child, iter([t for t in edges[child] if t in inside])))
-                    advanced = True
-                    break
-                if child in on_stack:
-                    low[node] = min(low[node], index[child])
-            if advanced:
-                continue
-            work.pop()
-            if work:
-                low[work[-1][0]] = min(low[work[-1][0]], low[node])
-            if low[node] == index[node]:
-                component = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
-                out.append(component)
-    return out

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 
 from ivr.agi.channel import AgiChannel
-from ivr.agi.errors import AgiConnectionLost, AgiError, AgiHangup
+from ivr.agi.errors import AgiError, AgiHangup
 from ivr.flowdef.expr import ExprError
 from ivr.flowdef.model import Flow
 from ivr.say import SayError
@@ -71,17 +71,22 @@ class FlowEngine:
             await self._recall_language(call)
             outcome = await self._walk(call)
             result.outcome = "left" if outcome is LEAVE else "completed"
+        except asyncio.CancelledError:
+            result.outcome = "cancelled"   # the service is stopping: statistics are still written below
+            call.count("cancelled")
+            raise
         except AgiHangup as exc:
             result.outcome = "hangup"
             call.count("hangup")
             log.info("%s: caller gone at %s:%s (%s)", request.channel, call.flow.name,
                      call.node.id if call.node else "-", exc)
-        except (AgiError, ExprError, SayError, FlowRuntimeError, KeyError, ValueError, TypeError) as exc:
+        except Exception as exc:  # a rejected command, a bad value in a flow, a database error, a bug
             result.outcome = "error"
             result.error = f"{type(exc).__name__}: {exc}"
             call.count("error")
-            log.error("%s: flow %s failed at node %s: %s", request.channel, call.flow.name,
-                      call.node.id if call.node else "-", exc)
+            expected = isinstance(exc, (AgiError, ExprError, SayError, FlowRuntimeError))
+            log.log(logging.ERROR, "%s: flow %s failed at node %s: %s", request.channel, call.flow.name,
+                    call.node.id if call.node else "-", exc, exc_info=not expected)
             await self._fail_gracefully(call)
         finally:
             result.flow = call.flow.name

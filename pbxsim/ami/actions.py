@@ -209,7 +209,6 @@ async def login(s: AmiSession, m: Message):
     s.report_auth_success()
     s.ack(m, "Authentication accepted")
     if "system" in s.send_events and "system" in user.read:
-        now = time.monotonic()
         uptime = int(s.pbx.uptime_s()) if hasattr(s.pbx, "uptime_s") else 0
         reload_at = getattr(s.pbx, "last_reload_at", None)
         booted_at = getattr(s.pbx, "fully_booted_at", None)
@@ -241,7 +240,10 @@ async def logoff(s: AmiSession, m: Message):
 @action("Ping", synopsis="Keepalive command.")
 async def ping(s: AmiSession, m: Message):
     now = s.server.wall_time()
-    s.send(codec.response_head("Success", m.action_id)
+    # Asterisk writes these pieces separately; clients see them split across reads (ami_actions).
+    head = codec.response_head("Success", m.action_id)
+    s.send(head[:len("Response: Success\r\n")])
+    s.send(head[len("Response: Success\r\n"):]
            + f"Ping: Pong\r\nTimestamp: {int(now)}.{int(now * 1e6) % 1000000:06d}\r\n\r\n")
     return None
 
@@ -276,12 +278,11 @@ async def command(s: AmiSession, m: Message):
         s.error(m, "No command provided")
         return None
     ok, output = cli.run(s.pbx, text)
-    body = codec.response_head("Success" if ok else "Error", m.action_id)
-    body += "Message: Command output follows\r\n"
+    s.send(codec.response_head("Success" if ok else "Error", m.action_id))
     if output.endswith("\n"):
         output = output[:-1]
-    body += "".join(f"Output: {line}\r\n" for line in output.split("\n"))
-    s.send(body + "\r\n")
+    s.send("Message: Command output follows\r\n")
+    s.send("".join(f"Output: {line}\r\n" for line in output.split("\n")) + "\r\n")
     return None
 
 
@@ -469,7 +470,8 @@ async def getvar(s: AmiSession, m: Message):
         value = chan.get_variable(var)
     else:
         value = get_global(s, var)
-    s.send(codec.response_head("Success", m.action_id) + f"Variable: {var}\r\nValue: {value or ''}\r\n\r\n")
+    s.send(codec.response_head("Success", m.action_id))
+    s.send(f"Variable: {var}\r\nValue: {value or ''}\r\n\r\n")
     return None
 
 
@@ -545,6 +547,10 @@ async def mixmonitor(s: AmiSession, m: Message):
         s.error(m, "No such channel")
         return None
     options = m.get("Options")
+    if not m.get("File") and not re.search(r"[rt]\(", options or ""):
+        # mixmonitor_exec(): "MixMonitor requires an argument (filename or ,t(filename) and/or r(filename)"
+        s.error(m, "Could not start monitoring channel")
+        return None
     try:
         mixmonitor_id = s.pbx.mixmonitor(chan, m.get("File"), options, m.get("Command"))
     except Exception as exc:
@@ -672,12 +678,6 @@ async def bridge(s: AmiSession, m: Message):
 
 
 # ---- endpoints and device states ---------------------------------------------------------------
-def _listing(value) -> str:
-    if isinstance(value, (list, tuple, set)):
-        return ",".join(str(v) for v in value)
-    return "" if value is None or isinstance(value, int) else str(value)
-
-
 @action("PJSIPShowEndpoints", "system", "Lists PJSIP endpoints.")
 async def pjsip_show_endpoints(s: AmiSession, m: Message):
     endpoints = list(s.pbx.endpoints())
@@ -686,15 +686,19 @@ async def pjsip_show_endpoints(s: AmiSession, m: Message):
         return None
     s.send(codec.response("Success", m.action_id, "A listing of Endpoints follows, presented as EndpointList events",
                           event_list="start"))
+    states = getattr(s.pbx, "endpoint_states", {})
     for ep in endpoints:
-        contacts = "".join(f"{getattr(ep, 'aors', ep.name) or ep.name}/{c}," for c in (ep.contacts or []))
+        config = getattr(states.get(ep.name), "config", None)
+        extra = getattr(config, "extra", {}) or {}
+        aor = extra.get("aors", ep.name)
+        contacts = "".join(f"{aor}/{c}," for c in (ep.contacts or []))
         headers = [("ObjectType", "endpoint"), ("ObjectName", ep.name),
-                   ("Transport", _listing(getattr(ep, "transport", ""))),
-                   ("Aor", _listing(getattr(ep, "aors", ep.name))),
-                   ("Auths", _listing(getattr(ep, "auths", ""))),
-                   ("OutboundAuths", _listing(getattr(ep, "outbound_auths", ""))),
+                   ("Transport", getattr(config, "transport", "") or ""),
+                   ("Aor", aor), ("Auths", extra.get("auth", "")), ("OutboundAuths", extra.get("outbound_auth", "")),
                    ("Contacts", contacts), ("DeviceState", ep.device_state),
-                   ("ActiveChannels", _listing(getattr(ep, "active_channels", "")))]
+                   # res_pjsip's active_channels_to_str() returns early whenever a snapshot exists,
+                   # so Asterisk always prints this empty.
+                   ("ActiveChannels", "")]
         s.send(codec.list_item("EndpointList", m.action_id, headers))
     s.send(codec.list_complete("EndpointListComplete", m.action_id, len(endpoints)))
     return None
@@ -762,4 +766,44 @@ async def db_del(s: AmiSession, m: Message):
         s.error(m, "Database entry not found")
         return None
     s.ack(m, "Key deleted successfully")
+    return None
+
+
+# ---- small system actions -------------------------------------------------------------------------
+@action("UserEvent", "user", "Send an arbitrary event.")
+async def user_event(s: AmiSession, m: Message):
+    # Every header but Action:/UserEvent: is copied, ActionID included (manager.c action_userevent).
+    body = [tuple(line.split(":", 1)) if ":" in line else (line, None) for line in m.lines
+            if not line.lower().startswith(("userevent:", "action:"))]
+    s.ack(m, "Event Sent")
+    headers = [("UserEvent", m.get("UserEvent"))]
+    for key, value in body:
+        headers.append((key, value.lstrip(" ")) if value is not None else (key, ""))
+    s.pbx.emit(make_event("UserEvent", "user,all", headers))
+    return None
+
+
+@action("CoreSettings", "system,reporting", "Show PBX core settings (version etc).")
+async def core_settings(s: AmiSession, m: Message):
+    s.send(codec.response_head("Success", m.action_id)
+           + "AMIversion: 11.0.0\r\nAsteriskVersion: 22.10.1\r\nSystemName: \r\nCoreMaxCalls: 0\r\n"
+             "CoreMaxLoadAvg: 0.000000\r\nCoreRunUser: \r\nCoreRunGroup: \r\nCoreMaxFilehandles: 0\r\n"
+             "CoreRealTimeEnabled: No\r\nCoreCDRenabled: Yes\r\nCoreHTTPenabled: No\r\n"
+             "SoundsSearchCustomDir: No\r\n\r\n")
+    return None
+
+
+@action("CoreStatus", "system,reporting", "Show PBX core status variables.")
+async def core_status(s: AmiSession, m: Message):
+    now = s.server.wall_time()
+    uptime = int(s.pbx.uptime_s()) if hasattr(s.pbx, "uptime_s") else 0
+    start = time.localtime(now - uptime)
+    chans = list(s.pbx.channels())
+    calls = len({c.linkedid for c in chans})
+    processed = getattr(s.pbx, "processed_calls", calls)
+    processed = processed() if callable(processed) else processed
+    day, clock = time.strftime("%Y-%m-%d", start), time.strftime("%H:%M:%S", start)
+    s.send(codec.response_head("Success", m.action_id)
+           + f"CoreStartupDate: {day}\r\nCoreStartupTime: {clock}\r\nCoreReloadDate: {day}\r\n"
+             f"CoreReloadTime: {clock}\r\nCoreCurrentCalls: {calls}\r\nCoreProcessedCalls: {processed}\r\n\r\n")
     return None

@@ -13,10 +13,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import secrets
 import time
 from functools import lru_cache
-from typing import Awaitable, Callable
+from typing import Awaitable
 
 from ..events import Event, make_event
 from . import codec

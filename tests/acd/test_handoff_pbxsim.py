@@ -160,3 +160,16 @@ def test_pressing_the_voicemail_key_leaves_the_queue():
         [CallerScript("13800000005", steps=["wait 4", "press 1"])], ready=())
     assert outcomes["13800000005"].status == "voicemail"
     assert events(log, caller.linkedid) == [("ENTERQUEUE", "NONE"), ("EXITWITHKEY", "NONE")]
+
+
+def test_an_offer_cuts_the_announcement_short():
+    outcomes, (first, second), log, service, phones = scenario(
+        {"1001": PhoneBehaviour(answer_after_s=1, talk_time_s=14), "1002": PhoneBehaviour()},
+        [CallerScript("13800000008"), CallerScript("13800000009")], ready=("1001",))
+    assert outcomes["13800000009"].status == "answered" and outcomes["13800000009"].agent_id == "1001"
+    heard = [cmd for chan, cmd in service.commands if chan == second.channel]
+    dial = next(i for i, cmd in enumerate(heard) if cmd.startswith("EXEC Dial PJSIP/1001,5,m(default)"))
+    announced = [cmd for cmd in heard[:dial] if "STREAM FILE" in cmd and "please_wait" not in cmd]
+    # the announcement began at ~13 s; 1001 was free again at ~19 s (14 s talk + 3 s wrap-up): it stopped there
+    assert announced and not any("queue_options" in cmd for cmd in announced)
+    assert heard[dial - 1] == "SET VARIABLE HOTLINE_AGENT_ID 1001"

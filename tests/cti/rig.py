@@ -82,7 +82,7 @@ class Rig:
 
 @contextlib.asynccontextmanager
 async def rig(tmp_path, *, answer_after: float = 0.05, ring_timeout: float = 3.0, db_url: str | None = None,
-              publisher=None):
+              publisher=None, queue_stats_interval: float = 0):
     monitor = tmp_path / "monitor"
     async with Simulator(CONF, monitor_dir=monitor, phone_defaults={"answer_after_s": answer_after}) as sim:
         async with database(db_url or f"sqlite+aiosqlite:///{tmp_path / 'cti.db'}") as sessions:
@@ -92,7 +92,7 @@ async def rig(tmp_path, *, answer_after: float = 0.05, ring_timeout: float = 3.0
                                            reconnect_initial_delay=0.05, reconnect_max_delay=0.2))
             cti = Cti(agents=AGENTS, queues=QUEUES, sessions=sessions, publisher=publisher,
                       dialplan=DialplanNames(outbound_trunk="PJSIP/trunk/"), ring_timeout=ring_timeout,
-                      default_wrapup_seconds=30, queue_stats_interval=0)
+                      default_wrapup_seconds=30, queue_stats_interval=queue_stats_interval)
             await cti.start()
             cti.attach(session)
             task = asyncio.create_task(session.run())

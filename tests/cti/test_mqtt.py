@@ -125,3 +125,25 @@ async def test_screenpop_call_updates_and_announcements_on_mosquitto(tmp_path, m
                 assert ann["text"] == "注意：今天有促销活动" and ann["by"] == "9001"
                 states = [p["state"] for p in everything.on(f"{topic_prefix}/agents/1001/state")]
                 assert states[-4:] == ["ready", "ringing", "talking", "wrap-up"]
+
+
+async def test_queue_stats_are_retained_and_refreshed(tmp_path, mqtt_url, topic_prefix):
+    async with EventBus(mqtt_url, topic_prefix, announce_status=False) as bus:
+        assert await bus.wait_connected(5)
+        async with rig(tmp_path, publisher=bus, queue_stats_interval=0.1) as r:
+            await r.ready_agents("1001")
+            caller = await r.call_in("1001")
+            await r.wait_state("1001", "talking")
+            await asyncio.sleep(0.3)
+            await bus.flush(3)
+            async with Listener(mqtt_url, f"{topic_prefix}/queues/+/stats") as late:
+                await until(lambda: late.messages, what="retained stats")
+                topic, stats, retained = late.messages[0]
+                assert topic == f"{topic_prefix}/queues/presales/stats" and retained
+                assert stats["v"] == 1 and stats["agents"] == 2          # 1001 and 1002 have presales skill
+                assert stats["by_state"]["talking"] == 1 and stats["logged_in"] == 1
+                await until(lambda: len(late.messages) >= 2, what="refreshed")
+            caller.hang_up()
+            await r.wait_state("1001", "wrap-up")
+            await r.cmd("1001", "logout")
+            assert r.state("1001") == "logged-out"

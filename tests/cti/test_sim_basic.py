@@ -82,3 +82,12 @@ async def test_commands_need_a_logged_in_agent_and_a_registered_phone(tmp_path):
         result = await r.cmd("1004", "login", ready=True)
         assert "not registered" in result["warning"]
         assert (r.state("1004"), r.cti.agents.get("1004").reason) == ("not-ready", "unreachable")
+
+
+async def test_bad_command_arguments_are_refused(tmp_path):
+    async with rig(tmp_path) as r:
+        with pytest.raises(CtiError, match="login: bad arguments \\['colour'\\]"):
+            await r.cmd("1001", "login", colour="red")
+        with pytest.raises(CtiError, match="unknown agent command 'fly'"):
+            await r.cmd("1001", "fly")
+        assert r.state("1001") == "logged-out"

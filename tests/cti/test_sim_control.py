@@ -33,6 +33,15 @@ async def test_outbound_call_rings_the_agent_first_then_the_customer_with_the_qu
         await until(lambda: r.cti.model.bridge_peers(agent_leg.uniqueid), what="agent bridged")
         originates = [a for a in r.session.actions_sent if a[0] == "Originate"]
         assert len(originates) == 1
+        await r.settle()
+        await r.cmd("1001", "hold")                      # on an outbound call the agent dialled the customer
+        customer = trunk[0].name
+        await until(lambda: r.sim.pbx.channel(customer) and r.sim.pbx.channel(customer).app == "MusicOnHold",
+                    what="customer held")
+        await r.cmd("1001", "unhold")
+        agent_leg = _agent_chan(r, "1001")[0]
+        await until(lambda: [p.name for p in r.cti.model.bridge_peers(agent_leg.uniqueid)] == [customer],
+                    what="customer back")
         await r.cmd("1001", "hangup")
         await r.wait_state("1001", "wrap-up")
         with pytest.raises(CtiError, match="unknown queue"):
@@ -181,3 +190,18 @@ async def test_ami_action_error_is_reported_clearly(tmp_path):
                                            r"Channel1 does not exist"):
             await r.cmd("1001", "unhold")
         caller.hang_up()
+
+
+async def test_model_shows_recordings_running(tmp_path):
+    async with rig(tmp_path) as r:
+        caller = await _talking(r)
+        linkedid = r.cti.agents.get("1001").linkedid
+        customer = r.cti.model.channels[linkedid].name
+        await r.session.send_action({"Action": "MixMonitor", "Channel": customer,
+                                     "File": str(tmp_path / "rec" / "call.wav"), "Options": "b"})
+        view = await until(lambda: (v := r.cti.model.call_view(linkedid))["recordings"] and v, what="recording")
+        assert view["recordings"][0]["running"] and view["recordings"][0]["file"].endswith("call.wav")
+        await r.session.send_action({"Action": "StopMixMonitor", "Channel": customer})
+        await until(lambda: not r.cti.model.call_view(linkedid)["recordings"], what="recording stopped")
+        caller.hang_up()
+        await r.wait_state("1001", "wrap-up")

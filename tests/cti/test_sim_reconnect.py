@@ -2,7 +2,6 @@
 the simulator's afterwards, nothing dialled twice. Also a restart of hotline itself (states from the DB)."""
 from __future__ import annotations
 
-import asyncio
 
 from cti.agents import AgentService
 from tests.cti.helpers import AGENTS

@@ -20,6 +20,7 @@ def site(tmp_path: Path) -> Path:
     root = tmp_path / "site"
     shutil.copytree(PROJECT_ROOT / "config", root / "config")
     shutil.copytree(PROJECT_ROOT / "flows", root / "flows")
+    shutil.copytree(PROJECT_ROOT / "asterisk-conf", root / "asterisk-conf")
     if (PROJECT_ROOT / "prompts").is_dir():
         shutil.copytree(PROJECT_ROOT / "prompts", root / "prompts")
     return root
@@ -69,3 +70,87 @@ def test_serve_refuses_an_invalid_flow_file(tmp_path: Path):
     assert "Traceback" not in result.stderr
     assert re.search(rf"{re.escape(str(broken))}:6:\d+: .*nowhere", result.stderr), result.stderr
     assert not (root / "data" / "hotline.db").exists()           # nothing started
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_serve_and_sim_as_two_processes_handle_a_call(tmp_path: Path):
+    """`hotline sim` stands in for Asterisk; `hotline serve` logs in over AMI and answers the AGI() call."""
+    import asyncio
+
+    from panoramisk import Manager
+
+    root = site(tmp_path)
+    agi_port = free_port()
+    procs: list[subprocess.Popen] = []
+
+    def start(*args: str, **env: str) -> tuple[subprocess.Popen, str]:
+        proc = subprocess.Popen([HOTLINE, *args], cwd=tmp_path, env=env_for(root, **env), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        procs.append(proc)
+        line = proc.stdout.readline()
+        assert line, proc.stderr.read()
+        return proc, line
+
+    try:
+        ami_port = free_port()
+        (sim, _), (serve, serve_line) = await asyncio.gather(
+            asyncio.to_thread(start, "sim", "--ami-port", str(ami_port), "--agi-port", str(agi_port)),
+            asyncio.to_thread(start, "serve", HOTLINE_AMI_PORT=str(ami_port), HOTLINE_FASTAGI_PORT=str(agi_port)))
+        http_url = re.search(r"HTTP (http://127\.0\.0\.1:\d+)", serve_line).group(1)
+
+        async def healthy() -> dict:
+            import httpx
+
+            async with httpx.AsyncClient(base_url=http_url) as client:
+                for _ in range(100):
+                    response = await client.get("/api/health")
+                    if response.status_code == 200:
+                        return response.json()
+                    await asyncio.sleep(0.1)
+            raise AssertionError(f"never healthy: {response.json()}")
+
+        health = await healthy()
+        assert health["checks"]["ami"]["ok"] and health["checks"]["ami"]["port"] == ami_port
+
+        manager = Manager(host="127.0.0.1", port=ami_port, username="hotline", secret="hotline-secret",
+                          loop=asyncio.get_running_loop(), ping_delay=60)
+        agi_commands: asyncio.Queue = asyncio.Queue()
+        hangups: asyncio.Queue = asyncio.Queue()
+        manager.register_event("AGIExecStart", lambda _m, event: agi_commands.put_nowait(event.get("Command", "")))
+        manager.register_event("Hangup", lambda _m, event: hangups.put_nowait(event.get("Channel")))
+        await manager.connect()
+        try:
+            for _ in range(100):
+                if manager.authenticated:
+                    break
+                await asyncio.sleep(0.05)
+            response = await manager.send_action({
+                "Action": "Originate", "Channel": "Local/4008001234@hotline-inbound", "Application": "Wait",
+                "Data": "1", "CallerID": "13800138000", "Async": "true"})
+            if isinstance(response, list):      # panoramisk collects the OriginateResponse event too
+                response = response[0]
+            assert response.success, response
+            first = await asyncio.wait_for(agi_commands.get(), 10)
+            # the caller side (Wait 1) hangs up; the AGI session sees it and ends before we stop anything
+            for _ in range(2):
+                await asyncio.wait_for(hangups.get(), 10)
+        finally:
+            manager.close()
+        assert first.split()[0] in ("ANSWER", "STREAM", "GET", "SET", "EXEC", "VERBOSE", "NOOP", "SAY", "WAIT")
+
+        for proc in (serve, sim):
+            proc.send_signal(signal.SIGTERM)
+        for proc in (serve, sim):
+            assert await asyncio.to_thread(proc.wait, 15) == 0, proc.stderr.read()
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()

@@ -51,7 +51,7 @@ def silent_wav(path: Path, seconds: float) -> Path:
 
 
 def run_with_simulator(tmp_path: Path, body, *, queues=None, published=None, phone_defaults=None, seed=0,
-                       recordings=None):
+                       recordings=None, flows=None, customers=None, calendars=None, now=None):
     """``await body(sim, ivr, sessions)`` inside a virtual-time loop with the IVR serving flows/."""
     sounds = make_sounds(tmp_path / "sounds")
     settings = settings_for(tmp_path)
@@ -63,7 +63,8 @@ def run_with_simulator(tmp_path: Path, body, *, queues=None, published=None, pho
         await create_schema(engine)
         sessions = session_factory(engine)
         ivr = await start_ivr(settings, IvrDeps(sessions=sessions, queues=queues, publish=published,
-                                                recordings=recordings))
+                                                recordings=recordings, flows=flows, customers=customers,
+                                                calendars=calendars, now=now))
         try:
             async with Simulator(CONF, sounds_dirs=[sounds], monitor_dir=tmp_path / "monitor",
                                  agents_file=CONFIG / "agents.yaml", agi_override=("127.0.0.1", ivr.port),

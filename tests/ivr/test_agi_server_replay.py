@@ -268,3 +268,25 @@ async def test_close_waits_then_cancels_a_session_that_does_not_end():
     assert (await r.readline()).startswith(b"WAIT FOR DIGIT")
     assert await asyncio.wait_for(r.read(), 2) == b""  # the cancelled session's socket was closed
     w.close()
+
+
+async def test_caller_name_cut_mid_character_over_tcp():
+    seen = []
+
+    async def handler(ch: AgiChannel):
+        seen.append((ch.request.caller_name, ch.request.caller))
+        await ch.answer()
+
+    server = await _serve(handler, "hotline")
+    try:
+        r, w = await asyncio.open_connection("127.0.0.1", server.port)
+        header = header_bytes("hotline").replace(b"agi_calleridname: Test Caller\n",
+                                                 b"agi_calleridname: " + "王芳".encode()[:-2] + b"\n")
+        w.write(header)
+        assert await r.readline() == b"ANSWER\n"
+        w.write(b"200 result=0\n")
+        assert await asyncio.wait_for(r.read(), 2) == b""
+        w.close()
+    finally:
+        await server.close()
+    assert seen == [("王\ufffd", "13800138000")]

@@ -45,7 +45,7 @@ def mutated_flow(draw):
     return "\n".join(lines) + "\n"
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=mutated_flow())
 def test_mutated_flows_give_problems_not_crashes(tmp_path, text):
     path = tmp_path / "flow.yaml"

@@ -154,3 +154,10 @@ def test_qa_replay_flow(flows):
     assert play["menu"] == "qa_agent"
     assert route(qa, "qa_check_range", {"qa_from": "0900", "qa_to": "0800"}) == "qa_bad_range"
     assert route(qa, "qa_check_range", {"qa_from": "0900", "qa_to": "1800"}) == "qa_search"
+
+
+def test_callback_confirms_the_callers_number_and_reports_the_result(hotline):
+    callback = hotline.nodes["callback"].params
+    assert callback["confirm_prompt"] == "callback_confirm_number" and callback["time_prompt"] == "callback_time"
+    assert route(hotline, "callback_result", {"callback_number": "13800000000"}) == "callback_registered"
+    assert route(hotline, "callback_result", {}) == "callback_failed"

@@ -390,3 +390,18 @@ def test_a_broken_sibling_is_still_a_known_flow(tmp_path):
     _, found = validate_files([tmp_path / "main.yaml", tmp_path / "helper.yaml"], CATALOGUE)
     assert [str(p).replace(str(tmp_path) + "/", "") for p in found] == [
         "helper.yaml:5:24: unknown parameter 'bad' for hangup node 'step' (expected: prompt)"]
+
+
+def test_transfer_target_literal_template_or_expression(tmp_path):
+    base = """
+    flow: demo
+    languages: [zh-CN]
+    start: t
+    nodes:
+      t: {type: transfer, to: TARGET, timeout: 20, next: bye}
+      bye: {type: hangup}
+    """
+    for ok in ("'8001'", "PJSIP/1001", "'+8613800000000'", "customer.manager", "'8${customer.ext}'"):
+        assert problems(tmp_path, base.replace("TARGET", ok)) == [], ok
+    assert problems(tmp_path, base.replace("TARGET", "customer..manager")) == [
+        "demo.yaml:5:36: bad expression in 'to' of transfer node 't': invalid expression: invalid syntax"]

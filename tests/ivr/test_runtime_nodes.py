@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from ivr.runtime import QueueOutcome
 
 from .fakepbx import ScriptedCall
@@ -350,3 +352,26 @@ async def test_callback_confirms_the_caller_number_and_preferred_time(tmp_path):
     first, second = [p for t, p in published if t == "callback/new"]
     assert first["number"] == "13800138000" and first["preferred_at"] == "2026-11-24T09:30:00+08:00"
     assert second["number"] == "13912345678" and second["preferred_at"] is None
+
+
+@pytest.mark.mosquitto
+async def test_voicemail_is_announced_on_the_real_broker(tmp_path, mqtt_url, topic_prefix):
+    from hotline.bus import EventBus
+
+    received: asyncio.Queue = asyncio.Queue()
+
+    class NoAgents:
+        async def enqueue(self, call, queue, skill, priority):
+            return QueueOutcome("overflow")
+
+    async with EventBus(mqtt_url, topic_prefix, announce_status=False) as bus:
+        assert await bus.wait_connected()
+        bus.subscribe("voicemail/#", lambda suffix, payload: received.put_nowait((suffix, payload)))
+        await asyncio.sleep(0.2)  # the subscription is in place
+        async with ivr_server(tmp_path, {"r": ROUTING}, queues=NoAgents(), publish=bus.publish,
+                              voicemail_dir="/var/spool/asterisk/voicemail/hotline") as (server, engine):
+            await ScriptedCall(["dial:NOANSWER", "rec:9"], path="r").run(server.port)
+        suffix, payload = await asyncio.wait_for(received.get(), 5)
+    assert suffix == "voicemail/new"
+    assert payload["v"] == 1 and payload["duration_s"] == 9.0 and payload["caller"] == "13800138000"
+    assert payload["path"].startswith("/var/spool/asterisk/voicemail/hotline/20261123/1795435282.1-vm-")

@@ -151,3 +151,50 @@ def test_hangup_mid_prompt_is_counted_and_nothing_is_left_running(tmp_path):
     assert [(r.outcome, r.node) for r in results] == [("hangup", "welcome"), ("hangup", "recording_notice")] or \
         [(r.outcome, r.node) for r in results] == [("hangup", "welcome"), ("hangup", "main_menu")]
     assert stats[("hotline", "welcome", "hangup")] == 1
+
+
+CALENDARS = """
+calendars:
+  default:
+    hours: {mon-fri: "08:00-20:00"}
+    holidays:
+      - {name: spring_festival, from: 2027-02-05, to: 2027-02-11}
+      - {name: national_day, from: 2027-10-01, to: 2027-10-07, closed: true}
+"""
+
+
+def _calendars(tmp_path):
+    from ivr.flowdef.calendars import load_calendars
+    path = tmp_path / "calendars.yaml"
+    path.write_text(CALENDARS, encoding="utf-8")
+    return load_calendars(path, "Asia/Shanghai")
+
+
+def test_closed_line_offers_voicemail_or_callback(tmp_path):
+    from datetime import datetime, timezone
+    saturday_night = datetime(2026, 11, 28, 14, 0, tzinfo=timezone.utc)  # 22:00 in Shanghai
+
+    async def body(sim, ivr, sessions):
+        steps = ["wait 0.5", "press 2", "wait 1", "press 1", "wait 1", "press 1530#", "wait 4"]
+        await (await sim.place_call(_call("13200000000", steps))).wait()
+        return ivr.engine.results[-1], await _rows(sessions, CallbackRequest)
+
+    result, callbacks = run_with_simulator(tmp_path, body, calendars=_calendars(tmp_path),
+                                           now=lambda: saturday_night)
+    assert result.path[:5] == ["hotline:identify", "hotline:screen", "hotline:opening_hours", "hotline:after_hours",
+                               "hotline:callback"]
+    assert [c.number for c in callbacks] == ["13200000000"]
+    # 15:30 Shanghai, the next day (it is 22:00 now) = 07:30 UTC on the 29th
+    assert callbacks[0].preferred_at.replace(tzinfo=None) == datetime(2026, 11, 29, 7, 30)
+
+
+def test_spring_festival_greeting_while_open(tmp_path):
+    from datetime import datetime, timezone
+    festival_morning = datetime(2027, 2, 8, 2, 0, tzinfo=timezone.utc)  # Monday 10:00 in Shanghai
+
+    async def body(sim, ivr, sessions):
+        await (await sim.place_call(_call("13200000001", ["wait 2", "press 1", "wait 1", "hangup"]))).wait()
+        return ivr.engine.results[-1]
+
+    result = run_with_simulator(tmp_path, body, calendars=_calendars(tmp_path), now=lambda: festival_morning)
+    assert "hotline:spring_festival_greeting" in result.path

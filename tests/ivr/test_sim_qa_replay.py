@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from ivr.stats import read_stats
 from pbxsim.participants import CallerScript
 
 from .sim_env import run_with_simulator, silent_wav
@@ -40,9 +41,9 @@ def test_qa_staff_logs_in_searches_and_steps_through_recordings(tmp_path):
 
     async def body(sim, ivr, sessions):
         await (await sim.place_call(CallerScript("13800138000", dnid="4008001234", steps=steps))).wait()
-        return ivr.engine.results[-1]
+        return ivr.engine.results[-1], await read_stats(sessions, "qa_replay")
 
-    result = run_with_simulator(tmp_path, body, recordings=archive)
+    result, stats = run_with_simulator(tmp_path, body, recordings=archive)
     path = [p for p in result.path if p.startswith("qa_replay:")]
     assert path[:7] == ["qa_replay:qa_login", "qa_replay:qa_welcome", "qa_replay:qa_agent", "qa_replay:qa_date",
                         "qa_replay:qa_from", "qa_replay:qa_to", "qa_replay:qa_check_range"]
@@ -50,6 +51,9 @@ def test_qa_staff_logs_in_searches_and_steps_through_recordings(tmp_path):
     agent, start, end = archive.queries[0]
     assert agent == "1001" and start == datetime(2026, 11, 23, 0, 0, tzinfo=timezone.utc)
     assert end == datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+    # 3: next (recording 2), 3 on the last: qa_last_recording, 1: previous (recording 1 again), 0: menu
+    assert {k[2]: v for k, v in stats.items() if k[1] == "qa_play"} == {
+        "entries": 1, "played": 3, "key:next": 2, "key:previous": 1, "key:menu": 1}
 
 
 def test_three_wrong_pins_lock_the_staff_id_across_calls(tmp_path):
@@ -62,7 +66,7 @@ def test_three_wrong_pins_lock_the_staff_id_across_calls(tmp_path):
         first = ivr.engine.results[-1]
         # the right PIN now: the ID is locked, the caller hears qa_locked at once
         await (await sim.place_call(CallerScript("13800138000", dnid="4008001234", steps=QA_LOGIN))).wait()
-        return first, ivr.engine.results[-1], await __import__("ivr.stats", fromlist=["x"]).read_stats(sessions)
+        return first, ivr.engine.results[-1], await read_stats(sessions)
 
     first, second, stats = run_with_simulator(tmp_path, body)
     assert first.path[-2:] == ["qa_replay:qa_login", "qa_replay:qa_locked_out"]

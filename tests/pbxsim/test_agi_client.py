@@ -27,6 +27,11 @@ exten => wait,1,Answer()
 exten => bye,1,Answer()
  same => n,Wait(3)
  same => n,Hangup()
+exten => partial,1,Answer()
+ same => n,Wait(1)
+ same => n,SendDTMF(7)
+ same => n,Wait(30)
+ same => n,Hangup()
 exten => press,1,Answer()
  same => n,Wait(2)
  same => n,SendDTMF(42#)
@@ -166,7 +171,7 @@ def test_nothing_listening_is_failure_fast(tmp_path):
 
 def test_usage_blocks_unknown_commands_and_crlf_servers(tmp_path):
     async def handler(reader, writer):
-        return [await ask(reader, writer, b"STREAM FILE\n", 3),
+        return [await ask(reader, writer, b"STREAM FILE\n", 7),
                 await ask(reader, writer, b"WAIT FOR DIGIT soon\n", 3),
                 await ask(reader, writer, b"SAY DIGITS abc \"\"\n", 3),
                 await ask(reader, writer, b"ANSWER\r\n"),
@@ -184,6 +189,10 @@ def test_usage_blocks_unknown_commands_and_crlf_servers(tmp_path):
                           b"ASCII numerical value of the digit if one was pressed, or <literal>-1</literal> on error "
                           b"or if the channel was disconnected. If musiconhold is playing before calling stream file "
                           b"it will be automatically stopped and will not be restarted after completion.\n"
+                          b"It sets the following channel variables upon completion:\n"
+                          b"<variable>PLAYBACKSTATUS</variable>: The status of the playback attempt as a text string.\n"
+                          b"    <value>SUCCESS</value>\n"
+                          b"    <value>FAILED</value>\n"
                           b"520 End of proper usage.\n")
     assert replies[1].startswith(b"520-Invalid command syntax.  Proper usage follows:\nWaits up to <replaceable>")
     assert replies[2].startswith(b"520-") and replies[2].endswith(b"520 End of proper usage.\n")
@@ -325,3 +334,89 @@ def test_garbage_and_abrupt_reset_never_crash_the_simulator(tmp_path):
     assert out["agistatus"] == "SUCCESS"
     ends = [e for e in out["events"] if e.name == "AGIExecEnd"]
     assert len(ends) >= 20 and all(e.get("ResultCode") == "510" for e in ends)
+
+
+def test_say_option_control_record_and_misc_commands(tmp_path):
+    async def handler(reader, writer):
+        return [await ask(reader, writer, b"SAY ALPHA hotline \"\"\n"),
+                await ask(reader, writer, b"SAY DATE 1795434700 \"\"\n"),
+                await ask(reader, writer, b"SAY TIME 1795434700 \"\"\n"),
+                await ask(reader, writer, b"SAY DATETIME 1795434700 \"\" HMS\n"),
+                await ask(reader, writer, b"SAY PHONETIC ab \"\"\n"),
+                await ask(reader, writer, b"GET OPTION beep \"123\" 100\n"),
+                await ask(reader, writer, b"GET OPTION no-such-prompt \"1\"\n"),
+                await ask(reader, writer, b"CONTROL STREAM FILE beep \"\"\n"),
+                await ask(reader, writer, b"CONTROL STREAM FILE beep \"#\" 3000 6 4 5\n"),
+                await ask(reader, writer, f"RECORD FILE {tmp_path}/msg wav \"#\" 1000 s=3\n".encode()),
+                await ask(reader, writer, b"ASYNCAGI BREAK\n"),
+                await ask(reader, writer, b"SET MUSIC ON default\n"),
+                await ask(reader, writer, b"SET MUSIC OFF\n"),
+                await ask(reader, writer, b"TDD MODE on\n"),
+                await ask(reader, writer, b"SEND TEXT \"hi\"\n"),
+                await ask(reader, writer, b"RECEIVE CHAR 100\n"),
+                await ask(reader, writer, b"SET AUTOHANGUP 2\n"),
+                await ask(reader, writer, b"WAIT FOR DIGIT -1\n"),                 # ends by the autohangup
+                await asyncio.wait_for(reader.readline(), 5)]
+
+    out = run_virtual(call_with_agi(tmp_path, handler))
+    replies = out["handler"]
+    assert replies[:5] == [b"200 result=0\n"] * 5
+    assert replies[5] == b"200 result=0 endpos=3404\n"
+    assert replies[6] == b"200 result=-1 endpos=0\n"
+    assert replies[7:9] == [b"200 result=0 endpos=-1\n"] * 2          # played to the end: endpos -1
+    assert replies[9] == b"200 result=0 (timeout) endpos=0\n"
+    assert replies[10:16] == [b"200 result=0\n"] * 4 + [b"200 result=0\n", b"200 result=0 (timeout)\n"]
+    assert replies[16] == b"200 result=0\n"
+    assert replies[17:] == [b"200 result=-1\n", b"HANGUP\n"]
+    moh = [e.name for e in out["events"] if e.name.startswith("MusicOnHold")]
+    assert moh == ["MusicOnHoldStart", "MusicOnHoldStop"]
+
+
+def test_get_data_partial_input_then_timeout(tmp_path):
+    async def handler(reader, writer):
+        return await ask(reader, writer, b"GET DATA silence/2 3000 4\n")
+
+    out = run_virtual(call_with_agi(tmp_path, handler, caller="partial"))
+    assert out["handler"] == b"200 result=7 (timeout)\n"
+
+
+def test_exec_data_is_verbatim_unless_agiexecfull(tmp_path):
+    async def handler(reader, writer):
+        return [await ask(reader, writer, b"EXEC Set \"RAW=${CALLERID(num)}\"\n"),
+                await ask(reader, writer, b"GET VARIABLE RAW\n"),
+                await ask(reader, writer, b"SET VARIABLE AGIEXECFULL yes\n"),
+                await ask(reader, writer, b"EXEC Set \"FULL=${CALLERID(num)}\"\n"),
+                await ask(reader, writer, b"GET VARIABLE FULL\n"),
+                await ask(reader, writer, b"EXEC Playback beep extra words\n")]     # only argv[2] is data
+
+    out = run_virtual(call_with_agi(tmp_path, handler))
+    assert out["handler"] == [b"200 result=0\n", b"200 result=1 (${CALLERID(num)})\n", b"200 result=1\n",
+                              b"200 result=0\n", b"200 result=1 (13800138000)\n", b"200 result=0\n"]
+
+
+def test_control_stream_file_stop_key_sets_cplayback_variables(tmp_path):
+    async def handler(reader, writer):
+        return [await ask(reader, writer, b"CONTROL STREAM FILE tt-monkeys \"4\"\n"),
+                await ask(reader, writer, b"GET VARIABLE CPLAYBACKSTATUS\n"),
+                await ask(reader, writer, b"GET VARIABLE CPLAYBACKSTOPKEY\n"),
+                await ask(reader, writer, b"GET VARIABLE CPLAYBACKOFFSET\n")]
+
+    out = run_virtual(call_with_agi(tmp_path, handler, caller="press"))
+    control, status, key, offset = out["handler"]
+    assert control.startswith(b"200 result=52 endpos=")
+    ms = int(control.split(b"endpos=")[1])
+    assert 1500 < ms < 4000
+    assert (status, key) == (b"200 result=1 (USERSTOPPED)\n", b"200 result=1 (4)\n")
+    assert offset == f"200 result=1 ({ms})\n".encode()
+
+
+def test_server_half_close_gets_a_last_hangup_line(tmp_path):
+    async def handler(reader, writer):
+        noop = await ask(reader, writer, b"NOOP\n")
+        writer.write_eof()                                  # we are done; keep reading
+        rest = await asyncio.wait_for(reader.read(), 10)
+        return noop, rest
+
+    out = run_virtual(call_with_agi(tmp_path, handler))
+    assert out["handler"] == (b"200 result=0\n", b"HANGUP\n")
+    assert out["agistatus"] == "SUCCESS"

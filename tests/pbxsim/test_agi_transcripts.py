@@ -8,8 +8,6 @@ import os
 import re
 from pathlib import Path
 
-import pytest
-
 from pbxsim.ami.transcripts import read_agi_log
 from pbxsim.clock import run_virtual
 from pbxsim.dialplan import Dialplan

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import re
+import os
 import socket
 from pathlib import Path
-
-import pytest
 
 from pbxsim.ami import AmiServer, AmiUser
 from pbxsim.ami.codec import AmiReader, parse_wire, render_event
@@ -426,3 +424,63 @@ async def test_real_time_loop_login_ping_async_originate(tmp_path):
     assert seen[0]["Message"] == "Originate successfully queued"
     assert seen[-1]["ActionID"] == "a" and seen[-1]["Response"] == "Success"
     assert seen[-1]["Context"] == "" and seen[-1]["Exten"] == ""
+
+
+def test_bridge_mute_blind_transfer_and_atxfer_on_live_calls(tmp_path):
+    async def main():
+        pbx, server = await start(tmp_path)
+        c = await Client.connect(server.port)
+        await c.login(events="call")
+        for _ in range(2):
+            await c.send("Action: Originate\r\nChannel: Local/long@callerctx\r\nContext: ivrctx\r\nExten: hold\r\n"
+                         "Priority: 1\r\n\r\n")
+            assert (await c.until("Success"))[-1]["Message"] == "Originate successfully queued"
+        await asyncio.sleep(1)
+        await c.quiet(0.5)
+        a, b = [ch.name for ch in pbx.channels() if ch.name.endswith(";1")]
+
+        async def run(text: str, seconds: float = 1.0) -> list[dict[str, str]]:
+            await c.send(text)
+            await asyncio.sleep(seconds)
+            return [dict(m) for m in parse_wire(await c.quiet(0.5))]
+
+        bridged = await run(f"Action: Bridge\r\nActionID: b\r\nChannel1: {a}\r\nChannel2: {b[:-2]}\r\n\r\n")
+        await run(f"Action: MixMonitor\r\nActionID: m\r\nChannel: {a}\r\nFile: {tmp_path}/a.wav\r\n\r\n")
+        muted = await run(f"Action: MixMonitorMute\r\nActionID: mu\r\nChannel: {a}\r\nDirection: both\r\n"
+                          "State: on\r\n\r\n")
+        atxfer = await run(f"Action: Atxfer\r\nActionID: at\r\nChannel: {b}\r\nExten: hold\r\n\r\n", 0.2)
+        blind = await run(f"Action: BlindTransfer\r\nActionID: bt\r\nChannel: {a}\r\nContext: ivrctx\r\n"
+                          "Exten: redirected\r\n\r\n")
+        lonely = await run(f"Action: BlindTransfer\r\nActionID: bt2\r\nChannel: {a}\r\nExten: hold\r\n\r\n")
+        await stop(pbx, server, c)
+        return bridged, muted, blind, lonely, atxfer
+
+    bridged, muted, blind, lonely, atxfer = run_virtual(main())
+    assert bridged[0] == {"Response": "Success", "ActionID": "b", "Message": "Channels have been bridged"}
+    assert [m["Event"] for m in bridged[1:]].count("BridgeEnter") == 2        # Channel2 matched by prefix
+    assert muted[0] == {"Response": "Success", "ActionID": "mu"}
+    assert blind[0] == {"Response": "Success", "ActionID": "bt", "Message": "Transfer succeeded"}
+    assert "BlindTransfer" in [m.get("Event") for m in blind]
+    # the transferer left the call with the transfer
+    assert lonely[0] == {"Response": "Error", "ActionID": "bt2", "Message": "Channel specified does not exist"}
+    assert atxfer[0] == {"Response": "Success", "ActionID": "at", "Message": "Atxfer successfully queued"}
+
+
+def test_user_event_core_settings_and_core_status(tmp_path):
+    async def main():
+        pbx, server = await start(tmp_path)
+        c = await Client.connect(server.port)
+        await c.login(events="user")
+        await c.send("Action: UserEvent\r\nActionID: u\r\nUserEvent: AgentNote\r\nAgent: 1001\r\nNote: 你好\r\n\r\n")
+        ack, event = await c.raw_message(), await c.raw_message()
+        settings = await c.action("Action: CoreSettings\r\nActionID: cs\r\n\r\n")
+        status = await c.action("Action: CoreStatus\r\n\r\n")
+        await stop(pbx, server, c)
+        return ack, event, settings, status
+
+    ack, event, settings, status = run_virtual(main())
+    assert ack == b"Response: Success\r\nActionID: u\r\nMessage: Event Sent\r\n\r\n"
+    assert event == ("Event: UserEvent\r\nPrivilege: user,all\r\nUserEvent: AgentNote\r\nActionID: u\r\n"
+                     "Agent: 1001\r\nNote: 你好\r\n\r\n").encode()
+    assert settings["AsteriskVersion"] == "22.10.1" and settings["AMIversion"] == "11.0.0"
+    assert status["CoreCurrentCalls"] == "0" and re.fullmatch(r"\d\d:\d\d:\d\d", status["CoreStartupTime"])

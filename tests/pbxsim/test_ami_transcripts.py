@@ -7,8 +7,6 @@ import os
 import re
 from pathlib import Path
 
-import pytest
-
 from pbxsim.ami import AmiServer, AmiUser
 from pbxsim.ami.codec import parse_wire
 from pbxsim.ami.transcripts import CHAN_SEQ, Normaliser, exchanges, read_log
@@ -27,7 +25,7 @@ def _complete_messages(data: bytes) -> int:
     return text.count(b"\r\n\r\n")
 
 
-async def _replay(tag: str, log: str, tmp_path: Path) -> list[tuple[bytes, bytes, bool, bool]]:
+async def _replay(tag: str, log: str, tmp_path: Path, limit: int | None = None) -> list[tuple[bytes, bytes, bool, bool]]:
     """Returns, per client write: (expected bytes, simulator bytes, expected close, simulator closed)."""
     pbx = Pbx(Dialplan.load(CAPTURES / "conf" / "extensions.conf"), monitor_dir=tmp_path)
     server = AmiServer(pbx, {"ivr": AmiUser("ivr", "ivrsecret", {"all"}, {"all"}, writetimeout=1000)})
@@ -38,7 +36,7 @@ async def _replay(tag: str, log: str, tmp_path: Path) -> list[tuple[bytes, bytes
     results = []
     seq_map: dict[str, str] = {}
     try:
-        for t, sent, expected, closes in exchanges(read_log(CAPTURES / "ami" / log), tag):
+        for t, sent, expected, closes in exchanges(read_log(CAPTURES / "ami" / log), tag)[:limit]:
             delay = t0 + t - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -170,3 +168,13 @@ def test_close_announces_shutdown_then_drops_the_socket(tmp_path):
         await pbx.close()
         return rest
     assert run_virtual(main()) == expected
+
+
+def test_default_login_sends_fully_booted_then_successful_auth(tmp_path):
+    """ami_s1: Login without Events: -> response, FullyBooted (system), SuccessfulAuth (security)."""
+    results = run_virtual(_replay("", "ami_s1.log", tmp_path, limit=2))
+    _check(results)
+    got = [dict(m) for m in parse_wire(results[1][1])]
+    assert [m.get("Event") for m in got] == [None, "FullyBooted", "SuccessfulAuth"]
+    assert got[2]["AccountID"] == "ivr" and re.fullmatch(r"0x[0-9a-f]+", got[2]["SessionID"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000", got[2]["EventTV"])

@@ -169,3 +169,34 @@ def test_queue_rings_all_members_and_chanspy_listens(tmp_path):
     assert [e.name for e in spy] == ["ChanSpyStart", "ChanSpyStop"]
     assert spy[0].get("SpyeeChannel").startswith("PJSIP/1002-") and spy[0].get("SpyerChannel").startswith("PJSIP/trunk-")
     assert sup_out.ended == pytest.approx(outcome.ended + 11, abs=1.5)
+
+
+def test_redirect_out_of_an_agi_session_is_an_async_goto(tmp_path):
+    """Asterisk ends the AGI as if hung up (result -1, HANGUP, AGISTATUS=HANGUP), then the channel
+    carries on at the Redirect target instead of hanging up."""
+    from pbxsim.clock import run_virtual
+    from pbxsim.pbx import Pbx
+    from pbxsim_capture import CONF, ScriptedFastAgi
+
+    async def main():
+        agi = ScriptedFastAgi([b"ANSWER", b"WAIT FOR DIGIT 20000", b"NOOP after"])
+        port = await agi.start()
+        pbx = Pbx(Dialplan.load(CONF / "extensions.conf"), monitor_dir=tmp_path, agi_override=("127.0.0.1", port))
+        events = []
+        pbx.subscribe(events.append)
+        res = await pbx.originate(channel="Local/long@callerctx", context="ivrctx", exten="s", callerid="A <1>")
+        await asyncio.sleep(5)
+        pbx.redirect(res.channel, "ivrctx", "redirected", 1)
+        await asyncio.sleep(3)
+        alive = not res.channel.hungup and res.channel.app == "Wait"
+        await pbx.close()
+        await agi.close()
+        return agi.replies, events, alive
+
+    replies, events, alive = run_virtual(main())
+    assert replies == [(b"ANSWER", [b"200 result=0\n"]), (b"WAIT FOR DIGIT 20000", [b"200 result=-1\n"]),
+                       (b"NOOP after", [b"HANGUP\n", b"200 result=0\n"])]
+    assert alive
+    apps = [e.get("AppData") for e in events if e.name == "Newexten" and e.get("Channel").endswith(";1")]
+    assert apps[-2:] == ["redirected here", "30"]
+    assert [e.get("Value") for e in events if e.name == "VarSet" and e.get("Variable") == "AGISTATUS"] == ["HANGUP"]

@@ -118,11 +118,11 @@ async def test_mixmonitor_refused_leaves_a_failed_row(ctx, pbx, ami):
 
 
 async def test_lost_connection_is_recorded_on_the_row(ctx, pbx, ami):
-    recorder = make_recorder(ctx, ami)
+    recorder = Recorder(ami, ctx.sessions, RecordingPolicy(ctx.config), ctx.primary, action_timeout=0.3)
     pbx.drop()
     ami.close()
     rec = await recorder.on_agent_answered(facts())
-    assert rec.status == "failed" and "MixMonitor failed" in rec.error
+    assert rec.status == "failed" and rec.error.startswith("MixMonitor failed on PJSIP/trunk-00000001: AMI error: TimeoutError")
 
 
 async def test_policy_by_agent_number_and_queue(ctx, pbx, ami):

@@ -41,7 +41,8 @@ async def queue(call: Call) -> object:
     await call.deps.announce("ivr/queue", {
         "uniqueid": call.uniqueid, "linkedid": call.linkedid, "caller": call.caller, "queue": name,
         "skill": skill, "priority": priority, "outcome": outcome.status, "agent_id": outcome.agent_id,
-        "wait_s": outcome.wait_s, "flow": call.flow.name,
+        "wait_s": outcome.wait_s, "flow": call.flow.name, "language": call.lang, "ivr_path": list(call.path),
+        "customer": dict(call.customer) if call.customer is not None else None, "data": dict(call.data),
     })
     if outcome.status == "answered":
         if outcome.agent_id:

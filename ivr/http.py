@@ -1,0 +1,96 @@
+"""IVR reports over HTTP: per-node statistics, voicemails, callback requests, survey ratings.
+
+Readable by QA staff, supervisors and admins (CTI's credentials: Bearer token or Basic 工号:PIN) when the CTI
+component is present; mounted by hotline/service.py as ``ivr.http.router(deps)``.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import func, select
+
+from .models import CallbackRequest, NodeStat, SurveyResult, Voicemail
+
+MAX_LIMIT = 500
+
+
+def _row(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    out = {}
+    for name in fields:
+        value = getattr(obj, name)
+        out[name] = value.isoformat() if hasattr(value, "isoformat") else value
+    return out
+
+
+def router(deps) -> APIRouter:
+    api = APIRouter(tags=["ivr"])
+    sessions = deps.sessions
+
+    def denied(request: Request) -> JSONResponse | None:
+        cti = deps.extras.get("cti") if hasattr(deps, "extras") else None
+        auth = getattr(cti, "auth", None)
+        if auth is None:
+            return None
+        try:
+            who = auth.from_authorization(request.headers.get("authorization"))
+        except Exception as exc:  # CTI's AuthError carries the reason
+            return JSONResponse({"error": str(exc)}, status_code=getattr(exc, "status", 401))
+        if not getattr(who, "reads_all", False):
+            return JSONResponse({"error": f"role {who.role!r} may not read IVR reports"}, status_code=403)
+        return None
+
+    @api.get("/api/ivr/stats")
+    async def stats(request: Request, flow: str | None = None, day_from: date | None = None,
+                    day_to: date | None = None):
+        if (refused := denied(request)) is not None:
+            return refused
+        stmt = select(NodeStat.flow, NodeStat.node, NodeStat.counter, func.sum(NodeStat.count)).group_by(
+            NodeStat.flow, NodeStat.node, NodeStat.counter)
+        if flow:
+            stmt = stmt.where(NodeStat.flow == flow)
+        if day_from:
+            stmt = stmt.where(NodeStat.day >= day_from)
+        if day_to:
+            stmt = stmt.where(NodeStat.day <= day_to)
+        flows: dict[str, dict[str, dict[str, int]]] = {}
+        async with sessions() as db:
+            for f, node, counter, total in (await db.execute(stmt)).all():
+                flows.setdefault(f, {}).setdefault(node, {})[counter] = int(total)
+        return {"flows": flows}
+
+    async def _list(model, filters, limit: int, fields: tuple[str, ...]):
+        stmt = select(model).order_by(model.id.desc()).limit(min(limit, MAX_LIMIT))
+        for column, value in filters:
+            if value is not None:
+                stmt = stmt.where(column == value)
+        async with sessions() as db:
+            return [_row(r, fields) for r in (await db.execute(stmt)).scalars()]
+
+    @api.get("/api/ivr/voicemails")
+    async def voicemails(request: Request, status: str | None = None, queue: str | None = None,
+                         limit: int = Query(50, ge=1)):
+        if (refused := denied(request)) is not None:
+            return refused
+        return {"items": await _list(Voicemail, [(Voicemail.status, status), (Voicemail.queue, queue)], limit, (
+            "id", "created_at", "uniqueid", "linkedid", "caller", "caller_name", "queue", "language", "path",
+            "format", "duration_s", "ended_by", "status"))}
+
+    @api.get("/api/ivr/callbacks")
+    async def callbacks(request: Request, status: str | None = None, limit: int = Query(50, ge=1)):
+        if (refused := denied(request)) is not None:
+            return refused
+        return {"items": await _list(CallbackRequest, [(CallbackRequest.status, status)], limit, (
+            "id", "created_at", "uniqueid", "linkedid", "caller", "number", "preferred_at", "queue", "language",
+            "status"))}
+
+    @api.get("/api/ivr/surveys")
+    async def surveys(request: Request, agent_id: str | None = None, limit: int = Query(50, ge=1)):
+        if (refused := denied(request)) is not None:
+            return refused
+        return {"items": await _list(SurveyResult, [(SurveyResult.agent_id, agent_id)], limit, (
+            "id", "created_at", "uniqueid", "linkedid", "caller", "agent_id", "queue", "rating"))}
+
+    return api
