@@ -72,12 +72,17 @@ class AgentTracker:
         if not await self._try(agent.id, "ring", linkedid=linkedid, queue=data.get("queue")):
             return
         if e.get("Uniqueid"):             # a caller dials the agent: inbound (or internal) call
-            self.callers[(agent.id, linkedid)] = e.get("CallerIDNum", "").replace("<unknown>", "")
+            number = e.get("CallerIDNum", "").replace("<unknown>", "")
+            name = e.get("CallerIDName", "").replace("<unknown>", "")
             call = self.model.calls.get(linkedid)
-            await self.screenpop.pop(agent_id=agent.id, linkedid=linkedid,
-                                     caller_number=e.get("CallerIDNum", "").replace("<unknown>", ""),
-                                     caller_name=e.get("CallerIDName", "").replace("<unknown>", ""),
-                                     call_started_at=call.started_at if call else None)
+            if self.agents.for_endpoint(endpoint_of(e.get("Channel", ""))) is not None and call:
+                # a colleague's consult/transfer leg: pop the customer of the call, not the colleague
+                first = self.model.channels.get(call.channels[0]) if call.channels else None
+                if first is not None and not self.agents.for_endpoint(first.endpoint):
+                    number, name = first.caller_num, first.caller_name
+            self.callers[(agent.id, linkedid)] = number
+            await self.screenpop.pop(agent_id=agent.id, linkedid=linkedid, caller_number=number,
+                                     caller_name=name, call_started_at=call.started_at if call else None)
 
     async def _on_newstate(self, e) -> None:
         """Outbound calls: the Originated agent channel may ring/answer without a DialBegin naming it."""

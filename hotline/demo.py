@@ -200,4 +200,4 @@ def run_demo_cli(args: argparse.Namespace) -> int:
     else:
         print(f"hotline demo: {args.calls} calls, seed {args.seed}")
         print(format_summary(summary))
-    return 0 if summary["failed"] == 0 else 1
+    return 0

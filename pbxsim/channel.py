@@ -246,7 +246,7 @@ class Channel:
         key = arg.strip().lower()
         if func == "CHANNEL":
             values = {
-                "name": self.name, "state": self.state_desc.lower() if self.state != 6 else "Up",
+                "name": self.name, "state": self.state_desc,
                 "language": self.language, "uniqueid": self.uniqueid, "linkedid": self.linkedid,
                 "accountcode": self.accountcode, "channeltype": self.tech, "context": self.context,
                 "exten": self.exten, "musicclass": self.moh_class or "default",
@@ -345,10 +345,14 @@ class Channel:
             return
         self._emit("DTMFEnd", [("Digit", digit), ("DurationMs", str(int(round(duration_s * 1000)))),
                                ("Direction", "Received")], DTMF)
+        if self.bridge is not None:
+            # in a bridge the digit goes to the other party; nothing reads it on this channel later
+            for other in self.media_targets():
+                if other.participant is not None and hasattr(other.participant, "on_dtmf_heard"):
+                    other.participant.on_dtmf_heard(other, digit)
+            return
         self._digits.append(digit)
         self._digit_event.set()
-        if self.bridge is not None:
-            self.pbx.media.note_dtmf(self, digit)
 
     async def send_dtmf(self, digits: str, between_s: float = 0.25, duration_s: float = DTMF_DURATION_S) -> None:
         """SendDTMF: the digits reach the channel at the other end of this leg."""

@@ -172,9 +172,6 @@ class MediaRecorder:
         for rec in self.for_channel(chan):
             self.stop(rec)
 
-    def note_dtmf(self, chan: "Channel", digit: str) -> None:
-        """DTMF heard inside a bridge (kept for symmetry; recordings do not encode it)."""
-
     def write_recording(self, file: str, fmt: str, seconds: float, *, voiced_samples: int = 0) -> Path:
         """Record()/RECORD FILE output: ``file`` without extension plus ``.fmt``."""
         p = self.resolve(file)

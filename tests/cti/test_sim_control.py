@@ -152,6 +152,8 @@ async def test_consult_then_complete_leaves_caller_with_target(tmp_path):
         linkedid = r.cti.agents.get("1001").linkedid
         await r.cmd("1001", "consult", target="1002")
         await r.wait_state("1002", "talking")
+        pop = r.publisher.on("agents/1002/screenpop")[-1]
+        assert (pop["linkedid"], pop["caller"]["number"]) == (linkedid, "13800138000")   # the customer
         await r.cmd("1001", "consult-complete")
         await r.wait_state("1001", "wrap-up")
         customer = r.cti.model.channels[linkedid]

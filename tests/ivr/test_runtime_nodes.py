@@ -375,3 +375,29 @@ async def test_voicemail_is_announced_on_the_real_broker(tmp_path, mqtt_url, top
     assert suffix == "voicemail/new"
     assert payload["v"] == 1 and payload["duration_s"] == 9.0 and payload["caller"] == "13800138000"
     assert payload["path"].startswith("/var/spool/asterisk/voicemail/hotline/20261123/1795435282.1-vm-")
+
+
+async def test_callback_failure_leaves_no_number_and_the_flow_can_tell(tmp_path):
+    flow = """
+    flow: cb
+    languages: [zh-CN]
+    default_language: zh-CN
+    start: cb
+    nodes:
+      cb: {type: callback, prompt: callback_number, confirm_prompt: callback_confirm_number, time_prompt: callback_time, next: check}
+      check:
+        type: branch
+        conditions: [{if: "callback_number", next: ok}]
+        else: failed
+      ok: {type: hangup, prompt: callback_registered}
+      failed: {type: hangup, prompt: callback_failed}
+    """
+    published = Published()
+    async with ivr_server(tmp_path, {"cb": flow}, publish=published) as (server, engine):
+        await ScriptedCall(["1", "2230#"], path="cb").run(server.port)
+        assert engine.results[-1].path[-1] == "cb:ok"
+        failed = await ScriptedCall(["2", "12#", "-", "99#"], path="cb").run(server.port)
+        assert engine.results[-1].path[-1] == "cb:failed"
+    assert failed.played.count("hotline/zh-CN/callback_number") == 3
+    [stored] = [p for t, p in published if t == "callback/new"]
+    assert stored["number"] == "13800138000" and stored["preferred_at"] == "2026-11-23T22:30:00+08:00"

@@ -75,7 +75,7 @@ def test_hotline_call_through_fastagi_to_an_agent(tmp_path):
             writer.write(b"Action: Login\r\nActionID: l\r\nUsername: hotline\r\nSecret: hotline-secret\r\nEvents: call\r\n\r\n")
             await writer.drain()
             caller = await sim.place_call(CallerScript("13800138000", "Li Lei", dnid="4008001234",
-                                                       steps=["wait 3", "press 2", "wait 65", "press 5"]))
+                                                       steps=["wait 3", "press 2", "wait 30", "press 9", "wait 34.9", "press 5"]))
             seen = b""
             while b"DialStatus: ANSWER" not in seen:
                 seen += await reader.read(65536)
@@ -91,7 +91,8 @@ def test_hotline_call_through_fastagi_to_an_agent(tmp_path):
     replies = {cmd: lines[-1] for cmd, lines in agi.replies}
     assert replies[b"GET DATA beep 5000 1"] == b"200 result=2\n"
     assert replies[b"GET VARIABLE DIALSTATUS"] == b"200 result=1 (ANSWER)\n"
-    assert replies[b"GET DATA beep 3000 1"] == b"200 result=5\n"       # the survey digit after the agent left
+    # the survey digit after the agent left; the 9 pressed while talking to the agent went to the agent
+    assert replies[b"GET DATA beep 3000 1"] == b"200 result=5\n"
     headers = dict(h.decode().rstrip("\n").split(": ", 1) for h in agi.headers)
     assert headers["agi_channel"] == outcome.channel and headers["agi_type"] == "PJSIP"
     assert headers["agi_request"].endswith("/hotline") and headers["agi_callerid"] == "13800138000"

@@ -83,3 +83,39 @@ async def test_transferred_call_has_ordered_segments_with_their_agents(ctx, tmp_
     assert abs(first.duration_s - 1.0) < 0.5 and abs(second.duration_s - 1.5) < 0.5
     for rec in page.items:
         assert abs(wav_seconds(ctx.primary.local_path(rec.path)) - rec.duration_s) < 0.05
+
+
+async def test_service_component_records_calls_on_the_services_ami_link(ctx, tmp_path, repo_settings):
+    """`hotline serve` wiring: recordings.service.component on the service's AmiLink (CTI's AmiSession)."""
+    from hotline.ami import AmiLink
+    from hotline.deps import Deps
+    from recordings.service import component
+
+    async with Simulator(REPO / "asterisk-conf", monitor_dir=tmp_path / "monitor",
+                         agents_file=REPO / "config" / "agents.yaml", newexten_events=False) as sim:
+        settings = repo_settings.replace(ami={"port": sim.ami_port})
+        deps = Deps(settings=settings, engine=ctx.engine, sessions=ctx.sessions, bus=None,
+                    extras={"recordings_context": ctx})
+        async with asyncio.TaskGroup() as tasks:
+            link = AmiLink(settings.ami)
+            await link.start(tasks)
+            deps.ami = link
+            try:
+                assert await link.wait_connected(5)
+                async with component(deps) as service:
+                    assert deps.extras["recordings"] is service and service.tracker is not None
+                    sim.phones["1004"].set_behaviour(mode="answer", answer_after_s=0.2, talk_time_s=1.5)
+                    caller = await sim.place_call(CallerScript("13911112222", dnid="1004", context="hotline-agents"))
+                    outcome = await asyncio.wait_for(caller.wait(), 15)
+                    for _ in range(100):  # the caller's Hangup event trails the outcome by a few ms
+                        if service.recorder.active(outcome.linkedid) is None:
+                            break
+                        await asyncio.sleep(0.05)
+                    await service.tracker.drain()
+                    await service.recorder.drain()
+            finally:
+                await link.stop()
+    async with ctx.sessions() as session:
+        [rec] = (await search_recordings(session, RecordingFilters(linkedid=outcome.linkedid))).items
+    assert (rec.agent_id, rec.agent_name, rec.caller, rec.status) == ("1004", "刘洋", "13911112222", "complete")
+    assert abs(rec.duration_s - (outcome.ended - outcome.bridged)) < 0.5

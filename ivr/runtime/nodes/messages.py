@@ -67,9 +67,15 @@ def _preferred_time(digits: str, now: datetime, zone: ZoneInfo) -> datetime | No
 
 
 async def callback(call: Call) -> object:
-    prompt = call.param("prompt")
+    """The number to call back (the caller's own: ``confirm_prompt`` + the number read out, 1 = yes; else keyed
+    in after ``prompt``, 5-20 digits ended by #) and a preferred time (``time_prompt``, HHMM; # alone = as soon
+    as possible). Sets ``callback_number`` (None when no usable number was given) and ``callback_time``.
+    """
+    entry_prompt = call.param("prompt")
     confirm_prompt = call.param("confirm_prompt")
     time_prompt = call.param("time_prompt", CALLBACK_TIME_PROMPT)
+    call.vars["callback_number"] = None
+    call.vars["callback_time"] = None
     number = None
     if call.caller and confirm_prompt:
         key = await call.play(str(confirm_prompt), ALL_KEYS)
@@ -83,7 +89,7 @@ async def callback(call: Call) -> object:
     for _ in range(3):
         if number:
             break
-        digits, _timed_out = await _read_digits(call, str(prompt) if prompt else None, 5, 20, "#")
+        digits, _timed_out = await _read_digits(call, str(entry_prompt) if entry_prompt else None, 5, 20, "#")
         if len(digits) >= 5:
             number = digits
             call.count("number_entered")
@@ -100,6 +106,7 @@ async def callback(call: Call) -> object:
         preferred_at=preferred.astimezone(timezone.utc) if preferred else None,  # UTC: SQLite keeps no zone
         queue=call.queue, language=call.lang, flow=call.flow.name, data=dict(call.data), created_at=call.deps.now()))
     call.vars["callback_number"] = number
+    call.vars["callback_time"] = digits if preferred else None
     call.vars["callback_at"] = preferred.isoformat() if preferred else None
     call.count("stored")
     await call.deps.announce("callback/new", {

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from ivr import say as speech
 
-from ..call import ALL_KEYS, Call
+from ..call import Call
 from ..steps import HANGUP
 from .input import _read_digits
 
