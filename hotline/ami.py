@@ -47,8 +47,10 @@ class _MinimalManager(Manager):
 
 
 class AmiLink:
-    def __init__(self, config: AmiConfig) -> None:
+    def __init__(self, config: AmiConfig, *, client: str = "auto") -> None:
+        """client: "auto" (cti.ami.AmiSession when installed, else panoramisk) or "panoramisk"."""
         self.config = config
+        self.client = client
         self.session: Any = None
         self.kind = ""
         self._task: asyncio.Task | None = None
@@ -68,7 +70,7 @@ class AmiLink:
                 "username": self.config.username, "client": self.kind}
 
     async def start(self, tasks: asyncio.TaskGroup) -> None:
-        cti_ami = _load_cti_ami()
+        cti_ami = _load_cti_ami() if self.client == "auto" else None
         if cti_ami is not None and hasattr(cti_ami, "AmiSession"):
             self.kind = "cti"
             self.session = cti_ami.AmiSession(cti_ami.AmiConfig.from_settings(self.config))
@@ -110,3 +112,4 @@ class AmiLink:
         else:
             session.closing = True
             session.close()
+            session.authenticated = False

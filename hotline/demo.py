@@ -155,9 +155,16 @@ def _foundation_summary(ctx: DemoContext, outcomes: list[Any]) -> dict[str, Any]
     }
 
 
-def format_summary(summary: dict[str, Any]) -> str:
-    width = max(len(k) for k in summary)
-    return "\n".join(f"{key.ljust(width)}  {value}" for key, value in summary.items())
+def format_summary(summary: dict[str, Any], indent: str = "") -> str:
+    width = max((len(k) for k in summary), default=0)
+    lines = []
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            lines.append(f"{indent}{key}")
+            lines.append(format_summary(value, indent + "  "))
+        else:
+            lines.append(f"{indent}{key.ljust(width)}  {value}")
+    return "\n".join(lines)
 
 
 def ensure_prompts(settings: Settings, progress: bool) -> None:

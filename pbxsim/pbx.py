@@ -312,18 +312,47 @@ class Pbx:
                 if chan.hungup:
                     break
                 step = self._prepare_step(chan)
-        finally:
+        except asyncio.CancelledError:
             self._finish_dialplan(chan)
+            raise
+        if not chan.destroyed:
+            self._end_of_dialplan(chan)
+            if self.dialplan.find(chan.context, "h", 1) is not None:
+                await self._run_h_extension(chan)
+        self._finish_dialplan(chan)
+
+    def _end_of_dialplan(self, chan: Channel) -> None:
+        # the end of the dialplan always soft-hangs-up with AST_SOFTHANGUP_APPUNLOAD (16)
+        chan._dialplan_ended = True
+        self.emit_channel_event("SoftHangupRequest", chan, [("Cause", "16")])
+        chan.request_hangup(chan.hangup_cause if chan.hungup else 16, event=None)
+
+    async def _run_h_extension(self, chan: Channel) -> None:
+        """The ``h`` extension of the channel's context runs after the hangup (apps see a dead channel)."""
+        from .apps import run_app
+
+        chan.exten, chan.priority = "h", 1
+        for _ in range(1000):
+            step = self.dialplan.find(chan.context, "h", chan.priority)
+            if step is None:
+                return
+            chan.app, chan.appdata = step.app, chan.eval_expression(step.data)
+            self.emit_newexten(chan)
+            try:
+                res = await run_app(self, chan, step.app, chan.appdata)
+            except Exception:
+                log.exception("h extension step failed on %s", chan.name)
+                return
+            if res != 0:
+                return
+            chan.priority += 1
 
     def _finish_dialplan(self, chan: Channel) -> None:
         chan.runs_dialplan = False
         if chan.destroyed:
             return
-        # the end of the dialplan always soft-hangs-up with AST_SOFTHANGUP_APPUNLOAD (16)
-        chan._soft_hangup_sent = True
-        self.emit_channel_event("SoftHangupRequest", chan, [("Cause", "16")])
-        cause = chan.hangup_cause if chan.hungup else 16
-        chan.request_hangup(cause, event=None)
+        if not getattr(chan, "_dialplan_ended", False):
+            self._end_of_dialplan(chan)
         if chan.bridge is not None:
             bridge = chan.bridge
             bridge.clear_peers()
@@ -707,7 +736,7 @@ class Pbx:
         return True
 
     async def _atxfer(self, chan: Channel, transferee: Channel, bridge: Bridge, exten: str, context: str) -> None:
-        self.hold(transferee, True)
+        self.hold(chan, True)
         target = self.request_channel("Local", f"{exten}@{context}", chan)
         target.set_caller_id(chan.caller_num, chan.caller_name)
         self.ring(target)
@@ -717,7 +746,7 @@ class Pbx:
         status = "ANSWER" if answered else ("CANCEL" if chan.hungup else "NOANSWER")
         self.emit_event("DialEnd", chan.snapshot() + target.snapshot("Dest") + [("DialStatus", status)])
         if not answered:
-            self.hold(transferee, False)
+            self.hold(chan, False)
             if not target.destroyed:
                 self.destroy(target)
             return
@@ -745,7 +774,7 @@ class Pbx:
             bridge.leave(transferer)
             if not transferer.runs_dialplan:
                 self.destroy(transferer)
-            self.hold(transferee, False)
+            transferee.set_music(False)
             bridge.enter(target)
             bridge.set_peers()
             done.set()
@@ -761,12 +790,13 @@ class Pbx:
             chan.hangup_hooks.remove(complete)
             consult.leave(target)
             consult.destroy()
-            self.hold(transferee, False)
+            self.hold(chan, False)
             if not target.destroyed:
                 self.destroy(target)
 
     # -- hold ----------------------------------------------------------------------------
     def hold(self, chan: Channel, on: bool, music_class: str = "default") -> None:
+        """``chan``'s phone puts the call on hold: Hold/Unhold on ``chan``, music for the other party."""
         if chan.hungup or chan.on_hold == on:
             return
         chan.on_hold = on
@@ -774,6 +804,8 @@ class Pbx:
             self.emit_channel_event("Hold", chan, [("MusicClass", music_class)])
         else:
             self.emit_channel_event("Unhold", chan)
+        for other in chan.media_targets():
+            other.set_music(on, music_class)
         if chan.tech == "PJSIP":
             self.update_device_state(chan.endpoint)
 

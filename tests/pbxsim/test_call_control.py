@@ -100,10 +100,10 @@ def test_hold_and_ami_bridge(tmp_path):
         a = await sim.place_call(CallerScript("13800000001", dnid="park", context="ctl"))
         b = await sim.place_call(CallerScript("13800000002", dnid="park", context="ctl", steps=["wait 20", "hangup"]))
         await asyncio.sleep(2)
-        sim.pbx.hold(a.channel, True)
-        sim.pbx.hold(a.channel, False)
         sim.pbx.bridge(a.channel, b.channel)
         await asyncio.sleep(1)
+        sim.pbx.hold(a.channel, True)
+        sim.pbx.hold(a.channel, False)
         bridged = a.channel.bridge is not None and a.channel.bridge is b.channel.bridge
         oa, ob = await a.wait(), await b.wait()
         return bridged, oa, ob, events
@@ -111,6 +111,8 @@ def test_hold_and_ami_bridge(tmp_path):
     assert bridged
     hold = [e for e in events if e.name in ("Hold", "Unhold")]
     assert [(e.name, e.get("MusicClass")) for e in hold] == [("Hold", "default"), ("Unhold", None)]
+    b_moh = [e.name for e in events if e.name.startswith("MusicOnHold") and e.get("Channel") == ob.channel]
+    assert b_moh[-2:] == ["MusicOnHoldStart", "MusicOnHoldStop"]      # b heard music while a held
     assert ob.ended == pytest.approx(20.0) and oa.ended == pytest.approx(20.0)
     names = [e.name for e in events if e.name.startswith("Bridge")]
     assert names == ["BridgeCreate", "BridgeEnter", "BridgeEnter", "BridgeLeave", "BridgeLeave", "BridgeDestroy"]
@@ -133,7 +135,9 @@ def test_attended_transfer_completes_when_the_transferer_hangs_up(tmp_path):
     assert ok
     at = next(e for e in events if e.name == "AttendedTransfer")
     assert at.get("TransfereeChannel") == outcome.channel and at.get("Result") == "Success"
-    assert [e.name for e in events if e.name in ("Hold", "Unhold")] == ["Hold", "Unhold"]
+    # the agent's phone holds the caller (who hears music) while consulting
+    hold = [(e.name, e.get("Channel")[:10]) for e in events if e.name in ("Hold", "Unhold", "MusicOnHoldStart", "MusicOnHoldStop")]
+    assert hold == [("Hold", "PJSIP/1002"), ("MusicOnHoldStart", "PJSIP/trun"), ("MusicOnHoldStop", "PJSIP/trun")]
     # 1004 answered 3 s into the consultation (t=8) and hung up 40 s later
     assert outcome.ended == pytest.approx(11 + 40, abs=3.5)
 
@@ -200,3 +204,19 @@ def test_redirect_out_of_an_agi_session_is_an_async_goto(tmp_path):
     apps = [e.get("AppData") for e in events if e.name == "Newexten" and e.get("Channel").endswith(";1")]
     assert apps[-2:] == ["redirected here", "30"]
     assert [e.get("Value") for e in events if e.name == "VarSet" and e.get("Variable") == "AGISTATUS"] == ["HANGUP"]
+
+
+def test_h_extension_runs_after_the_hangup(tmp_path):
+    plan = ("[hx]\nexten => s,1,Answer()\n same => n,Wait(30)\n"
+            "exten => h,1,NoOp(cleanup ${CALLERID(num)} ${HANGUPCAUSE})\n same => n,Set(DONE=yes)\n")
+
+    async def body(sim, events):
+        sim.pbx.dialplan.contexts.update(Dialplan.from_text(plan).contexts)
+        caller = await sim.place_call(CallerScript("13800138000", dnid="s", context="hx", steps=["wait 5", "hangup"]))
+        await caller.wait()
+        return [(e.name, e.get("Application") or e.get("Variable") or e.get("Cause")) for e in events
+                if e.get("Channel", "").startswith("PJSIP/trunk")]
+    seq = run_site(body, tmp_path)
+    tail = [x for x in seq if x[0] in ("HangupRequest", "SoftHangupRequest", "Newexten", "VarSet", "Hangup")][-6:]
+    assert tail == [("HangupRequest", "16"), ("SoftHangupRequest", "16"), ("Newexten", "NoOp"), ("Newexten", "Set"),
+                    ("VarSet", "DONE"), ("Hangup", "16")]
