@@ -1,21 +1,13 @@
 """CustomerDirectory over CTI's ``customers`` table (cti.models.Customer), for the IVR's lookup node."""
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sqlalchemy import select
 
+from cti.customers import normalise_number
 from cti.models import Customer
 from ivr.models import CustomerAccount, ShopOrder
-
-
-def normalise_number(number: str) -> str:
-    """Digits only, a leading + kept (the form CTI stores)."""
-    text = number.strip()
-    plus = text.startswith("+")
-    digits = re.sub(r"\D", "", text)
-    return ("+" if plus else "") + digits
 
 
 class SqlCustomerDirectory:

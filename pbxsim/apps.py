@@ -56,8 +56,6 @@ def _float(text: str, default: float | None = None) -> float | None:
 @app("NoOp", "Verbose", "Log", "Progress", "Ringing", "Playtones", "StopPlaytones", "Set_Language",
      "ResetCDR", "NoCDR", "CELGenUserEvent", "Congestion_Noop")
 async def app_noop(pbx, chan, args, raw):
-    if chan.hungup:
-        return -1
     return 0
 
 

@@ -304,3 +304,26 @@ class Softphone:
         for rec in self.calls:
             if rec["channel"] == chan.name and rec["ended"] is None:
                 rec["ended"] = self.pbx.loop_time()
+
+
+class ExternalParty(Softphone):
+    """Someone reached through the trunk (a callback, an outbound call): rings, answers or not,
+    like a softphone but without registration. ``pbx.external_parties[number]`` or defaults."""
+
+    def __init__(self, pbx: "Pbx", number: str, behaviour: PhoneBehaviour | None = None) -> None:
+        self.pbx = pbx
+        self.endpoint = ""
+        self.number = number
+        self.behaviour = PhoneBehaviour(**vars(behaviour)) if behaviour else PhoneBehaviour(answer_after_s=1.0)
+        self.calls = []
+        self.active = []
+
+    def start(self) -> None:
+        pass
+
+    def set_behaviour(self, **changes: Any) -> None:
+        for k, v in changes.items():
+            if not hasattr(self.behaviour, k):
+                raise ValueError(f"unknown setting {k!r}")
+            setattr(self.behaviour, k, v)
+        self.behaviour.__post_init__()

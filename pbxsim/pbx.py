@@ -63,6 +63,20 @@ class EndpointState:
     last_device_state: str = ""
 
 
+def parse_pjsip_resource(resource: str) -> tuple[str, str | None]:
+    """``1001`` / ``1001/sip:x@h`` / ``13800138000@trunk`` / ``trunk/sip:13800138000@carrier``
+    -> (endpoint, dialled number or None)."""
+    first, _, uri = resource.partition("/")
+    if "@" in first:
+        number, _, endpoint = first.partition("@")
+        return endpoint, number
+    number = None
+    if uri:
+        user = uri.split(":", 1)[-1].split("@", 1)[0]
+        number = user or None
+    return first, number
+
+
 DEVICE_STATE_TEXT = {
     "NOT_INUSE": "Not in use", "INUSE": "In use", "BUSY": "Busy", "UNAVAILABLE": "Unavailable",
     "RINGING": "Ringing", "RINGINUSE": "Ring+Inuse", "ONHOLD": "On Hold", "UNKNOWN": "Unknown",
@@ -110,6 +124,8 @@ class Pbx:
         self.fully_booted_at = self.loop_time()
         self.last_reload_at = self.fully_booted_at
         self.device_state_cache: dict[str, str] = {}
+        self.external_parties: dict[str, Any] = {}   # number -> participants.ExternalParty
+        self.external_defaults: Any = None            # participants.PhoneBehaviour for unknown numbers
         self.history: list[dict] = []   # one summary per finished channel (for demo/tests)
 
     # -- time ---------------------------------------------------------------
@@ -457,7 +473,7 @@ class Pbx:
             c1.owner = "request"
             return c1
         if tech.upper() == "PJSIP":
-            name = resource.split("/", 1)[0]
+            name, number = parse_pjsip_resource(resource)
             ep = self.endpoint_states.get(name)
             if ep is None:
                 return 3   # no such endpoint: CHANUNAVAIL
@@ -465,30 +481,34 @@ class Pbx:
                 return 20  # subscriber absent: CHANUNAVAIL
             chan = self.new_pjsip_channel(name, linkedid, context=ep.config.context, exten="s")
             chan.owner = "request"
-            if ep.phone is not None:
+            if ep.config.kind == "trunk":
+                chan.dnid = number or ""
+                chan.participant = self.external_party(number or "")
+            elif ep.phone is not None:
                 chan.participant = ep.phone
             return chan
         return 66  # unknown technology
 
+    def external_party(self, number: str):
+        """Who answers a call out through the trunk to ``number`` (participants.ExternalParty)."""
+        party = self.external_parties.get(number)
+        if party is None:
+            from .participants import ExternalParty
+
+            party = self.external_parties[number] = ExternalParty(self, number, self.external_defaults)
+        return party
+
     def ring(self, chan: Channel) -> None:
-        """Deliver an outbound channel to its endpoint (the softphone rings)."""
+        """Deliver an outbound channel to its endpoint (the softphone / the called number rings)."""
         if chan.tech == "Local":
             peer = chan.peer
             self.emit_local_bridge(chan, peer)
             return
-        ep = self.endpoint_states.get(chan.endpoint)
-        phone = ep.phone if ep else None
-        if phone is not None and hasattr(phone, "on_incoming"):
-            phone.on_incoming(chan)
-        elif ep is not None and ep.config.kind == "trunk":
-            self.spawn(self._trunk_answer(chan))
+        party = chan.participant
+        if party is not None and hasattr(party, "on_incoming"):
+            party.on_incoming(chan)
         else:
             chan.set_state(5)
-
-    async def _trunk_answer(self, chan: Channel) -> None:
-        chan.set_state(5)
-        await self.sleep(1.0)
-        self.answer(chan)
 
     def start_callee(self, chan: Channel) -> None:
         """After DialBegin: a Local ;2 starts its dialplan."""

@@ -110,6 +110,14 @@ class Simulator:
     def ami_port(self) -> int:
         return self.ami.port if self.ami is not None else self._ami_port
 
+    def external(self, number: str, **behaviour: Any):
+        """The party reached at ``number`` through the trunk (answer_after_s, mode, talk_time_s...)."""
+        assert self.pbx is not None, "Simulator not started"
+        party = self.pbx.external_party(number)
+        if behaviour:
+            party.set_behaviour(**behaviour)
+        return party
+
     # -- traffic ---------------------------------------------------------------------
     async def place_call(self, caller: CallerScript | Caller) -> Caller:
         """Start a scripted call through the trunk; returns the Caller (``await caller.wait()``)."""

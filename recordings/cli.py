@@ -76,11 +76,17 @@ async def _context(args):
 
     from recordings.context import context_from_settings
 
+    from recordings.config import RecordingConfigError
+
     settings = load_settings(getattr(args, "config_dir", None))
     engine = make_engine(settings.database.url)
     try:
+        try:
+            ctx = context_from_settings(settings, session_factory(engine), engine)
+        except RecordingConfigError as exc:
+            _fail(str(exc))
         await create_schema(engine)
-        yield context_from_settings(settings, session_factory(engine), engine)
+        yield ctx
     finally:
         await engine.dispose()
 

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from recordings.config import RecordingConfigError
 from recordings.context import RecordingsContext, context_from_deps
 from recordings.policy import RecordingPolicy
 from recordings.postprocess import Postprocessor
@@ -49,7 +50,12 @@ class RecordingsService:
 
 @asynccontextmanager
 async def component(deps: Any):
-    ctx = context_from_deps(deps)
+    try:
+        ctx = context_from_deps(deps)
+    except RecordingConfigError as exc:
+        from hotline.service import StartupError
+
+        raise StartupError(str(exc)) from None
     policy = RecordingPolicy(ctx.config)
     postprocessor = Postprocessor(ctx.sessions, ctx.primary, ctx.config.postprocess)
     timeout = float(getattr(getattr(deps.settings, "ami", None), "action_timeout", 10) or 10)

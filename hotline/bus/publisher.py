@@ -98,6 +98,12 @@ class EventBus:
         return f"{self.prefix}/{suffix.lstrip('/')}"
 
     def publish(self, topic_suffix: str, payload: dict[str, Any], retain: bool = False, qos: int = 0) -> Queued:
+        """Queue one message for `{prefix}/{topic_suffix}`; raises ValueError/TypeError on a caller's mistake
+        (wildcards or an empty level in the topic, a payload that is not a JSON object, bad QoS)."""
+        if not topic_suffix or any(c in topic_suffix for c in "+#\0") or "//" in topic_suffix:
+            raise ValueError(f"MQTT topic suffix {topic_suffix!r}: no wildcards, empty levels or NUL allowed")
+        if qos not in (0, 1, 2):
+            raise ValueError(f"MQTT QoS must be 0, 1 or 2, got {qos!r}")
         message = _Outgoing(self.topic(topic_suffix), encode_payload(payload), retain, qos)
         if len(self._queue) == self._queue.maxlen:
             self.dropped += 1
@@ -221,10 +227,17 @@ class EventBus:
         while True:
             while self._queue:
                 message = self._queue[0]
-                await client.publish(message.topic, message.payload, qos=message.qos, retain=message.retain)
+                try:
+                    await client.publish(message.topic, message.payload, qos=message.qos, retain=message.retain)
+                except aiomqtt.MqttError:
+                    raise                                   # the connection is gone: keep it, reconnect
+                except Exception:                           # this message can never be sent: drop only it
+                    log.exception("MQTT: dropping a message for %s that cannot be published", message.topic)
+                    self.dropped += 1
+                else:
+                    self.published += 1
                 if self._queue and self._queue[0] is message:
                     self._queue.popleft()
-                self.published += 1
             self._idle.set()
             if self._stopping.is_set():
                 return

@@ -159,3 +159,17 @@ async def test_publish_rejects_non_object_payloads():
             with pytest.raises(TypeError):
                 bus.publish("x", ["not", "an", "object"])  # type: ignore[arg-type]
             assert await bus.publish("x", {"ok": True})      # awaiting publish is allowed and returns at once
+
+
+async def test_bad_topics_are_refused_at_publish_time():
+    async with EmbeddedBroker() as broker:
+        async with EventBus(broker.url, "hotline", announce_status=False) as bus:
+            for suffix in ("agents/+/state", "calls/#", "", "a//b"):
+                with pytest.raises(ValueError):
+                    bus.publish(suffix, {"x": 1})
+            with pytest.raises(ValueError):
+                bus.publish("x", {"x": 1}, qos=3)
+            assert bus.queued == 0
+            bus.publish("calls/ok", {"x": 1})
+            assert await bus.flush()
+            assert bus.published >= 1 and bus.dropped == 0

@@ -39,8 +39,11 @@ async def test_service_uses_an_external_broker_when_configured(service_settings,
         async with httpx.AsyncClient(base_url=service.http_url) as client:
             checks = (await client.get("/api/health")).json()["checks"]
         assert checks["mqtt"]["ok"] is True and checks["mqtt"]["url"] == mqtt_url
-        # leave no retained status behind on the shared broker
-        service.bus.publish("service/status", {"state": "test-over"}, retain=True)
+    # leave no retained status behind on the shared broker
+    import aiomqtt
+
+    async with aiomqtt.Client("127.0.0.1", int(mqtt_url.rsplit(":", 1)[1])) as client:
+        await client.publish(f"{topic_prefix}/service/status", b"", retain=True)
 
 
 async def test_domain_routers_and_failing_checks(service_settings):

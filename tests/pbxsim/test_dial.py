@@ -111,3 +111,22 @@ def test_caller_hangs_up_while_agent_rings(tmp_path):
                      and e.name in ("HangupRequest", "DialEnd", "SoftHangupRequest", "Hangup")]
     assert caller_events == ["HangupRequest", "DialEnd", "SoftHangupRequest", "Hangup"]
     assert var(events, "DIALSTATUS") == "CANCEL"
+
+
+@pytest.mark.parametrize("dial_string", ["PJSIP/13912345678@trunk", "PJSIP/trunk/sip:13912345678@carrier.example"])
+def test_dialling_out_through_the_trunk_reaches_the_external_party(dial_string, tmp_path):
+    from pbxsim.dialplan import Dialplan
+
+    async def body(sim, events):
+        sim.pbx.dialplan.contexts.update(Dialplan.from_text(
+            f"[out]\nexten => s,1,Dial({dial_string},30)\n same => n,Hangup()\n").contexts)
+        customer = sim.external("13912345678", answer_after_s=7, talk_time_s=50)
+        caller = await sim.place_call(CallerScript("1001", dnid="s", context="out"))
+        outcome = await caller.wait()
+        return outcome, customer.calls, events
+    outcome, calls, events = run_site(body, tmp_path)
+    assert outcome.bridged == pytest.approx(7.0) and outcome.ended == pytest.approx(57.0)
+    assert calls[0]["result"] == "answered"
+    out_leg = next(e for e in events if e.name == "Newchannel" and e.get("Channel").startswith("PJSIP/trunk-00000001"))
+    assert out_leg.get("Linkedid") == outcome.linkedid
+    assert dial_events(events) == [("DialBegin", None), ("DialEnd", "ANSWER")]

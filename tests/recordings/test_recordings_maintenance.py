@@ -160,3 +160,12 @@ def test_search_reads_times_in_the_configured_zone(config_dir, capsys):
     assert "2026-11-01 09:30:00" in text and "2 recording(s)" in text
     assert main(["--config", str(config_dir), "recordings", "search", "--from", "tomorrow"]) == 1
     assert "not a date/time" in capsys.readouterr().err
+
+
+def test_a_broken_recording_yaml_is_one_clear_line(config_dir, capsys):
+    text = (config_dir / "recording.yaml").read_text(encoding="utf-8").replace("  mode: all", "  mode: sometimes")
+    (config_dir / "recording.yaml").write_text(text, encoding="utf-8")
+    assert main(["--config", str(config_dir), "recordings", "search"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (f"hotline: error: {config_dir / 'recording.yaml'}: policy.mode: must be one of all, numbers, agents, "
+                   "queues, got 'sometimes'")
