@@ -342,7 +342,8 @@ async def app_record(pbx, chan, args, raw):
     res = await chan.record_file(base, fmt, "#", maxdur * 1000 if maxdur else -1,
                                  beep="q" not in options, silence_s=silence or None)
     chan.set_variable("RECORDED_FILE", base)
-    chan.set_variable("RECORD_STATUS", "HANGUP" if res.hungup else ("DTMF" if res.digit else "TIMEOUT"))
+    status = "ERROR" if res.error else ("HANGUP" if res.hungup else ("DTMF" if res.digit else "TIMEOUT"))
+    chan.set_variable("RECORD_STATUS", status)
     return -1 if res.hungup and "k" not in options else 0
 
 

@@ -63,6 +63,7 @@ class RecordResult:
     endpos: int
     timed_out: bool
     hungup: bool
+    error: str | None = None   # the file could not be written (RECORD FILE: 200 result=-1 (writefile))
 
 
 class Channel:
@@ -507,8 +508,8 @@ class Channel:
                 break
         elapsed = self.pbx.loop_time() - start
         heard = min(talk, int(elapsed * SAMPLE_RATE))
-        self.pbx.media.write_recording(path, fmt, elapsed, voiced_samples=heard)
-        return RecordResult(digit, heard, timed_out and not self.hungup, self.hungup)
+        error = self.pbx.media.write_recording(path, fmt, elapsed, voiced_samples=heard)
+        return RecordResult(digit, heard, timed_out and not self.hungup, self.hungup, error)
 
     async def exec_app(self, app: str, data: str) -> int:
         from .apps import run_app

@@ -14,13 +14,18 @@ runs; the loop then advances with real time instead (never a deadlock):
 - ``run_in_executor`` jobs are counted until their result is back in the loop;
 - ``with loop.hold():`` marks a region as busy explicitly;
 - ``loop.add_busy_probe(fn)`` registers a callable returning True while busy;
-- by default, any other Python thread that is not parked in a wait/get/select
-  call (aiosqlite's worker running a query, for example) counts as busy.
+- by default, any other Python thread that is not parked in a wait/get/select/recv
+  call (aiosqlite's worker running a query, for example) counts as busy; an idle
+  worker (blocked in ``queue.get()``) does not.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dis
+import linecache
+import queue
+import re
 import selectors
 import sys
 import threading
@@ -34,6 +39,9 @@ _IDLE_FUNCS = frozenset({
     "wait", "get", "select", "poll", "_worker", "accept", "sleep", "acquire",
     "recv", "recv_into", "readline", "read", "serve_forever", "_wait_for_tstate_lock",
 })
+# A thread blocked inside a C call (SimpleQueue.get, socket.recv...) shows its caller's frame:
+# the source line tells whether it is waiting there.
+_BLOCKING_LINE = re.compile(r"\.(get|wait|acquire|select|poll|accept|recv|recv_into|recvfrom|join)\(")
 # Real seconds to give in-flight loopback work (a connect, a write) before jumping.
 _SETTLE_S = 0.0005
 
@@ -125,16 +133,46 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
             return False
         me = threading.get_ident()
         for ident, frame in sys._current_frames().items():
-            if ident == me:
+            if ident == me or _frame_idle(frame):
                 continue
-            if frame.f_code.co_name not in _IDLE_FUNCS:
-                return True
+            return True
         return False
 
     async def sleep_real(self, seconds: float) -> None:
         """Let real time pass (for an outside process) without jumping."""
         with self.hold():
             await asyncio.sleep(seconds)
+
+
+_CALL_OPS = {dis.opmap[name] for name in ("CALL", "CALL_FUNCTION", "CALL_METHOD", "PRECALL", "CALL_FUNCTION_EX")
+             if name in dis.opmap}
+
+
+def _frame_idle(frame) -> bool:
+    """Is this thread parked waiting for work (and no work waiting for it)?"""
+    if frame.f_code.co_name not in _IDLE_FUNCS:
+        # parked inside a blocking C call: the frame sits on a CALL of a line like ``x = tx.get()``
+        code = frame.f_code.co_code
+        if not (0 <= frame.f_lasti < len(code)) or code[frame.f_lasti] not in _CALL_OPS:
+            return False
+        line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
+        if not _BLOCKING_LINE.search(line):
+            return False
+    # the thread may not have woken up yet for an item already queued for it
+    f, depth = frame, 0
+    while f is not None and depth < 4:
+        try:
+            values = list(f.f_locals.values())
+        except Exception:
+            return False
+        owner = f.f_locals.get("self")
+        if owner is not None and hasattr(owner, "__dict__"):
+            values += list(vars(owner).values())
+        for value in values:
+            if isinstance(value, (queue.SimpleQueue, queue.Queue)) and not value.empty():
+                return False
+        f, depth = f.f_back, depth + 1
+    return True
 
 
 def new_virtual_loop(start: float = 0.0, **kwargs) -> VirtualClockLoop:

@@ -14,6 +14,8 @@ Supported syntax (anything else is a DialplanError naming ``file:line``):
 - ``include => other-context`` (searched after the context's own extensions),
   ``#include "file.conf"`` (relative to the including file).
 - Comments start with ``;`` (``\\;`` is a literal semicolon); ``;--`` ... ``--;`` block comments.
+- Special extensions: ``i`` (invalid extension), ``t`` (WaitExten timeout), ``h`` (runs after the
+  channel hangs up, with the channel already dead).
 - ``${VAR}``, ``${VAR:offset:len}``, ``${FUNC(args)}`` and ``$[expr]`` are substituted when a
   step runs (see pbxsim.channel.substitute), exactly as Asterisk does at execution time.
 """

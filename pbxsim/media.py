@@ -9,6 +9,7 @@ something real to work on. Muted directions (MixMonitorMute) are silent.
 """
 from __future__ import annotations
 
+import logging
 import math
 import random
 import struct
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from .pbx import Pbx
 
 RATE = 8000
+log = logging.getLogger("pbxsim")
 
 
 def _tone(freq: float, amp: float, seconds: float = 1.0, seed: int = 0) -> list[int]:
@@ -124,6 +126,7 @@ class Recording:
     write_muted: bool = False
     stopped: bool = False
     seconds: float = 0.0
+    error: str | None = None     # why the file could not be written (full disk, bad directory...)
 
 
 class MediaRecorder:
@@ -164,7 +167,11 @@ class MediaRecorder:
         self.active.pop(rec.id, None)
         rec.seconds = max(0.0, self.pbx.loop_time() - rec.started)
         seed = self.pbx.seed * 1_000_003 + int(rec.id.rsplit("mm", 1)[-1])
-        write_wav(rec.path, rec.seconds, stereo=rec.stereo, seed=seed, mutes=rec.mutes)
+        try:
+            write_wav(rec.path, rec.seconds, stereo=rec.stereo, seed=seed, mutes=rec.mutes)
+        except OSError as exc:   # like Asterisk: the call goes on, the recording is lost and logged
+            rec.error = f"{rec.path}: {exc.strerror or exc}"
+            log.error("MixMonitor could not write %s", rec.error)
         self.finished.append(rec)
         return rec.path
 
@@ -172,9 +179,15 @@ class MediaRecorder:
         for rec in self.for_channel(chan):
             self.stop(rec)
 
-    def write_recording(self, file: str, fmt: str, seconds: float, *, voiced_samples: int = 0) -> Path:
-        """Record()/RECORD FILE output: ``file`` without extension plus ``.fmt``."""
+    def write_recording(self, file: str, fmt: str, seconds: float, *, voiced_samples: int = 0) -> str | None:
+        """Record()/RECORD FILE output: ``file`` without extension plus ``.fmt``.
+        Returns None when written, else the reason it could not be."""
         p = self.resolve(file)
         if fmt and not p.name.endswith("." + fmt):
             p = p.with_name(p.name + "." + fmt)
-        return write_wav(p, seconds, voiced_s=voiced_samples / RATE, seed=self.pbx.seed)
+        try:
+            write_wav(p, seconds, voiced_s=voiced_samples / RATE, seed=self.pbx.seed)
+        except OSError as exc:
+            log.error("cannot write recording %s: %s", p, exc.strerror or exc)
+            return f"{p}: {exc.strerror or exc}"
+        return None

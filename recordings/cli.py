@@ -1,4 +1,4 @@
-"""`hotline recordings …`: search, export, archive, purge, verify, migrate.
+"""`hotline recordings …`: search, export, archive, purge, verify, recover, migrate.
 
 Times on the command line are local to settings.service.time_zone (an explicit offset is honoured);
 the database holds UTC. `--from` is inclusive, `--to` exclusive.
@@ -58,6 +58,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     v.add_argument("--json", action="store_true")
     v.add_argument("--no-progress", action="store_true")
     v.set_defaults(func=cmd_verify)
+
+    r = sub.add_parser("recover", help="finish rows left recording/processing by a stopped service")
+    r.add_argument("--older-than-hours", type=float, default=12.0, metavar="HOURS",
+                   help="only rows started this long ago (younger calls may still be running; default 12)")
+    r.add_argument("--no-progress", action="store_true")
+    r.set_defaults(func=cmd_recover)
 
     m = sub.add_parser("migrate", help="apply the recordings tables' Alembic migrations (upgrade head)")
     m.set_defaults(func=cmd_migrate)
@@ -187,6 +193,20 @@ async def cmd_verify(args) -> int:
                 print(f"checksum mismatch: recording {rec_id}")
             print("ok" if report.ok else "PROBLEMS FOUND")
         return 0 if report.ok else 1
+
+
+async def cmd_recover(args) -> int:
+    from recordings.maintenance import recover
+
+    async with _context(args) as ctx:
+        try:
+            report = await recover(ctx, args.older_than_hours, progress=not args.no_progress)
+        except ValueError as exc:
+            _fail(str(exc))
+        print(f"completed {len(report.completed)} recording(s), flagged {len(report.flagged)}")
+        for rec_id, reason in report.flagged.items():
+            print(f"flagged: recording {rec_id}: {reason}")
+        return 0
 
 
 def cmd_migrate(args) -> int:

@@ -8,6 +8,8 @@
     GET  /api/recordings/{id}/audio                 the file, with HTTP Range (206) so players can seek
     GET  /api/recordings/{id}/evaluations           evaluations of a recording
     POST /api/recordings/{id}/evaluations           save an evaluation (QA, supervisors, admins)
+    POST /api/recordings/live/{linkedid}/pause      agent desktop: silence a running recording (MixMonitorMute)
+    POST /api/recordings/live/{linkedid}/resume     … and record again
     GET  /qa                                        the QA page (recordings/web/)
 
 Roles: qa, supervisor and admin see every call; an agent sees only calls they answered (searching for
@@ -52,7 +54,9 @@ class EvaluationBody(BaseModel):
 
 def router(deps: Any) -> APIRouter:
     ctx = context_from_deps(deps)
-    extras = getattr(deps, "extras", None) or {}
+    extras = getattr(deps, "extras", None)
+    if extras is None:
+        extras = {}
     auth: Authenticator = extras.get("recordings_auth") or Authenticator(ctx.staff)
     api = APIRouter(tags=["recordings"])
     CurrentUser = Annotated[User, Depends(auth.current_user)]
@@ -232,6 +236,33 @@ def router(deps: Any) -> APIRouter:
             session.add(row)
             await session.commit()
             return row.to_dict()
+
+    async def live_mute(linkedid: str, user: User, pause: bool) -> dict:
+        service = extras.get("recordings")
+        recorder = getattr(service, "recorder", None)
+        if recorder is None:
+            raise HTTPException(503, "no recorder running in this process")
+        call = recorder.active(linkedid)
+        if call is None or call.current is None:
+            raise HTTPException(404, f"no recording running for call {linkedid}")
+        if not user.sees_everything and call.current.agent_id != user.id:
+            raise HTTPException(403, "agents may only pause the recording of their own call")
+        try:
+            await (recorder.pause(linkedid) if pause else recorder.resume(linkedid))
+        except LookupError as exc:
+            raise HTTPException(404, str(exc)) from None
+        except Exception as exc:
+            raise HTTPException(502, f"the PBX refused: {exc}") from None
+        return {"linkedid": linkedid, "paused": pause, "recording_id": call.current.recording_id}
+
+    @api.post("/api/recordings/live/{linkedid}/pause")
+    async def pause(linkedid: str, user: CurrentUser) -> dict:
+        """Silence the running recording (card numbers, passwords): MixMonitorMute both directions."""
+        return await live_mute(linkedid, user, True)
+
+    @api.post("/api/recordings/live/{linkedid}/resume")
+    async def resume(linkedid: str, user: CurrentUser) -> dict:
+        return await live_mute(linkedid, user, False)
 
     @api.get("/qa", include_in_schema=False)
     async def qa_page() -> FileResponse:

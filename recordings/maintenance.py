@@ -215,3 +215,43 @@ async def export(ctx: RecordingsContext, recording_id: int, output: Path, actor:
         session.add(AuditLog(actor=actor, action="export", recording_id=rec.id, detail=f"to {output}"))
         await session.commit()
         return rec
+
+
+@dataclass
+class RecoverReport:
+    completed: list[int] = field(default_factory=list)
+    flagged: dict[int, str] = field(default_factory=dict)
+
+
+async def recover(ctx: RecordingsContext, older_than_hours: float, executor=None, progress: bool = True) -> RecoverReport:
+    """Finish rows a stopped service left `recording` / `processing` (Asterisk closed the file at hangup
+    meanwhile): end time from the file's modification time, then the normal post-processing."""
+    from recordings.postprocess import Postprocessor
+
+    if older_than_hours <= 0:
+        raise ValueError("--older-than-hours must be positive: younger rows may belong to calls still running")
+    cutoff = utcnow() - timedelta(hours=older_than_hours)
+    async with ctx.sessions() as session:
+        ids = (await session.scalars(
+            select(Recording.id)
+            .where(Recording.status.in_((STATUS_RECORDING, STATUS_PROCESSING)))
+            .where(Recording.started_at < cutoff)
+            .order_by(Recording.id)
+        )).all()
+    report = RecoverReport()
+    for rec_id in tqdm(ids, desc="recover", unit="rec", disable=not progress):
+        async with ctx.sessions() as session:
+            rec = await session.get(Recording, rec_id)
+            storage = ctx.storage_for(rec.storage_tier)
+            stat = await asyncio.to_thread(storage.stat, rec.path)
+            if rec.ended_at is None:
+                rec.ended_at = datetime.fromtimestamp(stat.mtime, tz=utcnow().tzinfo) if stat else rec.started_at
+                rec.disposition = rec.disposition or "answered"
+            rec.status = STATUS_PROCESSING
+            await session.commit()
+        done = await Postprocessor(ctx.sessions, ctx.primary, ctx.config.postprocess, executor).process(rec_id)
+        if done.status == STATUS_COMPLETE:
+            report.completed.append(rec_id)
+        else:
+            report.flagged[rec_id] = done.error or done.status
+    return report

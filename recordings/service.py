@@ -64,7 +64,7 @@ async def component(deps: Any):
     session = getattr(deps.ami, "session", None)
     cti = deps.extras.get("cti")
     if session is not None and hasattr(session, "add_observer") and not getattr(cti, "drives_recordings", False):
-        service.tracker = CallTracker(recorder, deps.settings.agents)
+        service.tracker = CallTracker(recorder, deps.settings.agents, call_info=_cti_call_info(cti))
         session.add_observer(service.tracker.on_event)
     deps.extras["recordings"] = service
     try:
@@ -73,3 +73,21 @@ async def component(deps: Any):
         if service.tracker is not None:
             await service.tracker.drain()
         await recorder.drain()
+
+
+def _cti_call_info(cti: Any):
+    """Queue and customer of a call from CTI's call-attached data (deps.extras["cti"].calldata), if present."""
+    calldata = getattr(cti, "calldata", None)
+    if calldata is None or not hasattr(calldata, "get"):
+        return None
+
+    def info(linkedid: str) -> dict:
+        data = calldata.get(linkedid) or {}
+        customer = data.get("customer") if isinstance(data.get("customer"), dict) else {}
+        return {
+            "queue": data.get("queue") or "",
+            "customer_id": data.get("customer_id") or (customer or {}).get("id"),
+            "called": data.get("dnid") or data.get("called") or "",
+        }
+
+    return info

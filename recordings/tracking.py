@@ -77,12 +77,12 @@ class CallTracker:
         facts = CallFacts(
             linkedid=linkedid,
             channel=caller_event["Channel"],
-            caller=info.get("caller") or _num(caller_event.get("CallerIDNum")),
-            called=info.get("called") or _num(caller_event.get("Exten")),
+            caller=str(info.get("caller") or _num(caller_event.get("CallerIDNum"))),
+            called=str(info.get("called") or _num(caller_event.get("Exten"))),
             agent_id=str(agent.id),
             agent_name=str(getattr(agent, "name", "")),
             queue=str(info.get("queue") or ""),
-            customer_id=info.get("customer_id"),
+            customer_id=str(info["customer_id"]) if info.get("customer_id") is not None else None,
             direction=str(info.get("direction") or "inbound"),
         )
         self._callers[linkedid] = caller_event["Channel"]

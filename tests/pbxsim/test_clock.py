@@ -116,3 +116,20 @@ def test_hold_makes_time_follow_real_time():
     finally:
         loop.close()
     assert 0.05 <= spent < 0.5
+
+
+def test_an_idle_aiosqlite_connection_does_not_hold_the_clock(tmp_path):
+    async def main():
+        loop = asyncio.get_running_loop()
+        async with aiosqlite.connect(tmp_path / "idle.db") as db:
+            await db.execute("create table t (x int)")
+            t0 = loop.time()
+            await asyncio.sleep(3600)          # the connection's worker thread sits idle meanwhile
+            spent = loop.time() - t0
+            await db.execute("insert into t values (1)")
+        return spent
+
+    real0 = time.monotonic()
+    spent = run_virtual(main())
+    assert spent == 3600.0
+    assert time.monotonic() - real0 < 1.0

@@ -123,3 +123,26 @@ def test_record_app_stops_on_silence_after_the_caller_talks(tmp_path):
     assert frames == pytest.approx(8 * 8000, abs=8000)
     status = [e.get("Value") for e in events if e.name == "VarSet" and e.get("Variable") == "RECORD_STATUS"]
     assert status == ["TIMEOUT"]
+
+
+def test_unwritable_recording_loses_the_file_not_the_call(tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where a directory should be")
+
+    async def body(sim, events):
+        sim.pbx.globals["MONITOR"] = str(blocker)
+        sim.pbx.dialplan.contexts.update(Dialplan.from_text(REC_PLAN).contexts)
+        sim.phones["1002"].set_behaviour(answer_after_s=1, talk_time_s=5)
+
+        def on_event(e):
+            if e.name == "DialEnd" and e.get("DialStatus") == "ANSWER":
+                sim.pbx.mixmonitor(sim.pbx.channel(e.get("Channel")), str(blocker / "x.wav"))
+        sim.pbx.subscribe(on_event)
+        a = await sim.place_call(CallerScript("13800138000", dnid="s", context="rec"))
+        b = await sim.place_call(CallerScript("13800138001", dnid="vm", context="rec", steps=["talk 2"]))
+        return await a.wait(), await b.wait(), sim.pbx.media.finished, events
+    a, b, finished, events = run_site(body, tmp_path)
+    assert a.ended == pytest.approx(3 + 1 + 5) and b.ended is not None
+    assert finished[0].error and "not-a-dir" in finished[0].error
+    assert [e.get("Value") for e in events if e.get("Variable") == "RECORD_STATUS"] == ["ERROR"]
+    assert sum(1 for e in events if e.name == "Hangup") == 3

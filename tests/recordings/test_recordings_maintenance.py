@@ -169,3 +169,17 @@ def test_a_broken_recording_yaml_is_one_clear_line(config_dir, capsys):
     err = capsys.readouterr().err.strip()
     assert err == (f"hotline: error: {config_dir / 'recording.yaml'}: policy.mode: must be one of all, numbers, agents, "
                    "queues, got 'sometimes'")
+
+
+def test_recover_finishes_rows_a_stopped_service_left_open(config_dir, capsys, tmp_path):
+    stale, running, lost = seed(config_dir, [
+        dict(started_at=NOW - timedelta(hours=13), seconds=2.0, status="recording"),
+        dict(started_at=NOW - timedelta(minutes=5), seconds=1.0, status="recording"),   # may still be recording
+        dict(started_at=NOW - timedelta(hours=20), status="processing"),                 # no file ever written
+    ])
+    assert main(["--config", str(config_dir), "recordings", "recover", "--no-progress"]) == 0
+    assert "completed 1 recording(s), flagged 1" in capsys.readouterr().out
+    after = rows(config_dir)
+    assert after[stale].status == "complete" and abs(after[stale].duration_s - 2.0) < 0.05 and after[stale].ended_at
+    assert after[running].status == "recording"
+    assert after[lost].status == "flagged" and after[lost].error.startswith("file missing")

@@ -141,3 +141,42 @@ async def test_stereo_asks_for_interleaved_channels(ctx, pbx, ami):
     assert pbx.actions("MixMonitor")[0]["Options"] == "bD" and rec.stereo is True
     write_wav(ctx.primary.local_path(rec.path), 1.0, channels=2)
     assert wav_seconds(ctx.primary.local_path(rec.path)) == pytest.approx(1.0)
+
+
+async def test_agent_desktop_pauses_and_resumes_over_http(ctx, pbx, ami, repo_settings):
+    import asyncio
+
+    import httpx
+
+    from hotline.deps import Deps
+    from hotline.http import HttpServer, create_app
+    from recordings.http import router
+    from recordings.service import RecordingsService
+
+    recorder = make_recorder(ctx, ami)
+    deps = Deps(settings=repo_settings, engine=ctx.engine, sessions=ctx.sessions, bus=None, extras={
+        "recordings_context": ctx, "recordings": RecordingsService(ctx, RecordingPolicy(ctx.config), recorder)})
+
+    class Tasks:
+        create_task = staticmethod(asyncio.create_task)
+
+    server = HttpServer(create_app(deps, [router(deps)]), "127.0.0.1", 0)
+    await server.start(Tasks())
+    try:
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            async def token(staff, pin):
+                r = await client.post("/api/recordings/login", json={"staff_id": staff, "pin": pin})
+                return {"Authorization": "Bearer " + r.json()["token"]}
+            me, other = await token("1001", "1234"), await token("1002", "2345")
+            url = f"/api/recordings/live/{LINKEDID}"
+            assert (await client.post(f"{url}/pause", headers=me)).status_code == 404  # nothing recording yet
+            rec = await recorder.on_agent_answered(facts())
+            assert (await client.post(f"{url}/pause", headers=other)).status_code == 403
+            response = await client.post(f"{url}/pause", headers=me)
+            assert response.status_code == 200 and response.json() == {"linkedid": LINKEDID, "paused": True, "recording_id": rec.id}
+            assert recorder.active(LINKEDID).current.paused is True
+            assert (await client.post(f"{url}/resume", headers=me)).json()["paused"] is False
+    finally:
+        await server.stop()
+    assert [(a["Channel"], a["Direction"], a["State"]) for a in pbx.actions("MixMonitorMute")] == [
+        (CALLER_CHAN, "both", "1"), (CALLER_CHAN, "both", "0")]
