@@ -52,3 +52,11 @@ class WrapupEnded:
     agent_id: str
     queue: str
     seconds: float
+
+
+@dataclass(frozen=True)
+class WrapupStarted:
+    """The agent's ACD call is over and the agent directory times the wrap-up (engine without its own timer):
+    the directory must say when it ends — at once if its agent already left wrap-up."""
+    agent_id: str
+    queue: str

@@ -23,7 +23,7 @@ from sortedcontainers import SortedKeyList
 from acd import actions as act
 from acd.config import AgentProfile, QueueSettings, check_queues
 from acd.queue_log import QueueLogEntry, entry
-from acd.state import AgentRecord, AgentState, CallRecord, CallRequest, CallState, Outcome
+from acd.state import ON_CALL_REASON, AgentRecord, AgentState, CallRecord, CallRequest, CallState, Outcome
 from acd.strategies import StrategyContext, strategy_class
 
 MAX_OVERFLOW_HOPS = 3
@@ -55,7 +55,10 @@ def _secs(value: float) -> int:
 
 class Engine:
     def __init__(self, queues: Iterable[QueueSettings], agents: Iterable[AgentProfile], *,
-                 rng: random.Random | None = None, start: float = 0.0) -> None:
+                 rng: random.Random | None = None, start: float = 0.0, own_wrapup_timer: bool = True) -> None:
+        # False when the agent directory (CTI's state machine) times wrap-up: an agent then leaves wrap-up only
+        # when the directory says ready / not-ready / logged-out, never by a timer of the engine
+        self.own_wrapup_timer = own_wrapup_timer
         self.queues: dict[str, QueueSettings] = {q.name: q for q in check_queues(queues)}
         self.now = start
         self.rng = rng or random.Random(0)
@@ -382,6 +385,9 @@ class Engine:
         agent.wrapup_queue = queue
         agent.wrapup_started = now
         agent.wrapup_talk = talk
+        if not self.own_wrapup_timer:          # the directory ends it (it may have already: see WrapupStarted)
+            self.actions.append(act.WrapupStarted(agent.id, queue))
+            return
         wrapup = self.queues[queue].wrapup_s
         if wrapup <= 0:
             self._end_wrapup(agent, now)
@@ -457,14 +463,21 @@ class Engine:
             self._finish(call, outcome)
 
     # ---------------------------------------------------------------- agents
+    def _after_call(self, agent: AgentRecord, now: float, state: AgentState, reason: str = "") -> bool:
+        """A state the directory asks for while the agent rings, talks or wraps up applies when that is over
+        (True: deferred). When the directory times wrap-up itself, its word during wrap-up ends it now."""
+        if agent.state not in IN_CALL:
+            return False
+        agent.after_call, agent.after_reason = state, reason
+        if agent.state is AgentState.WRAPUP and not self.own_wrapup_timer:
+            self._end_wrapup(agent, now)
+        return True
+
     def agent_ready(self, now: float, agent_id: str) -> None:
         """CTI: the agent is ready (logged in and available). While in a call it applies afterwards."""
         now = self._at(now)
         agent = self.agent(agent_id)
-        if agent.state in IN_CALL:
-            agent.after_call, agent.after_reason = AgentState.READY, ""
-            return
-        if agent.state is AgentState.READY:
+        if self._after_call(agent, now, AgentState.READY) or agent.state is AgentState.READY:
             return
         if agent.state is AgentState.NOT_READY:
             self._emit(now, None, "NONE", agent.id, "UNPAUSE", agent.reason)
@@ -478,8 +491,7 @@ class Engine:
     def agent_not_ready(self, now: float, agent_id: str, reason: str = "") -> None:
         now = self._at(now)
         agent = self.agent(agent_id)
-        if agent.state in IN_CALL:
-            agent.after_call, agent.after_reason = AgentState.NOT_READY, reason
+        if self._after_call(agent, now, AgentState.NOT_READY, reason):
             return
         if agent.state is AgentState.LOGGED_OUT:
             self._count_login(agent, +1)
@@ -499,10 +511,7 @@ class Engine:
     def agent_logged_out(self, now: float, agent_id: str) -> None:
         now = self._at(now)
         agent = self.agent(agent_id)
-        if agent.state in IN_CALL:
-            agent.after_call, agent.after_reason = AgentState.LOGGED_OUT, ""
-            return
-        if agent.state is AgentState.LOGGED_OUT:
+        if self._after_call(agent, now, AgentState.LOGGED_OUT) or agent.state is AgentState.LOGGED_OUT:
             return
         self._log_out(agent, now)
 
@@ -595,15 +604,19 @@ class Engine:
     # ---------------------------------------------------------------- checks
     def snapshot(self, queue: str) -> dict:
         states = {s: 0 for s in AgentState}
+        on_other_calls = 0                  # not-ready for the ACD because CTI sees them on a call it did not place
         for aid in self.members[queue]:
-            states[self.agents[aid].state] += 1
+            agent = self.agents[aid]
+            states[agent.state] += 1
+            on_other_calls += agent.state is AgentState.NOT_READY and agent.reason == ON_CALL_REASON
         waiting = [c for c in self.waiting[queue] if not c.callback]
         longest = max((self.now - c.entered_at for c in waiting), default=0.0)
         return {"waiting": len(waiting), "callbacks": len(self.waiting[queue]) - len(waiting),
                 "longest_wait_s": round(longest, 3),
                 "agents": {"ready": states[AgentState.READY],
-                           "busy": states[AgentState.BUSY] + states[AgentState.RINGING],
-                           "wrap_up": states[AgentState.WRAPUP], "not_ready": states[AgentState.NOT_READY],
+                           "busy": states[AgentState.BUSY] + states[AgentState.RINGING] + on_other_calls,
+                           "wrap_up": states[AgentState.WRAPUP],
+                           "not_ready": states[AgentState.NOT_READY] - on_other_calls,
                            "logged_out": states[AgentState.LOGGED_OUT]}}
 
     def check_invariants(self) -> None:

@@ -1,4 +1,5 @@
 """The IVR's QueueHandoff over FastAGI: the caller waits in the ACD and is connected from its own AGI session.
+(It is also what CTI sees of the ACD: ``offer_answered`` and ``queue_stats``.)
 
 While waiting the caller hears music on hold (SET MUSIC ON <class>), and every announcement interval the
 flow's waiting messages (``call.waiting``: 对不起，让您久等了 / 您前面还有 N 位 / 预计等待 M 分钟 / options) with
@@ -63,6 +64,15 @@ class AcdHandoff:
         self.service = service
         self.poll_ms = poll_ms
         self.sound_prefix = sound_prefix
+
+    # ------------------------------------------------------------------ for CTI (deps.extras["acd"])
+    def offer_answered(self, linkedid: str, agent_id: str) -> bool:
+        """CTI saw the agent answer (DialEnd ANSWER): live stats and the agent's busy state start now."""
+        return self.service.agent_answered(linkedid, agent_id)
+
+    def queue_stats(self) -> dict[str, dict]:
+        """Every queue's live figures (the supervisor desk shows them)."""
+        return {name: self.service.queue_stats(name) for name in self.service.queue_names()}
 
     # ------------------------------------------------------------------ entry
     async def enqueue(self, call: Any, queue: str, skill: str | None, priority: int) -> QueueOutcome:

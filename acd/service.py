@@ -53,6 +53,8 @@ class AcdService:
         self._callback_dialer = None
         self.callback_dialer = callback_dialer
         self.on_autopause = on_autopause
+        # the agent directory that times wrap-up (CTI) is told when an ACD call's wrap-up starts
+        self.on_wrapup_started: Callable[[str], Any] | None = None
         self.tickets: dict[str, Ticket] = {}
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
@@ -104,14 +106,20 @@ class AcdService:
                 if ticket is not None and ticket.outcome is None:
                     ticket.outcome = a.outcome
             elif isinstance(a, act.AgentAutoPaused):
-                if self.on_autopause is not None:
-                    try:
-                        self.on_autopause(a.agent_id, a.reason)
-                    except Exception:
-                        log.exception("autopause hook failed for agent %s", a.agent_id)
+                self._tell(self.on_autopause, "autopause", a.agent_id, a.reason)
+            elif isinstance(a, act.WrapupStarted):
+                self._tell(self.on_wrapup_started, "wrap-up start", a.agent_id)
             elif isinstance(a, act.WrapupEnded):
                 self.stats.wrapup(a.queue, a.seconds, self.engine.now)
         self._wake.set()
+
+    @staticmethod
+    def _tell(hook: Callable[..., Any] | None, what: str, agent_id: str, *args: Any) -> None:
+        if hook is not None:
+            try:
+                hook(agent_id, *args)
+            except Exception:
+                log.exception("%s hook failed for agent %s", what, agent_id)
 
     def _spawn(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -175,6 +183,16 @@ class AcdService:
             return result
         return self._apply(self.engine.offer_answered, call_id, agent_id, offer_id)
 
+    def agent_answered(self, linkedid: str, agent_id: str) -> bool:
+        """CTI saw the agent's leg answer (DialEnd ANSWER) for call ``linkedid``: the offer ringing that agent
+        for that call is connected now, while the conversation runs (the caller's Dial only returns at its
+        end). False when the agent rings for no ACD call of that linkedid (the report is then ignored)."""
+        agent = self.engine.agents.get(agent_id)
+        call_id = agent.call_id if agent is not None else None
+        if call_id is None or call_id.split("#", 1)[0] != linkedid:
+            return False
+        return self.offer_answered(call_id, agent_id)
+
     def offer_failed(self, call_id: str, agent_id: str, reason: str = "noanswer", offer_id: int | None = None) -> bool:
         return self._apply(self.engine.offer_failed, call_id, agent_id, reason, offer_id)
 
@@ -220,6 +238,7 @@ class AcdService:
         return list(self.engine.queues)
 
     def queue_stats(self, name: str) -> dict:
+        """The live figures of one queue (the one source of ``queues/{name}/stats``, HTTP and the supervisor desk)."""
         if name not in self.engine.queues:
             raise KeyError(name)
         now = self.clock()
@@ -264,11 +283,13 @@ def build_service(settings: Any, *, sessions=None, clock: Callable[[], float] = 
 async def component(deps: Any):
     """The ACD inside ``hotline serve`` (hotline.service enters it after CTI, before FastAGI and HTTP).
 
-    Offers ``deps.extras["acd"]`` (the IVR's QueueHandoff) and ``deps.extras["acd_service"]``; agent states
-    come from CTI (``deps.extras["cti"].agents``) when present, else every agent of agents.yaml is ready;
+    Offers ``deps.extras["acd"]`` (the IVR's QueueHandoff; CTI reads the queue figures and reports answers
+    through it) and ``deps.extras["acd_service"]``; agent states, wrap-up included, come from CTI
+    (``deps.extras["cti"].agents``, see ``acd.agents.link_cti``) when present, else every agent of agents.yaml
+    is ready and the ACD times wrap-up itself;
     callbacks originate over CTI's AMI session and come back on the ``acd-callback`` FastAGI route;
     queue stats are published retained on ``queues/{name}/stats`` every 5 s; the queue log goes to the DB."""
-    from acd.agents import CtiAgentDirectory, InMemoryAgentDirectory, attach
+    from acd.agents import InMemoryAgentDirectory, attach, link_cti
     from acd.callback import CallbackDialer, callback_session
     from acd.handoff import AcdHandoff
     from acd.publisher import run_publisher
@@ -280,20 +301,12 @@ async def component(deps: Any):
         anchor = time.time() - loop.time()
         clock = lambda: anchor + loop.time()  # noqa: E731
     cti = deps.extras.get("cti")
-    on_autopause = None
-    if cti is not None:
-        def on_autopause(agent_id: str, reason: str) -> None:   # show the autopause on the agent desktop
-            async def force() -> None:
-                try:
-                    await cti.agents.force(agent_id, "not-ready", by="acd", reason=reason)
-                except Exception as exc:
-                    log.warning("CTI refused the autopause of agent %s: %s", agent_id, exc)
-            asyncio.get_running_loop().create_task(force())
-    service = build_service(deps.settings, sessions=deps.sessions, clock=clock, on_autopause=on_autopause)
+    service = build_service(deps.settings, sessions=deps.sessions, clock=clock)
     await service.restore_today()
-    profiles = list(service.engine.agents[a].profile for a in service.engine.agents)
-    directory = CtiAgentDirectory(cti.agents, profiles) if cti is not None else InMemoryAgentDirectory(profiles)
-    unsubscribe = attach(service, directory)
+    if cti is not None:
+        unlink = link_cti(service, cti)
+    else:
+        unlink = attach(service, InMemoryAgentDirectory(a.profile for a in service.engine.agents.values()))
     ami = getattr(deps.ami, "session", None) if getattr(deps.ami, "kind", "") == "cti" else None
     if ami is not None:
         settings = deps.settings
@@ -322,7 +335,7 @@ async def component(deps: Any):
     try:
         yield service
     finally:
-        unsubscribe()
+        unlink()
         for task in tasks:
             task.cancel()
         for task in tasks:

@@ -8,6 +8,10 @@ from typing import Any, Mapping
 from acd.config import AgentProfile
 
 
+# not-ready reason of an agent the directory (CTI) sees on a call the ACD did not place (outbound, transfer...)
+ON_CALL_REASON = "on-call"
+
+
 class AgentState(str, enum.Enum):
     LOGGED_OUT = "logged-out"
     NOT_READY = "not-ready"
@@ -44,7 +48,7 @@ class AgentRecord:
     talk_time: float = 0.0
     misses: int = 0                          # consecutive ring-no-answers
     call_id: str | None = None
-    after_call: AgentState | None = None     # state requested by CTI while ringing/busy/wrap-up
+    after_call: AgentState | None = None     # state the directory asked for while ringing/busy/wrap-up
     after_reason: str = ""
     wrapup_token: int = 0
     wrapup_queue: str | None = None          # queue of the call being wrapped up

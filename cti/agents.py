@@ -3,9 +3,11 @@
 States, in the field's words: logged-out, ready (准备就绪), reserved, ringing, talking (通话),
 on-hold (呼叫保持), transferring (转接中), wrap-up (事后整理), not-ready (离席, with a reason).
 
-Requests come from three places: the agent (login, ready, not-ready, end-wrap-up, logout), the PBX
-(ring, answer, hangup, ... derived from AMI events) and the supervisor (force). PBX-derived requests for
-a logged-out agent are ignored: the PBX is reality, the state machine only follows agents who work.
+Requests come from four places: the agent (login, ready, not-ready, end-wrap-up, logout), the PBX
+(ring, answer, hangup, ... derived from AMI events), the supervisor (force) and the ACD (``autopause``: its
+ring-no-answer policy). PBX-derived requests for a logged-out agent are ignored: the PBX is reality, the
+state machine only follows agents who work. This state machine is the source of truth for agent states:
+the ACD follows it (acd.agents.CtiAgentDirectory), wrap-up included.
 """
 from __future__ import annotations
 
@@ -60,7 +62,9 @@ TRANSITIONS: dict[str, dict[AgentState, AgentState]] = {
     "unreserve": {S.RESERVED: S.READY},
     "ring": {S.READY: S.RINGING, S.RESERVED: S.RINGING, S.NOT_READY: S.RINGING, S.WRAP_UP: S.RINGING},
     "answer": {S.RINGING: S.TALKING},
-    "ring-no-answer": {S.RINGING: S.NOT_READY, S.RESERVED: S.NOT_READY},
+    # a ring that ends unanswered puts the agent back where they were; the ACD owns the ring-no-answer
+    # policy (max_no_answer) and calls ``autopause`` when the agent must go not-ready
+    "ring-no-answer": {S.RINGING: S.READY, S.RESERVED: S.READY},
     "abandon": {S.RINGING: S.READY, S.RESERVED: S.READY},
     "hold": {S.TALKING: S.ON_HOLD},
     "unhold": {S.ON_HOLD: S.TALKING},
@@ -73,6 +77,9 @@ TRANSITIONS: dict[str, dict[AgentState, AgentState]] = {
 }
 PBX_REQUESTS = frozenset({"ring", "answer", "ring-no-answer", "abandon", "hangup", "unreachable",
                           "transfer-complete"})
+RING_ENDED = frozenset({"ring-no-answer", "abandon"})
+AVAILABILITY_REQUESTS = frozenset({"login", "logout", "ready", "not-ready", "end-wrap-up"})
+AUTOMATIC = frozenset({"pbx", "timer"})        # ``by`` of transitions nobody asked for
 FORCE_TARGETS = frozenset({S.LOGGED_OUT, S.NOT_READY, S.READY})
 
 
@@ -126,6 +133,7 @@ class Agent:
     reason_before_ring: str | None = None
     wrapup_until: datetime | None = None
     calls_handled: int = 0
+    pause_pending: str | None = None    # the ACD's autopause, waiting for the ring (or wrap-up) to let go
 
     def view(self) -> dict[str, Any]:
         return {"v": 1, "agent_id": self.id, "name": self.name, "team": self.team, "role": self.role,
@@ -164,7 +172,7 @@ class AgentService:
         self.listeners: list[Listener] = []
         self._locks: dict[str, asyncio.Lock] = {a: asyncio.Lock() for a in self.agents}
         self._wrapup_timers: dict[str, asyncio.TimerHandle] = {}
-        self._timer_tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task] = set()        # wrap-up timer ends, autopauses
 
     # -- lookups -------------------------------------------------------------------------------
     def get(self, agent_id: str) -> Agent:
@@ -206,11 +214,16 @@ class AgentService:
                                         f"busy with call {agent.linkedid}, event is for call {linkedid}")
             new_reason = None
             if target is S.NOT_READY:
-                new_reason = {"login": "login", "unreachable": "unreachable",
-                              "ring-no-answer": "ring-no-answer"}.get(request, reason)
-            if request == "abandon" and agent.state is S.RINGING and \
+                new_reason = {"login": "login", "unreachable": "unreachable"}.get(request, reason)
+            if request in RING_ENDED and agent.state is S.RINGING and \
                     agent.state_before_ring in (S.NOT_READY, S.WRAP_UP):
                 target, new_reason = S.NOT_READY, agent.reason_before_ring or "login"
+            if agent.pause_pending:
+                if by in AUTOMATIC and target is S.READY:
+                    target, new_reason = S.NOT_READY, agent.pause_pending
+                    agent.pause_pending = None
+                elif request in AVAILABILITY_REQUESTS or target in (S.NOT_READY, S.LOGGED_OUT):
+                    agent.pause_pending = None           # the agent (or the PBX) decided otherwise meanwhile
             await self._apply(agent, target, new_reason, request, linkedid=linkedid, queue=queue, by=by)
             return agent
 
@@ -227,8 +240,32 @@ class AgentService:
                            f"choose one of {', '.join(sorted(s.value for s in FORCE_TARGETS))}")
         async with self._locks[agent.id]:
             new_reason = (reason or "forced") if state is S.NOT_READY else None
+            agent.pause_pending = None
             await self._apply(agent, state, new_reason, "force", by=by)
         return agent
+
+    def autopause(self, agent_id: str, reason: str = "ring-no-answer") -> None:
+        """The ACD's ring-no-answer policy paused the agent: show it as not-ready with ``reason``.
+
+        Synchronous on purpose (the ACD calls it from its engine event): the pause is noted at once, so
+        the end of the ring that CTI may process next already knows the agent must not go back to ready.
+        Applied now if the agent is free; a ringing, talking or wrapping-up agent goes not-ready instead of
+        ready when that is over, unless the agent chooses a state meanwhile."""
+        agent = self.get(agent_id)
+        if agent.state is S.LOGGED_OUT:
+            return
+        agent.pause_pending = reason
+        self._spawn(self._apply_pending(agent.id))
+
+    async def _apply_pending(self, agent_id: str) -> None:
+        agent = self.agents[agent_id]
+        async with self._locks[agent_id]:
+            reason = agent.pause_pending
+            if reason is None or agent.state in ON_CALL or agent.state is S.WRAP_UP:
+                return
+            agent.pause_pending = None
+            if agent.state in (S.READY, S.RESERVED):
+                await self._apply(agent, S.NOT_READY, reason, "autopause", by="acd")
 
     async def set_from_pbx(self, agent_id: str, target: AgentState, *, reason: str | None, linkedid: str | None,
                            request: str = "resync") -> None:
@@ -288,9 +325,12 @@ class AgentService:
 
     def _wrapup_expired(self, agent_id: str) -> None:
         self._wrapup_timers.pop(agent_id, None)
-        task = asyncio.get_running_loop().create_task(self._end_wrapup_by_timer(agent_id))
-        self._timer_tasks.add(task)
-        task.add_done_callback(self._timer_tasks.discard)
+        self._spawn(self._end_wrapup_by_timer(agent_id))
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _end_wrapup_by_timer(self, agent_id: str) -> None:
         try:
@@ -302,9 +342,9 @@ class AgentService:
     async def close(self) -> None:
         for agent_id in list(self._wrapup_timers):
             self._cancel_wrapup_timer(agent_id)
-        for task in list(self._timer_tasks):
+        for task in list(self._tasks):
             task.cancel()
-        await asyncio.gather(*self._timer_tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     # -- recovery --------------------------------------------------------------------------------
     async def recover(self) -> None:

@@ -1,19 +1,23 @@
 """The CTI in one object: the live model, agents, call data, screen pops, commands, supervisor desk.
 
-    cti = Cti(agents=settings.agents, queues=settings.queues, sessions=sessions, publisher=bus)
+    cti = Cti(agents=settings.agents, queues=settings.queues, sessions=sessions, publisher=bus,
+              acd_source=lambda: deps.extras.get("acd"))
     await cti.start()            # agent states recovered from the database
     cti.attach(ami_session)      # model fed by the reader, handlers on per-call workers, resync on connect
     ...
     await cti.close()
+
+The ACD owns queues: their figures (``queues/{name}/stats``) and the ring-no-answer policy. The CTI reads
+the figures from it and tells it when an agent answers (``acd_source()`` returns the ACD, or None).
 """
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from panoramisk.message import Message
 
+from acd.config import queue_settings
 from cti.agents import AgentService, CtiError
 from cti.ami import AmiActionError, AmiSession
 from cti.auth import Authenticator, Principal
@@ -36,17 +40,15 @@ class Cti:
     def __init__(self, *, agents: Iterable[Any], queues: Iterable[Any] = (), sessions, publisher: Publisher | None,
                  ami: AmiSession | None = None, dialplan: DialplanNames = DialplanNames(),
                  default_wrapup_seconds: float = 30.0, ring_timeout: float = 30.0, auth_secret: bytes | None = None,
-                 queue_stats_interval: float = 5.0):
+                 acd_source: Callable[[], Any] = lambda: None):
         agents = list(agents)
         self.queue_configs = list(queues)
         self.ami = ami
+        self.acd_source = acd_source
         self.model = LiveModel()
         self.notifier = Notifier(publisher)
-        queue_wrapup = {}
-        for q in self.queue_configs:
-            raw = getattr(q, "raw", {}) or {}
-            if "wrapup_seconds" in raw:
-                queue_wrapup[q.name] = float(raw["wrapup_seconds"])
+        # wrap-up after a queue's call: the queue's wrapup_time, read as the ACD reads queues.yaml
+        queue_wrapup = {q.name: queue_settings(q).wrapup_s for q in self.queue_configs}
         self.agents = AgentService(agents, sessions, default_wrapup_seconds=default_wrapup_seconds,
                                    queue_wrapup_seconds=queue_wrapup)
         self.calldata = CallDataStore()
@@ -62,21 +64,32 @@ class Cti:
                                       queues={q.name: q for q in self.queue_configs}, dialplan=dialplan,
                                       ring_timeout=ring_timeout, announcements=self.announcements)
         self.supervisor = SupervisorDesk(ami=ami, model=self.model, agents=self.agents,
-                                         announcements=self.announcements, queues=self.queue_configs,
-                                         calldata=self.calldata)
+                                         announcements=self.announcements, queue_stats=self.queue_stats)
         self.auth = Authenticator(agents, secret=auth_secret)
-        self.queue_stats_interval = queue_stats_interval
         self.resyncs = 0
         self.agents.listeners.append(lambda agent, change: self.notifier.agent_state(agent.view()))
-        self._stats_task: asyncio.Task | None = None
+        self.tracker.answer_listeners.append(self._answered)
+
+    # -- the ACD, when one runs ------------------------------------------------------------------
+    @property
+    def acd(self) -> Any:
+        return self.acd_source()
+
+    def queue_stats(self) -> dict[str, dict[str, Any]]:
+        """Live queue figures, from the ACD (their one owner); none without an ACD."""
+        acd = self.acd
+        return acd.queue_stats() if acd is not None else {}
+
+    def _answered(self, linkedid: str, agent_id: str) -> None:
+        acd = self.acd
+        if acd is not None:
+            acd.offer_answered(linkedid, agent_id)
 
     # -- life cycle ------------------------------------------------------------------------------
     async def start(self) -> None:
         await self.agents.recover()
         for agent in self.agents.agents.values():
             self.notifier.agent_state(agent.view())
-        if self.queue_stats_interval and self.queue_configs:
-            self._stats_task = asyncio.get_running_loop().create_task(self._publish_queue_stats())
 
     def attach(self, session: AmiSession) -> None:
         self.ami = self.commands.ami = self.supervisor.ami = session
@@ -103,19 +116,7 @@ class Cti:
         log.info("resync %d: %d channels (%d new, %d gone), %d endpoints", self.resyncs, len(channels),
                  len(changes["added"]), len(changes["gone"]), len(endpoints))
 
-    async def _publish_queue_stats(self) -> None:
-        while True:
-            try:
-                for name, stats in self.supervisor.queue_stats().items():
-                    self.notifier.queue_stats(name, stats)
-            except Exception:
-                log.exception("queue stats failed")
-            await asyncio.sleep(self.queue_stats_interval)
-
     async def close(self) -> None:
-        if self._stats_task is not None:
-            self._stats_task.cancel()
-            await asyncio.gather(self._stats_task, return_exceptions=True)
         await self.agents.close()
 
     # -- one entry for HTTP and MQTT commands ----------------------------------------------------

@@ -6,7 +6,7 @@ Topics (under the configured prefix, "hotline" by default):
   agents/{id}/announcements    supervisor announcements until read
   agents/{id}/cmd/reply        replies to commands sent on agents/{id}/cmd (carry the request's id)
   calls/{linkedid}             the call's live view on every change, and once more when it ends
-  queues/{name}/stats          retained - agents ready/busy/not-ready and calls waiting, every few seconds
+(``queues/{name}/stats`` is the ACD's: acd.publisher.)
 """
 from __future__ import annotations
 
@@ -42,6 +42,3 @@ class Notifier:
 
     def call(self, linkedid: str, view: dict[str, Any]) -> None:
         self._publish(f"calls/{linkedid}", view)
-
-    def queue_stats(self, name: str, stats: dict[str, Any]) -> None:
-        self._publish(f"queues/{name}/stats", stats, retain=True)

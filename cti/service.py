@@ -1,6 +1,7 @@
 """The CTI as a component of `hotline serve` (hotline.service enters `component(deps)` after the bus
 and the AMI link start, before HTTP opens). Puts the Cti object in ``deps.extras["cti"]`` for the
-ACD and IVR (call data, ``CustomerDirectory.by_number``, agent states)."""
+ACD and IVR (call data, ``CustomerDirectory.by_number``, agent states). The ACD, entered after it, is
+found in ``deps.extras["acd"]`` when the CTI needs it (queue figures, answers)."""
 from __future__ import annotations
 
 import contextlib
@@ -18,7 +19,7 @@ async def component(deps):
     if deps.ami is not None and getattr(deps.ami, "kind", "") == "cti":
         session = deps.ami.session
     cti = Cti(agents=deps.settings.agents, queues=deps.settings.queues, sessions=deps.sessions,
-              publisher=deps.bus, ami=session)
+              publisher=deps.bus, ami=session, acd_source=lambda: deps.extras.get("acd"))
     deps.extras["cti"] = cti
     await cti.start()
     if session is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -118,13 +118,12 @@ class Announcements:
 
 class SupervisorDesk:
     def __init__(self, *, ami: AmiSession | None, model: LiveModel, agents: AgentService,
-                 announcements: Announcements, queues: Iterable[Any] = (), calldata: Any = None):
+                 announcements: Announcements, queue_stats: Callable[[], dict[str, Any]] = dict):
         self.ami = ami
         self.model = model
         self.agents = agents
         self.announcements = announcements
-        self.queues = list(queues)
-        self.calldata = calldata
+        self.queue_stats = queue_stats          # the ACD's live figures per queue
 
     def _agent_channel(self, agent_id: str):
         agent = self.agents.get(agent_id)
@@ -176,10 +175,6 @@ class SupervisorDesk:
                        priority: str = "normal") -> dict[str, Any]:
         require(principal, "announce", roles=SUPERVISE)
         return {"announcement": await self.announcements.announce(principal.agent_id, text, audience, priority)}
-
-    def queue_stats(self) -> dict[str, dict[str, Any]]:
-        from cti.queues import queue_stats
-        return queue_stats(self.queues, self.agents, self.model, self.calldata)
 
     def overview(self, principal: Principal) -> dict[str, Any]:
         require_read(principal, "see the supervisor overview")

@@ -1,22 +1,33 @@
-"""`hotline demo`: the simulator, the service, SQLite and an embedded broker in one process on a virtual clock.
+"""`hotline demo`: one business day of the 江南云商 hotline - the simulator, the service, SQLite and an embedded
+broker in one process on a virtual clock.
 
 The service side is the production `Service`: it reaches the simulator only over TCP (AMI client to the
 simulator's AMI port, the simulator's AGI() calls to the service's FastAGI port). Only this harness - the
-callers - uses pbxsim's participant API. Every random choice comes from one `random.Random(seed)`, the
-simulator's ids come from the same seed and a fixed epoch, and time is virtual, so the same seed prints
-the same summary.
+callers and the agents' softphones and desktops - uses pbxsim's participant API. Every random choice comes
+from `random.Random(seed)` (or from a generator seeded with the seed and a call's id), the simulator's ids
+come from the same seed and a fixed epoch, the service's clocks are pinned to the demo day, and time is
+virtual, so the same seed prints the same summary.
+
+The day: DEMO_DAY, 08:00-20:00 in the service's time zone (virtual time 0 = 08:00). `--calls N` arrivals are
+spread over the day by DAY_PROFILE (a morning and an afternoon peak); the calls still running at 20:00 and
+the callbacks still owed are finished before the figures are read.
 
 Domain packages extend the demo with an optional `<pkg>/demo.py` (pkg in ivr, cti, acd, recordings):
-- `async def prepare(ctx)`                 before the first call (log agents in, set softphone behaviour …)
-- `def caller_script(ctx, index)`          a pbxsim CallerScript for call `index` (first package that has it
-                                           wins; without one the foundation's greeting callers are used)
-- `def summarize(ctx) -> dict` (or async)  figures merged into the summary (answered, asa_s, …)
-`ctx` is a DemoContext: ctx.sim, ctx.service (ctx.service.deps), ctx.settings, ctx.rng, ctx.callers, ctx.seed.
+- `async def prepare(ctx)`                 before the first call (customers, agents' shifts, softphones …)
+- `def caller_script(ctx, index)`          a pbxsim CallerScript or Caller for call `index` (first package
+                                           that has it wins; without one the foundation's greeting callers)
+- `async def settle(ctx)`                  after the last caller hung up: finish what is still owed
+- `def summarize(ctx) -> dict` (or async)  figures merged into the summary, read from the stores
+`ctx` is a DemoContext: ctx.sim, ctx.service (ctx.service.deps), ctx.settings, ctx.rng, ctx.callers, ctx.seed,
+ctx.day_start (epoch of 08:00), ctx.wall_clock(), ctx.at("12:30") (virtual seconds), ctx.spawn(coro)
+(background work cancelled when the day is over), ctx.shared (what one package tells another).
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import datetime as dt
 import inspect
 import json
 import logging
@@ -26,6 +37,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hotline.config import Settings, load_settings
 from hotline.service import Service, optional_module
@@ -34,7 +46,12 @@ log = logging.getLogger(__name__)
 
 DEMO_EPOCH = 1_767_225_600          # 2026-01-01 00:00 UTC: uniqueids do not depend on the wall clock
 HOTLINE_NUMBER = "4008001234"       # the DNID callers dial
-MEAN_INTERARRIVAL_S = 20.0
+DEMO_DAY = dt.date(2026, 11, 24)    # a Tuesday, no holiday in flows/calendars.yaml
+DAY_OPENS = dt.time(8, 0)
+DAY_HOURS = 12                      # 08:00-20:00
+# relative call volume per hour from 08:00 (a typical inbound day: 10-11 and 14-16 peaks, a lunch dip)
+DAY_PROFILE = (4, 8, 11, 10, 6, 6, 9, 10, 8, 6, 4, 3)
+SETTLE_LIMIT_S = 3 * 3600           # after 20:00: at most this long to finish calls and callbacks
 DOMAIN_DEMOS = ("ivr", "cti", "acd", "recordings")
 
 
@@ -46,7 +63,27 @@ class DemoContext:
     rng: random.Random
     seed: int
     calls: int
+    day_start: float = 0.0            # epoch seconds of 08:00 on DEMO_DAY (virtual time 0)
     callers: list[Any] = field(default_factory=list)     # pbxsim.participants.Caller, in placing order
+    shared: dict[str, Any] = field(default_factory=dict)
+    tasks: list[asyncio.Task] = field(default_factory=list)
+
+    def wall_clock(self) -> float:
+        return self.day_start + asyncio.get_running_loop().time()
+
+    def at(self, hhmm: str) -> float:
+        """Virtual seconds of a local time of the demo day ("12:30" -> 16200.0)."""
+        hours, minutes = (int(part) for part in hhmm.split(":"))
+        return (hours * 60 + minutes) * 60.0 - (DAY_OPENS.hour * 60 + DAY_OPENS.minute) * 60.0
+
+    def local_time(self, virtual_s: float | None = None) -> dt.datetime:
+        when = self.wall_clock() if virtual_s is None else self.day_start + virtual_s
+        return dt.datetime.fromtimestamp(when, ZoneInfo(self.settings.service.time_zone))
+
+    def spawn(self, coro) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.append(task)
+        return task
 
 
 def demo_settings(settings: Settings, data_dir: Path) -> Settings:
@@ -60,6 +97,17 @@ def demo_settings(settings: Settings, data_dir: Path) -> Settings:
         http={"host": "127.0.0.1", "port": 0},
         paths={"recordings_dir": data_dir / "recordings"},
     )
+
+
+def day_start_epoch(settings: Settings) -> float:
+    zone = ZoneInfo(settings.service.time_zone)
+    return dt.datetime.combine(DEMO_DAY, DAY_OPENS, zone).timestamp()
+
+
+def arrival_times(rng: random.Random, calls: int) -> list[float]:
+    """`calls` arrival moments (virtual seconds from 08:00) drawn from DAY_PROFILE, in order."""
+    hours = rng.choices(range(len(DAY_PROFILE)), weights=DAY_PROFILE, k=calls)
+    return sorted(round((hour + rng.random()) * 3600.0, 3) for hour in hours)
 
 
 def greeting_caller(ctx: DemoContext, index: int):
@@ -82,8 +130,30 @@ async def _maybe_await(value):
     return await value if inspect.isawaitable(value) else value
 
 
+@contextlib.contextmanager
+def _service_extras(extras: dict[str, Any]):
+    """Hand `extras` to the service's Deps before its components start (the ACD reads deps.extras["wall_clock"],
+    the IVR deps.extras["clock"] when they are built). Service has no parameter for this yet, so the demo
+    swaps in a Deps subclass for the duration of the start-up."""
+    import hotline.service as service_module
+
+    original = service_module.Deps
+
+    class DemoDeps(original):                      # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.extras.update(extras)
+
+    service_module.Deps = DemoDeps
+    try:
+        yield
+    finally:
+        service_module.Deps = original
+
+
 async def run_demo(settings: Settings, *, calls: int, seed: int, data_dir: Path) -> dict[str, Any]:
-    """Place `calls` scripted calls and return the summary. Must run on pbxsim's VirtualClockLoop."""
+    """Place `calls` scripted calls over the demo day and return the summary. Must run on pbxsim's
+    VirtualClockLoop started at 0."""
     from sqlalchemy.pool import NullPool
 
     from pbxsim.simulator import Simulator
@@ -93,6 +163,15 @@ async def run_demo(settings: Settings, *, calls: int, seed: int, data_dir: Path)
     settings.paths.recordings_dir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     demos = [m for m in (optional_module(f"{pkg}.demo") for pkg in DOMAIN_DEMOS) if m is not None]
+    loop = asyncio.get_running_loop()
+    day_start = day_start_epoch(settings)
+    zone = ZoneInfo(settings.service.time_zone)
+
+    def wall_clock() -> float:
+        return day_start + loop.time()
+
+    def local_now() -> dt.datetime:
+        return dt.datetime.fromtimestamp(wall_clock(), dt.timezone.utc).astimezone(zone)
 
     async with Simulator(conf_dir=settings.paths.asterisk_conf_dir, sounds_dirs=[settings.paths.sounds_dir],
                          monitor_dir=settings.paths.recordings_dir, agents_file=settings.config_dir / "agents.yaml",
@@ -101,38 +180,43 @@ async def run_demo(settings: Settings, *, calls: int, seed: int, data_dir: Path)
         # NullPool: an idle pooled aiosqlite connection keeps a worker thread that the virtual clock would
         # count as busy, and the demo would then run in real time. MQTT keep-alive pings are off because
         # virtual time jumps would make the broker think the client went silent.
-        async with Service(settings, bus_keepalive=0, engine_options={"poolclass": NullPool}) as service:
+        with _service_extras({"wall_clock": wall_clock, "clock": local_now}):
+            service_cm = Service(settings, bus_keepalive=0, engine_options={"poolclass": NullPool})
+            service = await service_cm.__aenter__()
+        try:
             sim.pbx.agi_override = ("127.0.0.1", service.fastagi_port)
             if not await service.ami.wait_connected(timeout=30):
                 raise RuntimeError(f"the service did not log in to the simulator's AMI on port {sim.ami_port}")
-            ctx = DemoContext(sim=sim, service=service, settings=settings, rng=rng, seed=seed, calls=calls)
+            ctx = DemoContext(sim=sim, service=service, settings=settings, rng=rng, seed=seed, calls=calls,
+                              day_start=day_start)
             for module in demos:
                 if hasattr(module, "prepare"):
                     await module.prepare(ctx)
             script_for = next((m.caller_script for m in demos if hasattr(m, "caller_script")), greeting_caller)
 
-            loop = asyncio.get_running_loop()
-            start = loop.time()
-            arrivals = []
-            t = 0.0
-            for _ in range(calls):
-                t += rng.expovariate(1.0 / MEAN_INTERARRIVAL_S)
-                arrivals.append(t)
-            for index, at in enumerate(arrivals):
-                await asyncio.sleep(max(0.0, start + at - loop.time()))
+            for index, at in enumerate(arrival_times(rng, calls)):
+                await asyncio.sleep(max(0.0, at - loop.time()))
                 ctx.callers.append(await sim.place_call(script_for(ctx, index)))
             outcomes = [await caller.wait() for caller in ctx.callers]
+            for module in demos:
+                if hasattr(module, "settle"):
+                    await module.settle(ctx)
             await _settle(service)
+            for task in ctx.tasks:
+                task.cancel()
+            await asyncio.gather(*ctx.tasks, return_exceptions=True)
 
             summary = _foundation_summary(ctx, outcomes)
             for module in demos:
                 if hasattr(module, "summarize"):
                     summary.update(await _maybe_await(module.summarize(ctx)))
+        finally:
+            await service_cm.__aexit__(None, None, None)
     return summary
 
 
 async def _settle(service: Service) -> None:
-    """Let the last FastAGI sessions finish their bookkeeping before the service stops."""
+    """Let the last FastAGI sessions finish their bookkeeping before the figures are read."""
     for _ in range(200):
         if not getattr(service.agi, "active_sessions", 0):
             break
@@ -152,6 +236,7 @@ def _foundation_summary(ctx: DemoContext, outcomes: list[Any]) -> dict[str, Any]
         "failed": len(outcomes) - completed,
         "caller_hangups": sum(1 for o in outcomes if o.hung_up_by == "caller"),
         "seed": ctx.seed,
+        "day": DEMO_DAY.isoformat(),
     }
 
 

@@ -45,6 +45,23 @@ async def run_app(pbx: "Pbx", chan: Channel, name: str, data: str, *, from_agi: 
             chan.app, chan.appdata = prev
 
 
+def parse_options(text: str) -> dict[str, str]:
+    """Application options like ``gtm(default)U(sub^a)`` -> {"g": "", "t": "", "m": "default", "U": "sub^a"}."""
+    out: dict[str, str] = {}
+    i = 0
+    while i < len(text):
+        letter = text[i]
+        i += 1
+        arg = ""
+        if i < len(text) and text[i] == "(":
+            end = text.find(")", i)
+            end = len(text) if end < 0 else end
+            arg = text[i + 1:end]
+            i = end + 1
+        out[letter] = arg
+    return out
+
+
 def _float(text: str, default: float | None = None) -> float | None:
     try:
         return float(text)
@@ -460,7 +477,14 @@ async def dial(pbx: "Pbx", chan: Channel, targets: list[str], timeout: float | N
         if not out.destroyed:
             pbx.destroy(out)
 
-    answered = await pbx.wait_answer([o for o, _ in outs], timeout, watch=chan, on_fail=leg_failed)
+    moh = "m" in parse_options(options)
+    if moh:   # m(class): the caller hears music instead of ringing
+        chan.set_music(True, parse_options(options)["m"] or "default")
+    try:
+        answered = await pbx.wait_answer([o for o, _ in outs], timeout, watch=chan, on_fail=leg_failed)
+    finally:
+        if moh:
+            chan.set_music(False)
     try:
         if answered is None or chan.hungup:
             for out, _ in outs:
@@ -553,9 +577,8 @@ async def bridge_call(pbx: "Pbx", chan: Channel, callee: Channel, options: str =
             pbx.destroy(callee)
     if chan.hungup:
         return -1
-    if callee.runs_dialplan:      # the callee was transferred/redirected away
-        return -1
-    return 0 if "g" in options else -1
+    # the callee hung up or was redirected away: with g the caller goes on in the dialplan
+    return 0 if "g" in parse_options(options) else -1
 
 
 # -- Queue (minimal ringall) ------------------------------------------------------------------------
@@ -619,6 +642,43 @@ async def app_queue(pbx, chan, args, raw):
         status = "ABANDON" if status == "TIMEOUT" else status
     pbx.emit_channel_event("QueueCallerLeave", chan, [("Queue", name), ("Position", "1"), ("Count", "0")], "agent,all")
     chan.set_variable("QUEUESTATUS", status)
+    return -1 if chan.hungup else 0
+
+
+# -- ConfBridge --------------------------------------------------------------------------------------
+@app("ConfBridge")
+async def app_confbridge(pbx, chan, args, raw):
+    """Join conference ``args[0]`` (a softmix bridge) until hangup or Redirect."""
+    name = (args[0] if args else "") or "default"
+    if chan.hungup:
+        return -1
+    if chan.state != 6:
+        pbx.answer(chan)
+    conf = pbx.conferences.get(name)
+    if conf is None or conf.destroyed:
+        conf = pbx.conferences[name] = pbx.new_bridge("base", "softmix", creator="ConfBridge", name=name)
+        pbx.emit_event("ConfbridgeStart", [("Conference", name)] + conf.headers())
+    conf.enter(chan)
+    pbx.emit_event("ConfbridgeJoin", [("Conference", name)] + conf.headers() + chan.snapshot()
+                   + [("Admin", "No"), ("Muted", "No")])
+    try:
+        while not chan.hungup and chan.bridge is conf:
+            waiters = [asyncio.ensure_future(chan.hangup_event.wait()), asyncio.ensure_future(conf._changed.wait())]
+            try:
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for w in waiters:
+                    w.cancel()
+    finally:
+        if chan in conf.channels:
+            conf.leave(chan)
+            pbx.emit_event("ConfbridgeLeave", [("Conference", name)] + conf.headers() + chan.snapshot()
+                           + [("Admin", "No")])
+        if not conf.channels and not conf.destroyed:
+            pbx.emit_event("ConfbridgeEnd", [("Conference", name)] + conf.headers())
+            conf.destroy()
+            if pbx.conferences.get(name) is conf:
+                del pbx.conferences[name]
     return -1 if chan.hungup else 0
 
 

@@ -11,11 +11,13 @@ if TYPE_CHECKING:
 
 class Bridge:
     def __init__(self, pbx: "Pbx", uniqueid: str, *, bridge_type: str = "basic",
-                 technology: str = "simple_bridge") -> None:
+                 technology: str = "simple_bridge", creator: str = "<unknown>", name: str = "<unknown>") -> None:
         self.pbx = pbx
         self.uniqueid = uniqueid
         self.type = bridge_type
         self.technology = technology
+        self.creator = creator
+        self.name = name
         self.channels: list["Channel"] = []
         self.spies: list["Channel"] = []
         self.created = pbx.loop_time()
@@ -27,8 +29,8 @@ class Bridge:
             ("BridgeUniqueid", self.uniqueid),
             ("BridgeType", self.type),
             ("BridgeTechnology", self.technology),
-            ("BridgeCreator", "<unknown>"),
-            ("BridgeName", "<unknown>"),
+            ("BridgeCreator", self.creator),
+            ("BridgeName", self.name),
             ("BridgeNumChannels", str(len(self.channels))),
             ("BridgeVideoSourceMode", "none"),
         ]

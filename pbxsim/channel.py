@@ -119,6 +119,8 @@ class Channel:
         self.hangup_hooks: list = []      # called synchronously when a hangup is requested
         self._in_agi = False
         self._async_goto = False
+        self._after_bridge: tuple[str, str, int] | None = None   # where to go on after an AMI Bridge
+        self._parked: asyncio.Event | None = None
 
     # -- snapshot / events ------------------------------------------------
     @property

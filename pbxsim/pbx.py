@@ -124,6 +124,7 @@ class Pbx:
         self.fully_booted_at = self.loop_time()
         self.last_reload_at = self.fully_booted_at
         self.device_state_cache: dict[str, str] = {}
+        self.conferences: dict[str, Bridge] = {}      # ConfBridge rooms by name
         self.external_parties: dict[str, Any] = {}   # number -> participants.ExternalParty
         self.external_defaults: Any = None            # participants.PhoneBehaviour for unknown numbers
         self.history: list[dict] = []   # one summary per finished channel (for demo/tests)
@@ -300,6 +301,10 @@ class Pbx:
                 except asyncio.CancelledError:
                     if chan._redirect is None:
                         app_task.cancel()
+                        try:   # let the application clean up (leave bridges...) before the channel goes
+                            await asyncio.wait({app_task}, timeout=1.0)
+                        except asyncio.CancelledError:
+                            pass
                         raise
                     try:
                         await app_task
@@ -312,10 +317,20 @@ class Pbx:
                     chan._async_goto = False
                     chan.revive()
                 if chan._redirect is not None and chan._redirect[0] == "__bridge__":
+                    # pulled into an AMI Bridge: wait for it to end, then go on in the dialplan
                     chan._redirect = None
-                    if chan._bridge_done is not None:
-                        await chan._bridge_done.wait()
-                    break
+                    done = chan._bridge_done
+                    if done is not None:
+                        if chan._parked is not None:
+                            chan._parked.set()
+                        await done.wait()
+                    after, chan._after_bridge = chan._after_bridge, None
+                    chan._bridge_done = chan._parked = None
+                    if after is None or chan.hungup:
+                        break
+                    chan.context, chan.exten, chan.priority = after
+                    step = self._prepare_step(chan)
+                    continue
                 if chan._redirect is not None:
                     chan.context, chan.exten, chan.priority = chan._redirect
                     chan._redirect = None
@@ -430,6 +445,13 @@ class Pbx:
 
     def goto(self, chan: Channel, context: str, exten: str, priority: int = 1) -> None:
         """Send a channel to a dialplan location (Redirect, transfers)."""
+        if chan._bridge_done is not None and not chan._bridge_done.is_set() and chan.runs_dialplan:
+            # parked in an AMI Bridge: leave it and continue at the target
+            chan._after_bridge = (context, exten, priority)
+            if chan.bridge is not None:
+                chan.bridge.clear_peers()
+                chan.bridge.leave(chan)
+            return
         if chan.runs_dialplan and chan._in_agi and not chan.hungup:
             # Asterisk's async goto: a soft hangup (AST_SOFTHANGUP_ASYNCGOTO) ends the AGI session
             # as if the caller had hung up; then the channel carries on at the new location.
@@ -552,6 +574,18 @@ class Pbx:
                         callerid: str | None = None, timeout_ms: int = 30000,
                         variables: dict[str, str] | None = None, account: str = "",
                         on_channel: Callable[[Channel], None] | None = None) -> OriginateResult:
+        """Place a call; returns when it is answered or has failed. The call belongs to the PBX:
+        cancelling the caller of originate() (an AMI client going away) does not cancel the call."""
+        task = self.spawn(self._originate(channel=channel, context=context, exten=exten, priority=priority,
+                                          application=application, data=data, callerid=callerid,
+                                          timeout_ms=timeout_ms, variables=variables, account=account,
+                                          on_channel=on_channel), name=f"originate {channel}")
+        return await asyncio.shield(task)
+
+    async def _originate(self, *, channel: str, context: str | None, exten: str | None, priority: int | None,
+                         application: str | None, data: str, callerid: str | None, timeout_ms: int,
+                         variables: dict[str, str] | None, account: str,
+                         on_channel: Callable[[Channel], None] | None) -> OriginateResult:
         tech, _, resource = channel.partition("/")
         if tech.lower() not in ("local", "pjsip") or not resource:
             return OriginateResult(False, 0, None)
@@ -648,9 +682,10 @@ class Pbx:
         return chan
 
     # -- bridges ---------------------------------------------------------------------
-    def new_bridge(self, bridge_type: str = "basic", technology: str = "simple_bridge") -> Bridge:
+    def new_bridge(self, bridge_type: str = "basic", technology: str = "simple_bridge", *,
+                   creator: str = "<unknown>", name: str = "<unknown>") -> Bridge:
         bid = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
-        bridge = Bridge(self, bid, bridge_type=bridge_type, technology=technology)
+        bridge = Bridge(self, bid, bridge_type=bridge_type, technology=technology, creator=creator, name=name)
         self.bridges[bid] = bridge
         self.emit_event("BridgeCreate", bridge.headers())
         return bridge
@@ -660,24 +695,39 @@ class Pbx:
         self.spawn(self._ami_bridge(chan1, chan2), name=f"bridge {chan1.name}")
 
     async def _ami_bridge(self, chan1: Channel, chan2: Channel) -> None:
+        """Asterisk's Bridge action: both leave what they were doing; when the bridge ends each one
+        goes on in the dialplan at the priority after where it was (or where a Redirect sent it)."""
+        parked = []
         for c in (chan1, chan2):
             c._bridge_done = asyncio.Event()
-            task = c._app_task
-            if c.runs_dialplan and task is not None:
-                c._redirect = ("__bridge__", "s", 1)
-                c._app_task = None
-                task.cancel()
-            elif c.bridge is not None:
-                c.bridge.clear_peers()
-                c.bridge.leave(c)
-            c.owner = c.owner if c.runs_dialplan else "bridge"
-        await asyncio.sleep(0)
+            c._after_bridge = None
+            if c.runs_dialplan:
+                c._after_bridge = (c.context, c.exten, c.priority + 1)
+                c._parked = asyncio.Event()
+                parked.append(c._parked)
+                if c._in_agi and not c.hungup:
+                    c._redirect = ("__bridge__", "s", 1)
+                    c._async_goto = True
+                    c.request_hangup(c.hangup_cause, event=None)
+                    self.emit_channel_event("SoftHangupRequest", c, [("Cause", "2")])
+                elif c._app_task is not None:
+                    task, c._app_task = c._app_task, None
+                    c._redirect = ("__bridge__", "s", 1)
+                    task.cancel()
+            else:
+                if c.bridge is not None:
+                    c.bridge.clear_peers()
+                    c.bridge.leave(c)
+                c.owner = "ami-bridge"
+        if parked:
+            await asyncio.wait([asyncio.ensure_future(p.wait()) for p in parked], timeout=30)
         for c in (chan1, chan2):
-            if c.state != 6:
+            if c.state != 6 and not c.hungup:
                 self.answer(c)
         bridge = self.new_bridge()
-        bridge.enter(chan1)
-        bridge.enter(chan2)
+        for c in (chan1, chan2):
+            if not c.hungup and not c.destroyed:
+                bridge.enter(c)
         bridge.set_peers()
         await bridge.wait_broken()
         bridge.clear_peers()
@@ -685,11 +735,11 @@ class Pbx:
             bridge.leave(c)
         bridge.destroy()
         for c in (chan1, chan2):
-            if not c.hungup:
-                c.request_hangup(16, event=None)
             if c._bridge_done is not None:
                 c._bridge_done.set()
             if not c.runs_dialplan and not c.destroyed:
+                if not c.hungup:
+                    c.request_hangup(16, event=None)
                 self.destroy(c)
 
     # -- recording ----------------------------------------------------------------------

@@ -1,81 +1,70 @@
-"""Who is asking: staff ID (工号) + PIN from config/agents.yaml -> a signed bearer token.
+"""Who is asking, for the recordings API and the QA page: the product's access control, cti.auth.
 
-This is a small seam until the CTI layer's access control exists: `Authenticator.current_user` is the
-only FastAPI dependency the recordings API uses, so swapping it for a shared one touches nothing else.
-The token is `<staff id>.<expiry epoch>.<hmac>` signed with a per-process key (tokens end with the
-process); it travels as `Authorization: Bearer …` or, for the <audio> element that cannot set
-headers, as the `hotline_qa` cookie set at login.
+One login for everything: the token from ``POST /api/auth/login`` (agent ID + PIN) works on the CTI API,
+the recordings API and the QA page; HTTP Basic (agent ID:PIN) works too. In ``hotline serve`` the
+authenticator is CTI's own (``deps.extras["cti"].auth``, which also serves the login endpoint); without the
+CTI component the recordings router builds ``cti.auth.Authenticator`` from ``settings.agents`` and serves
+the same login endpoint itself, so the recordings API also runs standalone.
+
+The ``<audio>`` element cannot send an Authorization header: ``POST /api/recordings/session`` puts the same
+token into an HttpOnly cookie, which is accepted for the audio stream only.
+Refusals go through ``cti.auth.require``/``require_read``: 403 and a log line naming who tried what.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
-import time
-from dataclasses import dataclass
+from typing import Any, Callable
 
 from fastapi import HTTPException, Request
 
-from recordings.context import Staff
+from cti.auth import READ_ALL, AuthError, Authenticator, Forbidden, Principal, require, require_read
 
-COOKIE = "hotline_qa"
-TOKEN_TTL_S = 12 * 3600
-REVIEW_ROLES = ("qa", "supervisor", "admin")  # search and replay everything, evaluate
+__all__ = ["COOKIE", "Principal", "authenticator_for", "bearer_token", "check", "credentials", "READ_ALL",
+           "require", "require_read"]
 
-
-@dataclass(frozen=True)
-class User:
-    id: str
-    name: str
-    role: str
-
-    @property
-    def sees_everything(self) -> bool:
-        return self.role in REVIEW_ROLES
+COOKIE = "hotline_token"
+CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-class Authenticator:
-    def __init__(self, staff: dict[str, Staff], key: bytes | None = None, ttl_s: int = TOKEN_TTL_S):
-        self._staff = staff
-        self._key = key or secrets.token_bytes(32)
-        self._ttl = ttl_s
+def authenticator_for(deps: Any) -> tuple[Authenticator, bool]:
+    """(authenticator, whether this router must serve POST /api/auth/login itself)."""
+    extras = getattr(deps, "extras", None)
+    if extras is None:
+        extras = {}
+    auth = getattr(extras.get("cti"), "auth", None)
+    if auth is not None:
+        return auth, False
+    auth = extras.get("auth")
+    if auth is None:
+        settings = getattr(deps, "settings", None)
+        if settings is None:
+            raise RuntimeError("recordings.http.router needs deps.settings (agents) or deps.extras['cti']")
+        auth = Authenticator(settings.agents)
+        extras["auth"] = auth  # one token secret for every router built on these deps
+    return auth, True
 
-    def login(self, staff_id: str, pin: str) -> tuple[User, str]:
-        person = self._staff.get(str(staff_id))
-        if person is None or not hmac.compare_digest(person.pin.encode(), str(pin).encode()):
-            raise PermissionError("unknown staff ID or wrong PIN")
-        return _user(person), self._sign(person.id, int(time.time()) + self._ttl)
 
-    def _sign(self, staff_id: str, expires: int) -> str:
-        body = f"{staff_id}.{expires}"
-        mac = hmac.new(self._key, body.encode(), hashlib.sha256).hexdigest()[:32]
-        return f"{body}.{mac}"
+def bearer_token(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
-    def user_for_token(self, token: str) -> User:
+
+def credentials(auth: Authenticator, *, cookie: bool = False) -> Callable:
+    """A FastAPI dependency: the caller's Principal, or 401. ``cookie``: also accept the session cookie."""
+
+    async def current(request: Request) -> Principal:
+        header = request.headers.get("authorization")
+        token = request.cookies.get(COOKIE) if cookie and not header else None
         try:
-            staff_id, expires, mac = token.rsplit(".", 2)
-            expected = self._sign(staff_id, int(expires)).rsplit(".", 1)[1]
-        except ValueError:
-            raise PermissionError("malformed token") from None
-        if not hmac.compare_digest(mac, expected):
-            raise PermissionError("invalid token")
-        if int(expires) < time.time():
-            raise PermissionError("token expired; log in again")
-        person = self._staff.get(staff_id)
-        if person is None:
-            raise PermissionError("staff ID no longer configured")
-        return _user(person)
+            return auth.verify_token(token) if token else auth.from_authorization(header)
+        except AuthError as exc:
+            raise HTTPException(401, str(exc), headers=CHALLENGE) from None
 
-    async def current_user(self, request: Request) -> User:
-        header = request.headers.get("authorization", "")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else request.cookies.get(COOKIE, "")
-        if not token:
-            raise HTTPException(401, "log in first (POST /api/recordings/login)", headers={"WWW-Authenticate": "Bearer"})
-        try:
-            return self.user_for_token(token)
-        except PermissionError as exc:
-            raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
+    return current
 
 
-def _user(person: Staff) -> User:
-    return User(id=person.id, name=person.name, role=person.role)
+def check(rule: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+    """Run a cti.auth rule (require / require_read); its Forbidden (already logged) becomes HTTP 403."""
+    try:
+        rule(*args, **kwargs)
+    except Forbidden as exc:
+        raise HTTPException(403, str(exc)) from None

@@ -127,12 +127,13 @@ async def cmd_search(args) -> int:
             print(json.dumps(page.to_dict(), ensure_ascii=False))
             return 0
         print(f"{'id':>8}  {'start (' + str(ctx.time_zone) + ')':<22} {'agent':<6} {'caller':<14} {'queue':<12} "
-              f"{'dur s':>7} {'seg':>3}  status")
+              f"{'dur s':>7} {'seg':>3} {'rating':>6}  status")
         for rec in page.items:
             local = rec.started_at.astimezone(ctx.time_zone).strftime("%Y-%m-%d %H:%M:%S")
             duration = f"{rec.duration_s:.1f}" if rec.duration_s is not None else "-"
+            rating = "-" if rec.satisfaction is None else str(rec.satisfaction)
             print(f"{rec.id:>8}  {local:<22} {rec.agent_id:<6} {rec.caller:<14} {rec.queue:<12} {duration:>7} "
-                  f"{rec.segment:>3}  {rec.status}")
+                  f"{rec.segment:>3} {rating:>6}  {rec.status}")
         print(f"{page.total} recording(s); page {page.page}, {len(page.items)} shown")
         return 0
 

@@ -1,7 +1,7 @@
 """Everything the recordings package needs, built once from hotline's Settings (or by a test, explicitly)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,22 +14,11 @@ from recordings.storage import LocalStorage, Storage
 
 
 @dataclass
-class Staff:
-    """A person who may log in to the QA page: from config/agents.yaml (id = 工号, pin, role)."""
-
-    id: str
-    name: str
-    role: str  # agent | supervisor | qa | admin
-    pin: str
-
-
-@dataclass
 class RecordingsContext:
     sessions: async_sessionmaker
     config: RecordingConfig
     storages: dict[str, Storage]
     time_zone: ZoneInfo
-    staff: dict[str, Staff] = field(default_factory=dict)
     engine: AsyncEngine | None = None
 
     @property
@@ -61,16 +50,14 @@ def storages_from(config: RecordingConfig, recordings_dir: Path, data_dir: Path,
 
 
 def context_from_settings(settings: Any, sessions: async_sessionmaker, engine: AsyncEngine | None = None) -> RecordingsContext:
-    """From hotline.config.Settings: config/recording.yaml beside hotline.toml, agents from agents.yaml."""
+    """From hotline.config.Settings: config/recording.yaml beside hotline.toml."""
     config = load_recording_config(Path(settings.config_dir) / "recording.yaml")
     storages = storages_from(config, Path(settings.paths.recordings_dir), Path(settings.service.data_dir), Path(settings.root))
-    staff = {a.id: Staff(id=a.id, name=a.name, role=a.role, pin=a.pin) for a in settings.agents}
     return RecordingsContext(
         sessions=sessions,
         config=config,
         storages=storages,
         time_zone=ZoneInfo(str(settings.service.time_zone)),
-        staff=staff,
         engine=engine,
     )
 

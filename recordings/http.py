@@ -1,6 +1,9 @@
 """HTTP API of the recordings and the QA page.
 
-    POST /api/recordings/login                      {staff_id, pin} -> {token, user}; also sets the cookie
+    POST /api/auth/login                            {agent_id, pin} -> {token, ...}: CTI's login, the one
+                                                    token for every API (served here only without CTI)
+    POST /api/recordings/session                    Bearer token -> the same token as the audio cookie; who am I
+    DELETE /api/recordings/session                  forget the cookie (log out of the QA page)
     GET  /api/recordings                            search (filters, page, page_size, sort, order)
     GET  /api/recordings/scorecard                  the scorecard items and weights (recording.yaml)
     GET  /api/recordings/audit                      the audit log (QA, supervisors, admins)
@@ -12,10 +15,12 @@
     POST /api/recordings/live/{linkedid}/resume     … and record again
     GET  /qa                                        the QA page (recordings/web/)
 
-Roles: qa, supervisor and admin see every call; an agent sees only calls they answered (searching for
-another agent's calls is 403, not an empty list). Every replay is written to the audit log: a request
-for the start of the file (no Range, or a range from byte 0) counts as one replay; the seek requests a
-player makes afterwards do not.
+Credentials and roles are cti.auth's (see recordings/auth.py): Bearer token or Basic agent-id:PIN.
+qa, supervisor and admin see every call; an agent sees only calls they answered (searching for another
+agent's calls is 403, not an empty list; every refusal is logged and written to the audit log). Pausing a
+live recording: the agent on the call, supervisors and admins. Every replay is written to the audit log: a
+request for the start of the file (no Range, or a range from byte 0) counts as one replay; the seek requests
+a player makes afterwards do not.
 The router's paths are absolute: include it without a prefix (the page calls /api/recordings).
 """
 
@@ -25,11 +30,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from recordings.auth import COOKIE, TOKEN_TTL_S, Authenticator, User
+from cti.auth import AuthError
+from recordings.auth import (COOKIE, READ_ALL, Principal, authenticator_for, bearer_token, check, credentials,
+                             require, require_read)
 from recordings.context import RecordingsContext, context_from_deps
 from recordings.maintenance import HAS_FILE
 from recordings.models import AuditLog, Evaluation, Recording
@@ -43,7 +50,7 @@ CHUNK = 64 * 1024
 
 
 class LoginBody(BaseModel):
-    staff_id: str = Field(description="工号")
+    agent_id: str = Field(description="工号")
     pin: str
 
 
@@ -57,9 +64,10 @@ def router(deps: Any) -> APIRouter:
     extras = getattr(deps, "extras", None)
     if extras is None:
         extras = {}
-    auth: Authenticator = extras.get("recordings_auth") or Authenticator(ctx.staff)
+    auth, serve_login = authenticator_for(deps)
     api = APIRouter(tags=["recordings"])
-    CurrentUser = Annotated[User, Depends(auth.current_user)]
+    CurrentUser = Annotated[Principal, Depends(credentials(auth))]
+    ListeningUser = Annotated[Principal, Depends(credentials(auth, cookie=True))]  # the <audio> element
 
     def local_time(value: str | None, name: str) -> datetime | None:
         if not value:
@@ -69,23 +77,49 @@ def router(deps: Any) -> APIRouter:
         except ValueError as exc:
             raise HTTPException(422, f"{name}: {exc}") from None
 
-    async def visible_recording(rec_id: int, user: User) -> Recording:
+    async def refused(user: Principal, rule, what: str, recording_id: int | None = None, **kwargs) -> None:
+        """cti.auth decides and logs; a refusal is also kept in the recordings audit log."""
+        try:
+            check(rule, user, what, **kwargs)
+        except HTTPException:
+            async with ctx.sessions() as session:
+                session.add(AuditLog(actor=user.agent_id, action="forbidden", recording_id=recording_id,
+                                     detail=f"{what} (role {user.role})"[:500]))
+                await session.commit()
+            raise
+
+    async def visible_recording(rec_id: int, user: Principal, what: str = "open") -> Recording:
         async with ctx.sessions() as session:
             rec = await session.get(Recording, rec_id)
         if rec is None:
             raise HTTPException(404, f"no recording {rec_id}")
-        if not user.sees_everything and rec.agent_id != user.id:
-            raise HTTPException(403, "agents may only open their own calls")
+        await refused(user, require_read, f"{what} recording {rec.id} of agent {rec.agent_id}", rec.id,
+                      agent_id=rec.agent_id)
         return rec
 
-    @api.post("/api/recordings/login")
-    async def login(body: LoginBody, response: Response) -> dict:
-        try:
-            user, token = auth.login(body.staff_id, body.pin)
-        except PermissionError as exc:
-            raise HTTPException(401, str(exc)) from None
-        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=TOKEN_TTL_S)
-        return {"token": token, "user": {"id": user.id, "name": user.name, "role": user.role}}
+    if serve_login:
+        @api.post("/api/auth/login", tags=["auth"])
+        async def login(body: LoginBody):
+            """Agent ID (工号) + PIN -> the token for every hotline API (CTI serves this when it runs)."""
+            try:
+                return auth.login(body.agent_id, body.pin)
+            except AuthError as exc:
+                return JSONResponse({"error": str(exc)}, status_code=exc.status)
+
+    @api.post("/api/recordings/session")
+    async def open_session(request: Request, response: Response, user: CurrentUser) -> dict:
+        """Put the Bearer token into the HttpOnly cookie the QA page's audio player sends; who is logged in."""
+        token = bearer_token(request)
+        if token is None:
+            raise HTTPException(400, "send the token from POST /api/auth/login as Authorization: Bearer <token>")
+        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/api/recordings")
+        return {"user": {"id": user.agent_id, "name": user.name, "role": user.role}}
+
+    @api.delete("/api/recordings/session", status_code=204)
+    async def close_session() -> Response:
+        response = Response(status_code=204)
+        response.delete_cookie(COOKIE, path="/api/recordings")
+        return response
 
     @api.get("/api/recordings")
     async def search(
@@ -104,10 +138,10 @@ def router(deps: Any) -> APIRouter:
         sort: Literal[tuple(SORT_FIELDS)] = "started_at",  # type: ignore[valid-type]
         order: Literal["asc", "desc"] = "desc",
     ) -> dict:
-        if not user.sees_everything:
-            if agent and agent != user.id:
-                raise HTTPException(403, "agents may only search their own calls")
-            agent = user.id
+        if not user.reads_all:
+            if agent and agent != user.agent_id:
+                await refused(user, require_read, f"search the calls of agent {agent}", agent_id=agent)
+            agent = user.agent_id
         filters = RecordingFilters(
             agent_id=agent,
             start_from=local_time(from_, "from"),
@@ -141,8 +175,7 @@ def router(deps: Any) -> APIRouter:
         action: str | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[dict]:
-        if not user.sees_everything:
-            raise HTTPException(403, "the audit log is for QA and supervisors")
+        check(require, user, "read the recordings audit log", roles=READ_ALL)
         stmt = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
         if recording_id is not None:
             stmt = stmt.where(AuditLog.recording_id == recording_id)
@@ -161,8 +194,8 @@ def router(deps: Any) -> APIRouter:
 
     @api.get("/api/recordings/{rec_id}/audio", response_class=StreamingResponse,
              responses={200: {"content": {t: {} for t in CONTENT_TYPES.values()}}, 206: {"description": "partial content"}, 416: {}})
-    async def audio(rec_id: int, request: Request, user: CurrentUser):
-        rec = await visible_recording(rec_id, user)
+    async def audio(rec_id: int, request: Request, user: ListeningUser):
+        rec = await visible_recording(rec_id, user, "replay")
         if rec.status not in HAS_FILE:
             raise HTTPException(404, f"recording {rec_id} has no file (status {rec.status})")
         storage = ctx.storage_for(rec.storage_tier)
@@ -192,7 +225,7 @@ def router(deps: Any) -> APIRouter:
         headers["Content-Length"] = str(end - start + 1)
         if start == 0:
             async with ctx.sessions() as session:
-                session.add(AuditLog(actor=user.id, action="replay", recording_id=rec.id,
+                session.add(AuditLog(actor=user.agent_id, action="replay", recording_id=rec.id,
                                      detail=f"http {request.client.host if request.client else '?'} role={user.role}"))
                 await session.commit()
         fh = storage.open(rec.path)
@@ -223,21 +256,20 @@ def router(deps: Any) -> APIRouter:
 
     @api.post("/api/recordings/{rec_id}/evaluations", status_code=201)
     async def add_evaluation(rec_id: int, body: EvaluationBody, user: CurrentUser) -> dict:
-        if not user.sees_everything:
-            raise HTTPException(403, "only QA staff and supervisors evaluate calls")
+        await refused(user, require, f"evaluate recording {rec_id}", rec_id, roles=READ_ALL)
         rec = await visible_recording(rec_id, user)
         try:
             total = ctx.config.scorecard.total(body.scores)
         except ValueError as exc:
             raise HTTPException(422, str(exc)) from None
         async with ctx.sessions() as session:
-            row = Evaluation(recording_id=rec.id, reviewer_id=user.id, agent_id=rec.agent_id,
+            row = Evaluation(recording_id=rec.id, reviewer_id=user.agent_id, agent_id=rec.agent_id,
                              scores=dict(body.scores), total=total, comments=body.comments)
             session.add(row)
             await session.commit()
             return row.to_dict()
 
-    async def live_mute(linkedid: str, user: User, pause: bool) -> dict:
+    async def live_mute(linkedid: str, user: Principal, pause: bool) -> dict:
         service = extras.get("recordings")
         recorder = getattr(service, "recorder", None)
         if recorder is None:
@@ -245,8 +277,8 @@ def router(deps: Any) -> APIRouter:
         call = recorder.active(linkedid)
         if call is None or call.current is None:
             raise HTTPException(404, f"no recording running for call {linkedid}")
-        if not user.sees_everything and call.current.agent_id != user.id:
-            raise HTTPException(403, "agents may only pause the recording of their own call")
+        check(require, user, f"{'pause' if pause else 'resume'} the recording of call {linkedid}",
+              agent_id=call.current.agent_id)
         try:
             await (recorder.pause(linkedid) if pause else recorder.resume(linkedid))
         except LookupError as exc:

@@ -170,7 +170,7 @@ class Evaluation(Base):
 
 
 class AuditLog(Base):
-    """Who did what to which recording: replay, export, delete (retention purge), archive."""
+    """Who did what to which recording: replay, export, delete (retention purge), archive, forbidden (refused)."""
 
     __tablename__ = "recording_audit_log"
 

@@ -211,13 +211,14 @@ class Recorder:
                 await self.set_satisfaction(linkedid, satisfaction)
             return last
 
-    async def set_satisfaction(self, linkedid: str, score: int) -> None:
-        """The post-call survey's rating (1-5) belongs to every segment of the call."""
+    async def set_satisfaction(self, linkedid: str, score: int) -> int:
+        """The post-call survey's rating (1-5) belongs to every segment of the call; returns how many."""
         async with self._sessions() as session:
             rows = (await session.scalars(select(Recording).where(Recording.linkedid == linkedid))).all()
             for row in rows:
                 row.satisfaction = int(score)
             await session.commit()
+            return len(rows)
 
     async def _send(self, action: dict) -> Any:
         """One action with a deadline: panoramisk 1.4 would otherwise wait for a reconnect forever."""

@@ -5,8 +5,8 @@ It puts into deps.extras:
   "recordings_context"  the RecordingsContext (storage, config, sessions) the HTTP router uses
 Who drives the Recorder: a CallTracker on the AMI session's observers (BridgeEnter/BridgeLeave/Hangup),
 unless deps.extras["cti"].drives_recordings is true — then CTI calls recorder.on_agent_answered(CallFacts(...)),
-on_segment_ended and on_call_ended itself. The IVR plays policy.announcement_prompt() before connecting
-and uses search() for the phone replay.
+on_segment_ended and on_call_ended itself. The IVR plays policy.announcement_prompt() before connecting,
+uses search() for the phone replay and set_satisfaction() for the survey's rating.
 """
 from __future__ import annotations
 
@@ -46,6 +46,10 @@ class RecordingsService:
     async def search(self, filters: RecordingFilters) -> RecordingPage:
         async with self.context.sessions() as session:
             return await search_recordings(session, filters)
+
+    async def set_satisfaction(self, linkedid: str, rating: int) -> int:
+        """The IVR's post-call survey rating (1-5) onto every recording segment of the call; returns how many."""
+        return await self.recorder.set_satisfaction(linkedid, rating)
 
 
 @asynccontextmanager

@@ -1,4 +1,6 @@
 // QA review page: log in, search, play with seek and previous/next, score against the scorecard.
+// One login for all of hotline: POST /api/auth/login gives the token every API takes (Bearer); the audio
+// element cannot send headers, so /api/recordings/session also puts that token into an HttpOnly cookie.
 "use strict";
 
 const state = { token: null, user: null, page: 1, pageSize: 20, items: [], total: 0, current: -1, scorecard: null };
@@ -15,7 +17,8 @@ async function api(path, options = {}) {
   const text = await response.text();
   const data = text ? JSON.parse(text) : null;
   if (!response.ok) {
-    const detail = data && data.detail ? (typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail)) : response.statusText;
+    const reason = data && (data.detail || data.error);
+    const detail = reason ? (typeof reason === "string" ? reason : JSON.stringify(reason)) : response.statusText;
     throw new Error(response.status + ": " + detail);
   }
   return data;
@@ -25,8 +28,9 @@ $("login-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   $("login-error").textContent = "";
   try {
-    const data = await api("/api/recordings/login", { method: "POST", body: { staff_id: $("login-id").value, pin: $("login-pin").value } });
-    state.token = data.token;
+    const login = await api("/api/auth/login", { method: "POST", body: { agent_id: $("login-id").value, pin: $("login-pin").value } });
+    state.token = login.token;
+    const data = await api("/api/recordings/session", { method: "POST" });
     state.user = data.user;
     $("whoami").textContent = `${data.user.name} (${data.user.id}, ${data.user.role})`;
     $("login-panel").hidden = true;
@@ -71,7 +75,7 @@ function renderResults(data) {
     const row = document.createElement("tr");
     row.dataset.id = item.id;
     const cells = [item.id, item.started_local, `${item.agent_id} ${item.agent_name || ""}`, item.caller, item.called, item.queue,
-      item.duration_s == null ? "" : item.duration_s.toFixed(1), item.segment, item.status];
+      item.duration_s == null ? "" : item.duration_s.toFixed(1), item.segment, item.satisfaction, item.status];
     for (const value of cells) {
       const cell = document.createElement("td");
       cell.textContent = value == null ? "" : String(value);

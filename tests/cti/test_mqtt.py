@@ -11,6 +11,7 @@ import pytest
 
 from hotline.bus import EventBus
 from hotline.config import parse_mqtt_url
+from acd.publisher import run_publisher
 from cti.mqtt import MqttCommands
 from tests.cti.rig import rig, until
 
@@ -127,23 +128,31 @@ async def test_screenpop_call_updates_and_announcements_on_mosquitto(tmp_path, m
                 assert states[-4:] == ["ready", "ringing", "talking", "wrap-up"]
 
 
-async def test_queue_stats_are_retained_and_refreshed(tmp_path, mqtt_url, topic_prefix):
+async def test_queue_stats_are_the_acds_retained_and_refreshed(tmp_path, mqtt_url, topic_prefix):
+    """``queues/{name}/stats`` has one publisher, the ACD (as in ``hotline serve``); CTI publishes none."""
     async with EventBus(mqtt_url, topic_prefix, announce_status=False) as bus:
         assert await bus.wait_connected(5)
-        async with rig(tmp_path, publisher=bus, queue_stats_interval=0.1) as r:
-            await r.ready_agents("1001")
-            caller = await r.call_in("1001")
-            await r.wait_state("1001", "talking")
-            await asyncio.sleep(0.3)
-            await bus.flush(3)
-            async with Listener(mqtt_url, f"{topic_prefix}/queues/+/stats") as late:
-                await until(lambda: late.messages, what="retained stats")
-                topic, stats, retained = late.messages[0]
-                assert topic == f"{topic_prefix}/queues/presales/stats" and retained
-                assert stats["v"] == 1 and stats["agents"] == 2          # 1001 and 1002 have presales skill
-                assert stats["by_state"]["talking"] == 1 and stats["logged_in"] == 1
-                await until(lambda: len(late.messages) >= 2, what="refreshed")
-            caller.hang_up()
-            await r.wait_state("1001", "wrap-up")
-            await r.cmd("1001", "logout")
-            assert r.state("1001") == "logged-out"
+        async with rig(tmp_path, publisher=bus, acd=True) as r:
+            publisher = asyncio.create_task(run_publisher(r.acd, bus.publish, interval_s=0.1))
+            try:
+                await r.ready_agents("1001")
+                caller = await r.call_in("1001")                 # a call the ACD did not place
+                await r.wait_state("1001", "talking")
+                await until(lambda: r.acd.queue_stats("presales")["agents"]["busy"] == 1, what="ACD sees busy")
+                await asyncio.sleep(0.3)
+                await bus.flush(3)
+                async with Listener(mqtt_url, f"{topic_prefix}/queues/+/stats") as late:
+                    await until(lambda: late.messages, what="retained stats")
+                    topic, stats, retained = late.messages[0]
+                    assert topic == f"{topic_prefix}/queues/presales/stats" and retained
+                    assert stats["v"] == 1 and sum(stats["agents"].values()) == 2   # 1001 and 1002: presales
+                    assert stats["agents"]["busy"] == 1 and stats["agents"]["logged_out"] == 1
+                    assert {"service_level", "asa_s", "aht_s", "abandon_rate", "offered"} <= set(stats)
+                    await until(lambda: len(late.messages) >= 2, what="refreshed")
+                caller.hang_up()
+                await r.wait_state("1001", "wrap-up")
+                await r.cmd("1001", "logout")
+                assert r.state("1001") == "logged-out"
+            finally:
+                publisher.cancel()
+                await asyncio.gather(publisher, return_exceptions=True)

@@ -220,3 +220,64 @@ def test_h_extension_runs_after_the_hangup(tmp_path):
     tail = [x for x in seq if x[0] in ("HangupRequest", "SoftHangupRequest", "Newexten", "VarSet", "Hangup")][-6:]
     assert tail == [("HangupRequest", "16"), ("SoftHangupRequest", "16"), ("Newexten", "NoOp"), ("Newexten", "Set"),
                     ("VarSet", "DONE"), ("Hangup", "16")]
+
+
+def test_three_way_conference_and_dial_g_after_the_callee_is_redirected(tmp_path):
+    """The CTI's conference: customer and agent are redirected into a ConfBridge room, a third party
+    joins; Dial(...,g) goes on in the dialplan when its callee is redirected away."""
+    plan = ("[conf]\nexten => _X.,1,ConfBridge(${EXTEN})\n same => n,Hangup()\n"
+            "[dialg]\nexten => s,1,Dial(PJSIP/1002,20,g)\n same => n,Set(AFTER=dial)\n same => n,Wait(100)\n")
+
+    async def body(sim, events):
+        sim.pbx.dialplan.contexts.update(Dialplan.from_text(plan).contexts)
+        sim.phones["1002"].set_behaviour(answer_after_s=1)
+        sim.phones["1003"].set_behaviour(answer_after_s=2, talk_time_s=20)
+        customer = await sim.place_call(CallerScript("13800138000", dnid="s", context="dialg", steps=["wait 60", "hangup"]))
+        await asyncio.sleep(5)
+        agent = next(c for c in sim.pbx.channels() if c.name.startswith("PJSIP/1002-"))
+        sim.pbx.redirect(agent, "conf", "777", 1)                    # the agent leaves the customer's Dial...
+        await asyncio.sleep(1)
+        after = customer.channel.get_variable("AFTER")               # ...which goes on (g)
+        sim.pbx.redirect(customer.channel, "conf", "777", 1)
+        third = await sim.pbx.originate(channel="PJSIP/1003", context="conf", exten="777", priority=1)
+        await asyncio.sleep(5)
+        members = len(sim.pbx.conferences["777"].channels)
+        sim.phones["1003"].hang_up()
+        sim.phones["1002"].hang_up()
+        outcome = await customer.wait()
+        await asyncio.sleep(1)
+        return after, members, third, outcome, events
+    after, members, third, outcome, events = run_site(body, tmp_path)
+    assert after == "dial" and members == 3 and third.success
+    conf = [(e.name, e.get("Conference")) for e in events if e.name.startswith("Confbridge")]
+    assert conf[0] == ("ConfbridgeStart", "777") and conf[-1] == ("ConfbridgeEnd", "777")
+    assert [n for n, _ in conf].count("ConfbridgeJoin") == 3 and [n for n, _ in conf].count("ConfbridgeLeave") == 3
+    join = next(e for e in events if e.name == "ConfbridgeJoin")
+    assert join.keys()[:8] == ["Conference", "BridgeUniqueid", "BridgeType", "BridgeTechnology", "BridgeCreator",
+                               "BridgeName", "BridgeNumChannels", "BridgeVideoSourceMode"]
+    assert (join.get("BridgeTechnology"), join.get("BridgeCreator"), join.get("BridgeName")) == ("softmix", "ConfBridge", "777")
+    assert outcome.ended == pytest.approx(60.0)
+
+
+def test_after_an_ami_bridge_each_channel_goes_on_in_the_dialplan(tmp_path):
+    plan = ("[held]\nexten => s,1,MusicOnHold(default,600)\n same => n,Set(NEXT=survey)\n same => n,Wait(5)\n"
+            "[agenthold]\nexten => s,1,Answer()\n same => n,Wait(3600)\n same => n,Hangup()\n")
+
+    async def body(sim, events):
+        sim.pbx.dialplan.contexts.update(Dialplan.from_text(plan).contexts)
+        cust = await sim.place_call(CallerScript("13800138000", dnid="s", context="held"))
+        agent = await sim.place_call(CallerScript("1002", dnid="s", context="agenthold", steps=["wait 30", "hangup"]))
+        await asyncio.sleep(2)
+        sim.pbx.bridge(cust.channel, agent.channel)                  # unhold
+        await asyncio.sleep(3)
+        sim.pbx.redirect(cust.channel, "held", "s", 1)              # hold again: out of the AMI bridge
+        sim.pbx.redirect(agent.channel, "agenthold", "s", 1)
+        await asyncio.sleep(3)
+        in_moh = cust.channel.moh_class
+        sim.pbx.bridge(cust.channel, agent.channel)                  # unhold again
+        out = await cust.wait()
+        return in_moh, out, events
+    in_moh, out, events = run_site(body, tmp_path)
+    assert in_moh == "default"
+    assert [e.get("Value") for e in events if e.get("Variable") == "NEXT"] == ["survey"]
+    assert out.ended == pytest.approx(30 + 5)                       # the agent left at 30 s; 5 s of survey

@@ -10,7 +10,7 @@ import pytest
 from hotline.config import load_settings
 from hotline.db import make_engine, session_factory
 from recordings.config import load_recording_config
-from recordings.context import RecordingsContext, Staff
+from recordings.context import RecordingsContext
 from recordings.migrate import upgrade_async
 from recordings.storage import LocalStorage
 
@@ -28,17 +28,15 @@ def recording_config():
 
 
 @pytest.fixture
-async def ctx(db_url, tmp_path, repo_settings, recording_config):
+async def ctx(db_url, tmp_path, recording_config):
     engine = make_engine(db_url)
     await upgrade_async(engine)
-    staff = {a.id: Staff(id=a.id, name=a.name, role=a.role, pin=a.pin) for a in repo_settings.agents}
     context = RecordingsContext(
         sessions=session_factory(engine),
         config=dataclasses.replace(recording_config, retention={"primary": None, "archive": 365}),
         storages={"primary": LocalStorage(tmp_path / "recordings", "primary"),
                   "archive": LocalStorage(tmp_path / "archive", "archive")},
         time_zone=ZoneInfo("Asia/Shanghai"),
-        staff=staff,
         engine=engine,
     )
     yield context

@@ -1,6 +1,11 @@
-"""The recordings HTTP API over real HTTP: roles, Range streaming, content types, evaluations, audit."""
+"""The recordings HTTP API over real HTTP: roles, Range streaming, content types, evaluations, audit.
+
+Credentials are the product's (cti.auth): the token from POST /api/auth/login, or HTTP Basic agent-id:PIN.
+"""
 from __future__ import annotations
 
+import base64
+import logging
 import shutil
 from datetime import datetime, timedelta, timezone
 
@@ -14,10 +19,14 @@ from recording_helpers import add_recording
 DAY = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
 
-async def login(client: httpx.AsyncClient, staff_id: str, pin: str) -> dict:
-    response = await client.post("/api/recordings/login", json={"staff_id": staff_id, "pin": pin})
+async def login(client: httpx.AsyncClient, agent_id: str, pin: str) -> dict:
+    response = await client.post("/api/auth/login", json={"agent_id": agent_id, "pin": pin})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def basic(agent_id: str, pin: str) -> dict:
+    return {"Authorization": "Basic " + base64.b64encode(f"{agent_id}:{pin}".encode()).decode()}
 
 
 @pytest.fixture
@@ -26,29 +35,44 @@ async def client(served):
         yield c
 
 
-async def test_roles_agents_see_only_their_own_calls(ctx, client):
-    assert (await client.get("/api/recordings")).status_code == 401  # before any login (the client keeps cookies)
+async def test_roles_agents_see_only_their_own_calls(ctx, client, caplog):
+    caplog.set_level(logging.WARNING, logger="hotline.cti.auth")
+    assert (await client.get("/api/recordings")).status_code == 401  # before any login
     mine = await add_recording(ctx, started_at=DAY + timedelta(hours=1), agent_id="1001", seconds=1.0)
     theirs = await add_recording(ctx, started_at=DAY + timedelta(hours=2), agent_id="1002", seconds=1.0)
     agent = await login(client, "1001", "1234")
     qa = await login(client, "9101", "9101")
     supervisor = await login(client, "9001", "9001")
 
-    assert (await client.post("/api/recordings/login", json={"staff_id": "1001", "pin": "0000"})).status_code == 401
+    wrong = await client.post("/api/auth/login", json={"agent_id": "1001", "pin": "0000"})
+    assert wrong.status_code == 401 and "wrong agent ID or PIN" in wrong.json()["error"]
+    assert (await client.get("/api/recordings", headers={"Authorization": "Bearer forged"})).status_code == 401
+    assert (await client.get("/api/recordings", headers=basic("1001", "0000"))).status_code == 401
 
     response = await client.get("/api/recordings", params={"agent": "1002"}, headers=agent)
-    assert response.status_code == 403
+    assert response.status_code == 403 and "may not search the calls of agent 1002" in response.json()["detail"]
     response = await client.get("/api/recordings", headers=agent)
     assert [item["id"] for item in response.json()["items"]] == [mine.id]
     assert (await client.get(f"/api/recordings/{theirs.id}", headers=agent)).status_code == 403
     assert (await client.get(f"/api/recordings/{theirs.id}/audio", headers=agent)).status_code == 403
     assert (await client.get(f"/api/recordings/{mine.id}/audio", headers=agent)).status_code == 200
     assert (await client.get("/api/recordings/audit", headers=agent)).status_code == 403
+    response = await client.get("/api/recordings", headers=basic("1001", "1234"))  # Basic works as well
+    assert [item["id"] for item in response.json()["items"]] == [mine.id]
 
-    for who in (qa, supervisor):
+    for who in (qa, supervisor, basic("9101", "9101")):
         response = await client.get("/api/recordings", params={"sort": "started_at", "order": "asc"}, headers=who)
         assert [item["id"] for item in response.json()["items"]] == [mine.id, theirs.id]
         assert (await client.get(f"/api/recordings/{theirs.id}/audio", headers=who)).status_code == 200
+
+    # every refusal is a log line naming who tried what, and a row in the audit log
+    refusals = [r.getMessage() for r in caplog.records if r.name == "hotline.cti.auth" and "forbidden" in r.getMessage()]
+    assert any("1001 (role agent) tried search the calls of agent 1002" in m for m in refusals)
+    assert any(f"1001 (role agent) tried replay recording {theirs.id} of agent 1002" in m for m in refusals)
+    async with ctx.sessions() as session:
+        denied = (await session.scalars(select(AuditLog).where(AuditLog.action == "forbidden").order_by(AuditLog.id))).all()
+    assert [(a.actor, a.recording_id) for a in denied] == [("1001", None), ("1001", theirs.id), ("1001", theirs.id)]
+    assert "replay recording" in denied[2].detail
 
 
 async def test_search_paging_sorting_and_local_times(ctx, client):
@@ -152,3 +176,65 @@ async def test_openapi_documents_the_recordings_api(client):
     spec = (await client.get("/api/openapi.json")).json()
     assert {"/api/recordings", "/api/recordings/{rec_id}/audio", "/api/recordings/{rec_id}/evaluations"} <= set(spec["paths"])
     assert (await client.get("/api/docs")).status_code == 200
+
+
+async def test_the_audio_player_gets_the_same_token_as_a_cookie_for_the_audio_only(ctx, client):
+    rec = await add_recording(ctx, started_at=DAY, agent_id="1001", seconds=1.0)
+    qa = await login(client, "9101", "9101")
+    response = await client.post("/api/recordings/session", headers=qa)
+    assert response.status_code == 200 and response.json()["user"] == {"id": "9101", "name": response.json()["user"]["name"], "role": "qa"}
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "Path=/api/recordings" in cookie and "samesite=strict" in cookie.lower()
+    assert client.cookies.get("hotline_token") == qa["Authorization"].removeprefix("Bearer ")
+
+    assert (await client.get(f"/api/recordings/{rec.id}/audio")).status_code == 200  # the cookie alone
+    assert (await client.get("/api/recordings")).status_code == 401  # ... is not a credential for anything else
+    assert (await client.get(f"/api/recordings/{rec.id}")).status_code == 401
+    assert (await client.post("/api/recordings/session", headers=basic("9101", "9101"))).status_code == 400
+
+    assert (await client.delete("/api/recordings/session")).status_code == 204
+    assert "hotline_token" not in client.cookies
+    assert (await client.get(f"/api/recordings/{rec.id}/audio")).status_code == 401
+
+
+async def test_one_login_for_the_cti_and_the_recordings_apis(ctx, repo_settings):
+    """In `hotline serve` CTI owns the login: its token opens the recordings API; no second login route."""
+    import asyncio
+
+    from cti.core import Cti
+    from cti.http import router as cti_router
+    from hotline.deps import Deps
+    from hotline.http import HttpServer, create_app
+    from recordings.http import router as recordings_router
+
+    rec = await add_recording(ctx, started_at=DAY, agent_id="1002", seconds=1.0)
+    cti = Cti(agents=repo_settings.agents, sessions=ctx.sessions, publisher=None)
+    deps = Deps(settings=repo_settings, engine=ctx.engine, sessions=ctx.sessions, bus=None,
+                extras={"recordings_context": ctx, "cti": cti})
+
+    class Tasks:
+        create_task = staticmethod(asyncio.create_task)
+
+    recordings_api = recordings_router(deps)
+    assert "/api/auth/login" not in {route.path for route in recordings_api.routes}  # CTI's is the one
+    server = HttpServer(create_app(deps, [cti_router(deps), recordings_api]), "127.0.0.1", 0)
+    await server.start(Tasks())
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+            supervisor = await login(client, "9001", "9001")
+            assert (await client.get("/api/calls", headers=supervisor)).status_code == 200
+            assert (await client.get("/api/agents/1002", headers=supervisor)).status_code == 200
+            response = await client.get("/api/recordings", headers=supervisor)
+            assert [item["id"] for item in response.json()["items"]] == [rec.id]
+            assert (await client.post("/api/recordings/session", headers=supervisor)).json()["user"]["role"] == "supervisor"
+            assert (await client.get(f"/api/recordings/{rec.id}/audio")).status_code == 200
+
+            agent = await login(client, "1001", "1234")
+            assert (await client.get("/api/agents/1002", headers=agent)).status_code == 403
+            assert (await client.get(f"/api/recordings/{rec.id}", headers=agent)).status_code == 403
+            # a token CTI did not sign is refused by both
+            forged = {"Authorization": "Bearer " + base64.urlsafe_b64encode(b"9001:9999999999:" + b"0" * 32).decode()}
+            assert (await client.get("/api/calls", headers=forged)).status_code == 401
+            assert (await client.get("/api/recordings", headers=forged)).status_code == 401
+    finally:
+        await server.stop()

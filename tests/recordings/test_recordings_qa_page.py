@@ -9,7 +9,7 @@ import pytest
 from playwright.async_api import async_playwright
 from sqlalchemy import select
 
-from recordings.models import AuditLog, Evaluation
+from recordings.models import AuditLog, Evaluation, Recording
 from recording_helpers import add_recording
 
 CHROMIUM = "/usr/bin/chromium"
@@ -25,6 +25,9 @@ async def test_qa_page_searches_plays_seeks_and_saves_an_evaluation(ctx, served,
                                 caller=f"1380000000{n}")).id for n in range(3)]
     await add_recording(ctx, started_at=DAY + timedelta(hours=1), agent_id="1002", seconds=1.0)
     await add_recording(ctx, started_at=DAY + timedelta(hours=12), agent_id="1001", seconds=1.0)  # 20:00 local: outside
+    async with ctx.sessions() as session:  # the caller's survey rating (the IVR's survey node copies it here)
+        (await session.get(Recording, ids[0])).satisfaction = 4
+        await session.commit()
 
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -48,6 +51,8 @@ async def test_qa_page_searches_plays_seeks_and_saves_an_evaluation(ctx, served,
             shown = await page.eval_on_selector_all("#results tbody tr", "rows => rows.map(r => Number(r.dataset.id))")
             assert shown == ids
             assert "2026-11-01 09:00:00" in await page.inner_text("#results tbody tr:first-child")
+            ratings = await page.eval_on_selector_all("#results tbody tr td:nth-child(9)", "cells => cells.map(c => c.textContent)")
+            assert ratings == ["4", "", ""]
 
             await page.click("#results tbody tr:first-child")
             await page.wait_for_function(

@@ -165,7 +165,7 @@ async def test_agent_desktop_pauses_and_resumes_over_http(ctx, pbx, ami, repo_se
     try:
         async with httpx.AsyncClient(base_url=server.url) as client:
             async def token(staff, pin):
-                r = await client.post("/api/recordings/login", json={"staff_id": staff, "pin": pin})
+                r = await client.post("/api/auth/login", json={"agent_id": staff, "pin": pin})
                 return {"Authorization": "Bearer " + r.json()["token"]}
             me, other = await token("1001", "1234"), await token("1002", "2345")
             url = f"/api/recordings/live/{LINKEDID}"
@@ -176,7 +176,12 @@ async def test_agent_desktop_pauses_and_resumes_over_http(ctx, pbx, ami, repo_se
             assert response.status_code == 200 and response.json() == {"linkedid": LINKEDID, "paused": True, "recording_id": rec.id}
             assert recorder.active(LINKEDID).current.paused is True
             assert (await client.post(f"{url}/resume", headers=me)).json()["paused"] is False
+            # QA staff listen to recordings but do not control live calls; supervisors do
+            assert (await client.post(f"{url}/pause", headers=await token("9101", "9101"))).status_code == 403
+            supervisor = await token("9001", "9001")
+            assert (await client.post(f"{url}/pause", headers=supervisor)).json()["paused"] is True
+            assert (await client.post(f"{url}/resume", headers=supervisor)).json()["paused"] is False
     finally:
         await server.stop()
     assert [(a["Channel"], a["Direction"], a["State"]) for a in pbx.actions("MixMonitorMute")] == [
-        (CALLER_CHAN, "both", "1"), (CALLER_CHAN, "both", "0")]
+        (CALLER_CHAN, "both", "1"), (CALLER_CHAN, "both", "0")] * 2

@@ -141,6 +141,7 @@ async def survey(call: Call) -> object:
         queue=call.queue, flow=call.flow.name, rating=rating, created_at=call.deps.now()))
     call.vars["survey_rating"] = rating
     call.count(f"rating:{rating}")
+    await _rate_recordings(call, rating)
     await call.deps.announce("survey/result", {
         "uniqueid": call.uniqueid, "linkedid": call.linkedid, "agent_id": str(agent_id), "queue": call.queue,
         "rating": rating,
@@ -148,3 +149,18 @@ async def survey(call: Call) -> object:
     if thanks_prompt:
         await call.play(str(thanks_prompt))
     return call.target("next")
+
+
+async def _rate_recordings(call: Call, rating: int) -> None:
+    """Copy the rating onto the call's recordings so QA search shows it. deps.recordings is the recordings
+    service's search adapter (ivr.recordings_search, ``.service``) or an object with set_satisfaction itself;
+    without a recordings service there is nothing to do. The rating is already stored in ivr_surveys, so a
+    failure here is logged and the call goes on."""
+    recordings = call.deps.recordings
+    rate = getattr(getattr(recordings, "service", recordings), "set_satisfaction", None)
+    if rate is None:
+        return
+    try:
+        await rate(call.linkedid, rating)
+    except Exception:
+        log.exception("survey rating %s of call %s not copied to its recordings", rating, call.linkedid)
