@@ -434,7 +434,9 @@ class AgentCommands:
 
     async def _event(self, e) -> None:
         name = e.get("Event", "")
-        if name == "UserEvent" and e.get("UserEvent") == self.dp.ivr_return_event:
+        if name == "Hangup":
+            await self._customer_left(e.get("Channel", ""))
+        elif name == "UserEvent" and e.get("UserEvent") == self.dp.ivr_return_event:
             await self._ivr_returned(e)
         elif name == "OriginateResponse":
             request = self.originates.pop(e.get("ActionID", ""), None)
@@ -445,6 +447,23 @@ class AgentCommands:
             else:
                 log.warning("outbound call of agent %s to %s failed: the agent's phone did not answer "
                             "(reason %s)", request["agent_id"], request["number"], e.get("Reason"))
+
+    async def _customer_left(self, channel: str) -> None:
+        """The customer of a call the CTI moved (hold, consult, IVR) hung up. The agent's leg, which after an
+        AMI Bridge goes on in the dialplan (possibly into hotline-agent-hold), is hung up too — unless the
+        agent still talks with a consult target or a conference goes on."""
+        for agent_id, ctl in list(self.controls.items()):
+            if ctl.customer_channel != channel:
+                continue
+            if ctl.consult_channel and self.model.channel_by_name(ctl.consult_channel) is not None:
+                continue
+            del self.controls[agent_id]
+            if self.model.channel_by_name(ctl.agent_channel) is not None:
+                try:
+                    await self._send({"Action": "Hangup", "Channel": ctl.agent_channel, "Cause": "16"}, check=False)
+                except AmiError as exc:
+                    log.warning("agent %s's leg %s not hung up after the customer left: %s", agent_id,
+                                ctl.agent_channel, exc)
 
     def _linkedid_of(self, uniqueid: str) -> str:
         chan = self.model.channels.get(uniqueid)

@@ -8,9 +8,10 @@ from `random.Random(seed)` (or from a generator seeded with the seed and a call'
 come from the same seed and a fixed epoch, the service's clocks are pinned to the demo day, and time is
 virtual, so the same seed prints the same summary.
 
-The day: DEMO_DAY, 08:00-20:00 in the service's time zone (virtual time 0 = 08:00). `--calls N` arrivals are
-spread over the day by DAY_PROFILE (a morning and an afternoon peak); the calls still running at 20:00 and
-the callbacks still owed are finished before the figures are read.
+The day: DEMO_DAY, 08:00-20:00 in the service's time zone (virtual time 0 = 08:00). Arrivals follow
+DAY_PROFILE (a morning and an afternoon peak) for a day of max(N, DAY_VOLUME) calls, of which `--calls N`
+are played: 200 calls are the whole day, 20 calls its first hour or so. The calls still running at 20:00
+and the callbacks still owed are finished before the figures are read.
 
 Domain packages extend the demo with an optional `<pkg>/demo.py` (pkg in ivr, cti, acd, recordings):
 - `async def prepare(ctx)`                 before the first call (customers, agents' shifts, softphones …)
@@ -51,6 +52,7 @@ DAY_OPENS = dt.time(8, 0)
 DAY_HOURS = 12                      # 08:00-20:00
 # relative call volume per hour from 08:00 (a typical inbound day: 10-11 and 14-16 peaks, a lunch dip)
 DAY_PROFILE = (4, 8, 11, 10, 6, 6, 9, 10, 8, 6, 4, 3)
+DAY_VOLUME = 200                    # calls in a normal day (--calls below that plays the day's first calls)
 SETTLE_LIMIT_S = 3 * 3600           # after 20:00: at most this long to finish calls and callbacks
 DOMAIN_DEMOS = ("ivr", "cti", "acd", "recordings")
 
@@ -105,9 +107,12 @@ def day_start_epoch(settings: Settings) -> float:
 
 
 def arrival_times(rng: random.Random, calls: int) -> list[float]:
-    """`calls` arrival moments (virtual seconds from 08:00) drawn from DAY_PROFILE, in order."""
-    hours = rng.choices(range(len(DAY_PROFILE)), weights=DAY_PROFILE, k=calls)
-    return sorted(round((hour + rng.random()) * 3600.0, 3) for hour in hours)
+    """Arrival moments (virtual seconds from 08:00), in order: the first `calls` calls of a day of
+    max(calls, DAY_VOLUME) calls drawn from DAY_PROFILE. A small demo is a quiet morning, 200 calls fill
+    the day, more calls make a busier day."""
+    total = max(calls, DAY_VOLUME)
+    hours = rng.choices(range(len(DAY_PROFILE)), weights=DAY_PROFILE, k=total)
+    return sorted(round((hour + rng.random()) * 3600.0, 3) for hour in hours)[:calls]
 
 
 def greeting_caller(ctx: DemoContext, index: int):
@@ -181,7 +186,8 @@ async def run_demo(settings: Settings, *, calls: int, seed: int, data_dir: Path)
         # count as busy, and the demo would then run in real time. MQTT keep-alive pings are off because
         # virtual time jumps would make the broker think the client went silent.
         with _service_extras({"wall_clock": wall_clock, "clock": local_now}):
-            service_cm = Service(settings, bus_keepalive=0, engine_options={"poolclass": NullPool})
+            # no HTTP API: nobody browses it during the demo, and uvicorn wakes up every 0.1 s of virtual time
+            service_cm = Service(settings, http=False, bus_keepalive=0, engine_options={"poolclass": NullPool})
             service = await service_cm.__aenter__()
         try:
             sim.pbx.agi_override = ("127.0.0.1", service.fastagi_port)
@@ -241,6 +247,7 @@ def _foundation_summary(ctx: DemoContext, outcomes: list[Any]) -> dict[str, Any]
 
 
 def format_summary(summary: dict[str, Any], indent: str = "") -> str:
+    """Every key, one per line (nested dicts indented): the fallback when the day's figures are missing."""
     width = max((len(k) for k in summary), default=0)
     lines = []
     for key, value in summary.items():
@@ -249,6 +256,56 @@ def format_summary(summary: dict[str, Any], indent: str = "") -> str:
             lines.append(format_summary(value, indent + "  "))
         else:
             lines.append(f"{indent}{key.ljust(width)}  {value}")
+    return "\n".join(lines)
+
+
+def _cell(value: Any, kind: str = "") -> str:
+    if value is None:
+        return "-"
+    if kind == "%":
+        return f"{value * 100:.0f}%"
+    if kind == "s":
+        return f"{value:.0f}s"
+    return str(value)
+
+
+QUEUE_COLUMNS = (("queue", "", 12), ("reached", "", 8), ("answered", "", 9), ("abandoned", "", 10),
+                 ("voicemails", "", 11), ("callbacks", "", 10), ("overflows", "", 10),
+                 ("service_level", "%", 14), ("asa_s", "s", 6), ("aht_s", "s", 6))
+
+
+def format_table(summary: dict[str, Any]) -> str:
+    """The short human summary of `hotline demo` (without --json)."""
+    if "queues" not in summary or "ivr" not in summary:
+        return format_summary(summary)
+    ivr = summary["ivr"]
+    lines = [
+        f"calls {summary['calls']}: completed {summary['completed']}, failed {summary['failed']}",
+        f"IVR: reached a queue {ivr['reached_queue']}, self-service {ivr['self_service']}, "
+        f"hung up in the menus {ivr['ivr_hangup']}, silent {ivr['silent_hangup']}, blocked {ivr['blocked']}"
+        + (f", unexplained {ivr['other']}" if ivr.get("other") else ""),
+        "",
+        "  ".join(name.replace("_s", "").replace("service_level", "service lvl").rjust(width) if i else
+                  name.ljust(width) for i, (name, _, width) in enumerate(QUEUE_COLUMNS)),
+    ]
+
+    def row(name: str, figures: dict[str, Any]) -> str:
+        cells = [name.ljust(QUEUE_COLUMNS[0][2])]
+        for key, kind, width in QUEUE_COLUMNS[1:]:
+            value = figures.get("reached_queue" if key == "reached" else key)
+            cells.append(_cell(value, kind).rjust(width))
+        return "  ".join(cells)
+
+    for name, figures in summary["queues"].items():
+        lines.append(row(name, figures))
+    lines.append(row("all queues", summary))
+    lines += [
+        "",
+        f"recordings {summary.get('recordings', '-')} of {summary.get('answered', '-')} answered calls; "
+        f"voicemail messages {summary.get('voicemail_messages', '-')}; callback requests "
+        f"{summary.get('callback_requests', '-')} (called back {summary.get('callbacks_connected', '-')}); "
+        f"surveys {summary.get('surveys', '-')} (average {_cell(summary.get('survey_avg'))})",
+    ]
     return "\n".join(lines)
 
 
@@ -290,6 +347,7 @@ def run_demo_cli(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, sort_keys=True))
     else:
-        print(f"hotline demo: {args.calls} calls, seed {args.seed}")
-        print(format_summary(summary))
+        print(f"hotline demo: {args.calls} calls, seed {args.seed}, {DEMO_DAY.isoformat()} from "
+              f"{DAY_OPENS.strftime('%H:%M')} ({settings.service.time_zone})")
+        print(format_table(summary))
     return 0

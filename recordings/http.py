@@ -37,7 +37,7 @@ from sqlalchemy import select
 from cti.auth import AuthError
 from recordings.auth import (COOKIE, READ_ALL, Principal, authenticator_for, bearer_token, check, credentials,
                              require, require_read)
-from recordings.context import RecordingsContext, context_from_deps
+from recordings.context import context_from_deps
 from recordings.maintenance import HAS_FILE
 from recordings.models import AuditLog, Evaluation, Recording
 from recordings.postprocess import CONTENT_TYPES
@@ -175,7 +175,7 @@ def router(deps: Any) -> APIRouter:
         action: str | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> list[dict]:
-        check(require, user, "read the recordings audit log", roles=READ_ALL)
+        await refused(user, require, "read the recordings audit log", roles=READ_ALL)
         stmt = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
         if recording_id is not None:
             stmt = stmt.where(AuditLog.recording_id == recording_id)

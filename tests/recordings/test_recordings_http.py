@@ -71,8 +71,9 @@ async def test_roles_agents_see_only_their_own_calls(ctx, client, caplog):
     assert any(f"1001 (role agent) tried replay recording {theirs.id} of agent 1002" in m for m in refusals)
     async with ctx.sessions() as session:
         denied = (await session.scalars(select(AuditLog).where(AuditLog.action == "forbidden").order_by(AuditLog.id))).all()
-    assert [(a.actor, a.recording_id) for a in denied] == [("1001", None), ("1001", theirs.id), ("1001", theirs.id)]
-    assert "replay recording" in denied[2].detail
+    assert [(a.actor, a.recording_id) for a in denied] == [("1001", None), ("1001", theirs.id), ("1001", theirs.id),
+                                                           ("1001", None)]
+    assert [d.detail.split(" ")[0] for d in denied] == ["search", "open", "replay", "read"]
 
 
 async def test_search_paging_sorting_and_local_times(ctx, client):
@@ -238,3 +239,25 @@ async def test_one_login_for_the_cti_and_the_recordings_apis(ctx, repo_settings)
             assert (await client.get("/api/recordings", headers=forged)).status_code == 401
     finally:
         await server.stop()
+
+
+async def test_hotline_serve_one_login_opens_cti_recordings_and_the_qa_page(repo_settings, tmp_path):
+    """The running service (`hotline serve`): the token from CTI's login is taken by every API."""
+    from hotline.service import Service
+
+    data = tmp_path / "data"
+    settings = repo_settings.replace(
+        service={"data_dir": data}, database={"url": f"sqlite+aiosqlite:///{data / 'hotline.db'}"},
+        paths={"recordings_dir": data / "recordings"}, fastagi={"port": 0}, http={"port": 0},
+        ami={"port": 1, "reconnect_max_delay": 1.0})  # nothing listens on port 1: AMI stays down
+    async with Service(settings) as service:
+        assert service.deps.extras["cti"].auth is not None
+        async with httpx.AsyncClient(base_url=service.http_url, timeout=10) as client:
+            qa = await login(client, "9101", "9101")
+            assert (await client.get("/api/agents", headers=qa)).status_code == 200
+            assert (await client.get("/api/recordings", headers=qa)).json()["total"] == 0
+            assert (await client.post("/api/recordings/session", headers=qa)).json()["user"]["id"] == "9101"
+            assert (await client.get("/qa")).status_code == 200
+            agent = await login(client, "1001", "1234")
+            assert (await client.get("/api/recordings/audit", headers=agent)).status_code == 403
+            assert (await client.get("/api/recordings", headers={"Authorization": "Bearer nonsense"})).status_code == 401

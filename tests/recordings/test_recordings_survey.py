@@ -132,6 +132,7 @@ def test_the_survey_rating_is_copied_onto_the_calls_recording(tmp_path):
     assert [(s.linkedid, s.agent_id, s.rating) for s in surveys] == [(outcome.linkedid, "1001", 5)]
     [rec] = page.items
     assert (rec.agent_id, rec.caller, rec.status, rec.satisfaction) == ("1001", "13800138000", "complete", 5), rec.error
+    assert abs(rec.duration_s - 2.0) < 0.5  # the talk time (virtual seconds)
     assert page.to_dict()["items"][0]["satisfaction"] == 5  # what the search API and the QA page show
 
 
@@ -147,3 +148,34 @@ async def test_set_satisfaction_rates_every_segment_of_the_call_only(ctx):
     async with ctx.sessions() as db:
         rated = {r.id: r.satisfaction for r in (await db.scalars(select(Recording))).all()}
     assert rated == {first.id: 4, second.id: 4, other.id: None}
+
+
+async def test_a_failing_recordings_database_never_breaks_the_survey(tmp_path, caplog):
+    """The rating is the IVR's (ivr_surveys, survey/result); copying it to the recordings is best effort."""
+    from tests.ivr.fakepbx import ScriptedCall
+    from tests.ivr.runtime_env import Published, ivr_server
+
+    broken = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'no-such-dir' / 'recordings.db'}")
+    ctx = RecordingsContext(sessions=session_factory(broken), config=load_recording_config(REPO / "config" / "recording.yaml"),
+                            storages={}, time_zone=ZoneInfo("Asia/Shanghai"), engine=broken)
+    policy = RecordingPolicy(ctx.config)
+    service = RecordingsService(ctx, policy, Recorder(None, ctx.sessions, policy, None))
+    published = Published()
+    flow = """\
+        flow: s
+        languages: [zh-CN]
+        default_language: zh-CN
+        start: rate
+        nodes:
+          rate: {type: survey, prompt: survey_prompt, thanks_prompt: survey_thanks, next: bye}
+          bye: {type: hangup, prompt: closing}
+        """
+    try:
+        async with ivr_server(tmp_path / "flows", {"s": flow}, recordings=service, publish=published) as (server, engine):
+            call = await ScriptedCall(["3"], path="s").run(server.port)
+    finally:
+        await broken.dispose()
+    assert engine.results[-1].outcome == "completed" and engine.results[-1].path == ["s:rate", "s:bye"]
+    assert [p["rating"] for t, p in published if t == "survey/result"] == [3]
+    assert any("survey_thanks" in sound for sound in call.played)
+    assert any("survey rating 3 of call" in r.getMessage() and "not copied" in r.getMessage() for r in caplog.records)
