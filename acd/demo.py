@@ -64,9 +64,12 @@ def _softphone(ctx: Any, phone: Any, base_answer_s: float) -> None:
     """Per ring: answer after a few seconds or (rarely) let it ring; per call: hang up when the talk is over."""
     pbx = ctx.sim.pbx
     ring_incoming, seed = phone.on_incoming, ctx.seed
+    rings: Counter = Counter()
 
     def on_incoming(chan: Any) -> None:
-        r = random.Random(f"{seed}:ring:{chan.name}")
+        # keyed by the call (linkedid) and this phone, not by channel names: those follow a global sequence
+        rings[chan.linkedid] += 1
+        r = random.Random(f"{seed}:ring:{chan.linkedid}:{phone.endpoint}:{rings[chan.linkedid]}")
         phone.behaviour.mode = "no-answer" if r.random() < MISS_RATE else "answer"
         phone.behaviour.answer_after_s = round(base_answer_s + r.uniform(-0.5, 1.0), 2)
         phone.behaviour.talk_time_s = None
@@ -75,7 +78,7 @@ def _softphone(ctx: Any, phone: Any, base_answer_s: float) -> None:
     def on_bridged(chan: Any, other: Any) -> None:
         talk = getattr(other.participant, "agent_talk_s", "callback")
         if talk == "callback":                      # a callback: the customer reached through the trunk
-            talk = round(random.Random(f"{seed}:callback:{chan.name}").uniform(60, 300), 1)
+            talk = float(random.Random(f"{seed}:callback:{chan.linkedid}").randint(60, 300))
         if talk is not None:
             pbx.spawn(_hang_up_after(phone, chan, talk))
 

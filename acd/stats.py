@@ -48,6 +48,11 @@ class DayCounters:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+# queue-log events that are only counted -> their DayCounters field
+_COUNTED = {"EXITWITHTIMEOUT": "timeouts", "EXITEMPTY": "exit_empty", "EXITWITHKEY": "exit_key",
+            "OVERFLOW": "overflows", "CALLBACK": "callbacks", "RINGNOANSWER": "ring_no_answer"}
+
+
 def _num(text: str) -> float:
     try:
         return float(text)
@@ -99,18 +104,9 @@ class StatsCollector:
             c.handled += 1
             c.transfers += 1
             c.talk_s += _num(e.data4)
-        elif e.event == "EXITWITHTIMEOUT":
-            c.timeouts += 1
-        elif e.event == "EXITEMPTY":
-            c.exit_empty += 1
-        elif e.event == "EXITWITHKEY":
-            c.exit_key += 1
-        elif e.event == "OVERFLOW":
-            c.overflows += 1
-        elif e.event == "CALLBACK":
-            c.callbacks += 1
-        elif e.event == "RINGNOANSWER":
-            c.ring_no_answer += 1
+        elif e.event in _COUNTED:
+            name = _COUNTED[e.event]
+            setattr(c, name, getattr(c, name) + 1)
 
     def wrapup(self, queue: str, seconds: float, at: float) -> None:
         if queue in self.queues:

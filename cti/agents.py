@@ -299,11 +299,9 @@ class AgentService:
         row = AgentStateLog(agent_id=agent.id, at=now, previous_state=previous.value, state=target.value,
                             reason=reason, request=request, linkedid=linkedid or agent.linkedid,
                             queue=agent.queue, by=by)
-        async with self.sessions() as session:
-            session.add(row)
-            await session.commit()
         log.info("agent %s: %s -> %s%s (%s by %s)", agent.id, previous.value, target.value,
                  f" [{reason}]" if reason else "", request, by)
+        # listeners (the ACD, desktops) learn the change at the moment it happens, not after the write
         change = {"previous": previous.value, "request": request, "by": by}
         for listener in list(self.listeners):
             try:
@@ -312,6 +310,9 @@ class AgentService:
                     await result
             except Exception:
                 log.exception("agent state listener failed")
+        async with self.sessions() as session:
+            session.add(row)
+            await session.commit()
 
     # -- wrap-up timers --------------------------------------------------------------------------
     def _start_wrapup_timer(self, agent: Agent, seconds: float) -> None:

@@ -25,7 +25,7 @@ from cti.calldata import CallDataStore
 from cti.commands import AgentCommands
 from cti.customers import CustomerDirectory
 from cti.dialplan import DialplanNames
-from cti.model import LiveModel
+from cti.model import LiveModel, endpoint_of
 from cti.notifier import Notifier, Publisher
 from cti.records import CallRecords
 from cti.screenpop import ScreenPop
@@ -68,7 +68,6 @@ class Cti:
         self.auth = Authenticator(agents, secret=auth_secret)
         self.resyncs = 0
         self.agents.listeners.append(lambda agent, change: self.notifier.agent_state(agent.view()))
-        self.tracker.answer_listeners.append(self._answered)
 
     # -- the ACD, when one runs ------------------------------------------------------------------
     @property
@@ -80,10 +79,16 @@ class Cti:
         acd = self.acd
         return acd.queue_stats() if acd is not None else {}
 
-    def _answered(self, linkedid: str, agent_id: str) -> None:
+    def tell_acd_answer(self, e: Message) -> None:
+        """AMI observer (on the reader, in arrival order, before any slower handler): an agent's leg answered
+        (DialEnd ANSWER) -> the ACD at once, so its live figures and the agent's busy state start with the
+        conversation rather than when the caller's Dial returns at its end."""
+        if e.get("Event") != "DialEnd" or e.get("DialStatus") != "ANSWER":
+            return
         acd = self.acd
-        if acd is not None:
-            acd.offer_answered(linkedid, agent_id)
+        agent = self.agents.for_endpoint(endpoint_of(e.get("DestChannel", "")))
+        if acd is not None and agent is not None:
+            acd.offer_answered(e.get("Linkedid") or e.get("DestLinkedid") or "", agent.id)
 
     # -- life cycle ------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -94,6 +99,7 @@ class Cti:
     def attach(self, session: AmiSession) -> None:
         self.ami = self.commands.ami = self.supervisor.ami = session
         session.add_observer(self.model.apply)
+        session.add_observer(self.tell_acd_answer)
         session.add_handler(self.tracker.handle)
         session.add_connect_hook(self.resync)
         self.model.call_ended_listeners.append(

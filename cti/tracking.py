@@ -33,7 +33,6 @@ class AgentTracker:
         self.records = records
         self.notifier = notifier
         self.dial_listeners: list[Callable[[dict[str, Any]], None]] = []   # consult/transfer waiters
-        self.answer_listeners: list[Callable[[str, str], Any]] = []        # (linkedid, agent id): the ACD
         self.event_listeners: list[Callable[[Any], Any]] = []              # commands: OriginateResponse, UserEvent
         self.outbound: dict[str, dict[str, Any]] = {}                      # agent channel linkedid -> info
         self.callers: dict[tuple[str, str], str] = {}                      # (agent, linkedid) -> caller number
@@ -117,12 +116,7 @@ class AgentTracker:
             listener({"source": e.get("Channel", ""), "dest": e.get("DestChannel", ""), "status": status,
                       "linkedid": e.get("Linkedid") or e.get("DestLinkedid")})
         agent = self.agents.for_endpoint(endpoint_of(e.get("DestChannel", "")))
-        if agent is None:
-            return
-        if status == "ANSWER":
-            # the ACD learns the answer now, not when the caller's Dial returns at the conversation's end
-            self._tell_answer(e.get("Linkedid") or e.get("DestLinkedid") or "", agent.id)
-        if agent.state is S.LOGGED_OUT:
+        if agent is None or agent.state is S.LOGGED_OUT:
             return
         linkedid = e.get("DestLinkedid") or e.get("Linkedid") or ""
         if agent.linkedid != linkedid:
@@ -136,13 +130,6 @@ class AgentTracker:
             await self._try(agent.id, "unreachable", linkedid=linkedid)
         elif agent.state is S.RINGING:           # CANCEL, BUSY, CONGESTION: back to where the agent was
             await self._try(agent.id, "abandon", linkedid=linkedid)
-
-    def _tell_answer(self, linkedid: str, agent_id: str) -> None:
-        for listener in list(self.answer_listeners):
-            try:
-                listener(linkedid, agent_id)
-            except Exception:
-                log.exception("answer listener failed for call %s, agent %s", linkedid, agent_id)
 
     # -- the end of an agent's leg and of calls --------------------------------------------------
     async def _on_hangup(self, e) -> None:

@@ -19,6 +19,19 @@ Domain packages extend the demo with an optional `<pkg>/demo.py` (pkg in ivr, ct
                                            that has it wins; without one the foundation's greeting callers)
 - `async def settle(ctx)`                  after the last caller hung up: finish what is still owed
 - `def summarize(ctx) -> dict` (or async)  figures merged into the summary, read from the stores
+The summary (`--json`: one JSON object, the last line of stdout; keys sorted) is read from the stores after
+the day, never from what the harness meant to do:
+- foundation: calls, completed (reached the service over FastAGI), failed, caller_hangups, seed, day
+- queue log (acd/demo.py): reached_queue, answered, abandoned, voicemails, callbacks, overflows,
+  still_waiting, service_level, asa_s, aht_s, abandon_rate, ring_no_answer, transfers, callbacks_connected/
+  _failed/_pending, and the same per queue under `queues`. Invariant, overall and per queue:
+  reached_queue = answered + abandoned + voicemails + callbacks + overflows + still_waiting, where
+  callbacks are callers who left the line asking to be called back (their later callback is not an answer)
+- IVR tables (ivr/demo.py): `ivr` = {reached_queue, self_service, ivr_hangup, silent_hangup, blocked, other}
+  (one outcome per call, summing to calls), voicemail_messages, callback_requests, surveys, survey_avg, …
+- recordings table (recordings/demo.py): recordings = answered calls with a complete recording row,
+  answered_without_recording, recording_rows, recording_status, recorded_s
+
 `ctx` is a DemoContext: ctx.sim, ctx.service (ctx.service.deps), ctx.settings, ctx.rng, ctx.callers, ctx.seed,
 ctx.day_start (epoch of 08:00), ctx.wall_clock(), ctx.at("12:30") (virtual seconds), ctx.spawn(coro)
 (background work cancelled when the day is over), ctx.shared (what one package tells another).
@@ -34,6 +47,7 @@ import json
 import logging
 import random
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,13 +184,12 @@ async def run_demo(settings: Settings, *, calls: int, seed: int, data_dir: Path)
     demos = [m for m in (optional_module(f"{pkg}.demo") for pkg in DOMAIN_DEMOS) if m is not None]
     loop = asyncio.get_running_loop()
     day_start = day_start_epoch(settings)
-    zone = ZoneInfo(settings.service.time_zone)
 
     def wall_clock() -> float:
         return day_start + loop.time()
 
-    def local_now() -> dt.datetime:
-        return dt.datetime.fromtimestamp(wall_clock(), dt.timezone.utc).astimezone(zone)
+    def utc_now() -> dt.datetime:          # the IVR's clock (business hours, holidays, stored times): UTC-aware
+        return dt.datetime.fromtimestamp(wall_clock(), dt.timezone.utc)
 
     async with Simulator(conf_dir=settings.paths.asterisk_conf_dir, sounds_dirs=[settings.paths.sounds_dir],
                          monitor_dir=settings.paths.recordings_dir, agents_file=settings.config_dir / "agents.yaml",
@@ -185,7 +198,7 @@ async def run_demo(settings: Settings, *, calls: int, seed: int, data_dir: Path)
         # NullPool: an idle pooled aiosqlite connection keeps a worker thread that the virtual clock would
         # count as busy, and the demo would then run in real time. MQTT keep-alive pings are off because
         # virtual time jumps would make the broker think the client went silent.
-        with _service_extras({"wall_clock": wall_clock, "clock": local_now}):
+        with _service_extras({"wall_clock": wall_clock, "clock": utc_now}):
             # no HTTP API: nobody browses it during the demo, and uvicorn wakes up every 0.1 s of virtual time
             service_cm = Service(settings, http=False, bus_keepalive=0, engine_options={"poolclass": NullPool})
             service = await service_cm.__aenter__()
@@ -326,21 +339,69 @@ def ensure_prompts(settings: Settings, progress: bool) -> None:
         log.warning("prompt %s not built: %s", key, reason)
 
 
-def run_demo_cli(args: argparse.Namespace) -> int:
-    from pbxsim.clock import run_virtual
+BUSY_FREEZE_LIMIT_S = 30.0          # real seconds a busy thread may hold the virtual clock still
 
+
+def demo_loop() -> asyncio.AbstractEventLoop:
+    """pbxsim's VirtualClockLoop started at 0, whose clock stands still while work outside the loop's thread
+    runs (an aiosqlite query, a recording's post-processing) instead of following real time.
+
+    With the plain VirtualClockLoop every busy moment adds its real duration to the virtual clock, so talk
+    and wait times (and the order of events a few ms apart) would vary from run to run by the machine's
+    speed. Held still, only the work the demo schedules moves time, and the same seed gives the same day.
+    A thread busy for more than BUSY_FREEZE_LIMIT_S real seconds lets the clock follow real time again
+    (never a deadlock)."""
+    import selectors
+    import time
+
+    from pbxsim.clock import new_virtual_loop
+
+    # start=0: at epoch-sized clock values asyncio's 1 ns clock resolution vanishes in float rounding and
+    # a timer due "now" is never run (the loop spins); uniqueids get their epoch from the simulator instead.
+    loop = new_virtual_loop(0.0)
+    selector = loop._selector
+    virtual_select = selector.select
+    busy_since: list[float] = []
+
+    def select(timeout=None):
+        if timeout != 0 and loop._is_busy():
+            events = selectors.DefaultSelector.select(selector, 0)
+            if events:
+                return events
+            now = time.monotonic()
+            if not busy_since:
+                busy_since.append(now)
+            if now - busy_since[0] < BUSY_FREEZE_LIMIT_S:
+                return selectors.DefaultSelector.select(selector, 0.002 if timeout is None else min(timeout, 0.002))
+            if len(busy_since) == 1:
+                busy_since.append(now)
+                log.warning("a thread kept the demo's clock still for %.0f s: the clock follows real time "
+                            "while it stays busy (this run may not repeat exactly)", BUSY_FREEZE_LIMIT_S)
+            return virtual_select(timeout)
+        busy_since.clear()
+        return virtual_select(timeout)
+
+    selector.select = select
+    return loop
+
+
+def run_demo_cli(args: argparse.Namespace) -> int:
     settings = load_settings(getattr(args, "config_dir", None))
     ensure_prompts(settings, progress=not args.json)
     temp_dir = None
     if args.data_dir is not None:
         data_dir = args.data_dir.resolve()
+        if (data_dir / "hotline.db").exists():
+            # the figures are read from the stores: yesterday's rows would count again
+            print(f"hotline demo: {data_dir} already holds a demo day (hotline.db); "
+                  f"give an empty or new --data-dir", file=sys.stderr)
+            return 2
     else:
         temp_dir = tempfile.mkdtemp(prefix="hotline-demo-")
         data_dir = Path(temp_dir)
     try:
-        # start=0: at epoch-sized clock values asyncio's 1 ns clock resolution vanishes in float rounding and
-        # a timer due "now" is never run (the loop spins); uniqueids get their epoch from the simulator instead.
-        summary = run_virtual(run_demo(settings, calls=args.calls, seed=args.seed, data_dir=data_dir), start=0.0)
+        with asyncio.Runner(loop_factory=demo_loop) as runner:
+            summary = runner.run(run_demo(settings, calls=args.calls, seed=args.seed, data_dir=data_dir))
     finally:
         if temp_dir is not None:
             shutil.rmtree(temp_dir, ignore_errors=True)

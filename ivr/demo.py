@@ -366,7 +366,7 @@ def make_persona(rng: random.Random, kind: str, customer: dict[str, Any] | None,
     persona.patience_s = (round(rng.uniform(15, 60), 1) if roll < 0.2 else
                           round(rng.uniform(90, 420), 1) if roll < 0.7 else None)
     roll = rng.random()
-    persona.queue_key = "1" if roll < 0.07 else "2" if roll < 0.13 else None
+    persona.queue_key = "1" if roll < 0.08 else "2" if roll < 0.18 else None
     persona.voicemail_talk_s = round(rng.uniform(6, 40), 1)
     persona.callback_time = "#" if rng.random() < 0.7 else f"{rng.randint(14, 19)}{rng.choice(['00', '30'])}"
     persona.talk_s = _talk_time(rng, intent)
@@ -462,9 +462,10 @@ async def summarize(ctx: Any) -> dict[str, Any]:
             for target in [params.get("next"), params.get("fallback"), *(params.get("options") or {}).values()]:
                 if isinstance(target, str):
                     after_queue |= _section(flow, target, queues)
-        self_service_nodes = _section(flow, "self_service_menu", {"main_menu", "agent_queue"} | queues)
-        menu_nodes = (_section(flow, flow.start, queues) - after_queue - self_service_nodes
-                      - {"blocked", "silent_hangup"})
+        ended_by_ivr = {"blocked", "silent_hangup"}      # counted by their entries
+        self_service_nodes = (_section(flow, "self_service_menu", {"main_menu", "agent_queue"} | queues)
+                              - ended_by_ivr)
+        menu_nodes = _section(flow, flow.start, queues) - after_queue - self_service_nodes - ended_by_ivr
     blocked = counter("blocked", "entries")
     silent = counter("silent_hangup", "entries")
     self_service = sum(n for node, n in hangups_at.items() if node in self_service_nodes)

@@ -177,8 +177,7 @@ async def app_execif(pbx, chan, args, raw):
 async def app_userevent(pbx, chan, args, raw):
     if not args:
         return 0
-    headers = [("UserEvent", args[0])]
-    headers += chan.snapshot()
+    headers = chan.snapshot() + [("UserEvent", args[0])]
     for a in args[1:]:
         k, _, v = a.partition(":")
         headers.append((k.strip(), v.strip()))

@@ -9,7 +9,9 @@ same seed, in the same order every time.
 Real TCP on loopback keeps working inside the loop: the selector is always
 polled first, so bytes already delivered by the kernel are handled before time
 moves. Work outside the loop's thread stops the clock from jumping while it
-runs; the loop then advances with real time instead (never a deadlock):
+runs; it takes no virtual time (runs stay reproducible), and only if it lasts
+longer than BUSY_FREEZE_BUDGET_S of real time does the clock follow real time
+(never a deadlock). ``with loop.hold():`` makes time follow real time at once.
 
 - ``run_in_executor`` jobs are counted until their result is back in the loop;
 - ``with loop.hold():`` marks a region as busy explicitly;
@@ -42,6 +44,8 @@ _IDLE_FUNCS = frozenset({
 # A thread blocked inside a C call (SimpleQueue.get, socket.recv...) shows its caller's frame:
 # the source line tells whether it is waiting there.
 _BLOCKING_LINE = re.compile(r"\.(get|wait|acquire|select|poll|accept|recv|recv_into|recvfrom|join)\(")
+# How long (real seconds) outside work may keep virtual time frozen before the clock follows real time.
+BUSY_FREEZE_BUDGET_S = 5.0
 # Real seconds to give in-flight loopback work (a connect, a write) before jumping.
 _SETTLE_S = 0.0005
 
@@ -54,15 +58,36 @@ class _VirtualSelector(selectors.DefaultSelector):
         loop = self.loop
         if events or timeout == 0 or loop is None:
             return events
-        if loop._is_busy():
+        if loop._holds:
+            # an explicit hold: time follows real time (so timers inside the hold still fire)
             step = 0.002 if timeout is None else min(timeout, 0.002)
             start = time.monotonic()
             events = super().select(step)
             loop._virtual_now += time.monotonic() - start
+            loop.real_time_followed += time.monotonic() - start
             return events
+        if loop._is_busy():
+            # work outside the loop (a thread, an executor job) takes no virtual time, so runs
+            # stay reproducible; past a real-time budget the clock follows real time (no deadlock)
+            step = 0.002 if timeout is None else min(timeout, 0.002)
+            start = time.monotonic()
+            if loop._busy_since is None:
+                loop._busy_since = start
+            events = super().select(step)
+            now = time.monotonic()
+            if now - loop._busy_since > BUSY_FREEZE_BUDGET_S:
+                loop._virtual_now += now - start
+                loop.real_time_followed += now - start
+            loop.busy_waits += 1
+            return events
+        loop._busy_since = None
+        if loop._ready:
+            # another thread finished meanwhile (call_soon_threadsafe fills _ready before it
+            # writes the wake-up byte): handle its result before time moves
+            return super().select(0)
         if loop._has_writers():
             events = super().select(_SETTLE_S)
-            if events:
+            if events or loop._ready:
                 return events
         if timeout is None:
             # Nothing scheduled at all: only the outside world can wake us.
@@ -85,7 +110,10 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         self._probes: list[Callable[[], bool]] = []
         self._watch_threads = watch_threads
         self._loop_thread_id: int | None = None
-        self.jumps = 0
+        self._busy_since: float | None = None
+        self.jumps = 0                    # times the clock jumped to the next timer
+        self.busy_waits = 0               # polls spent waiting for outside work with the clock frozen
+        self.real_time_followed = 0.0     # virtual seconds that passed as real time (holds, long outside work)
 
     # -- time ------------------------------------------------------------
     def time(self) -> float:
@@ -94,7 +122,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
     # -- busy accounting ------------------------------------------------
     @contextlib.contextmanager
     def hold(self):
-        """While inside, the clock does not jump (it follows real time)."""
+        """While inside, the clock does not jump: it follows real time."""
         self._holds += 1
         try:
             yield self
@@ -122,7 +150,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         return any(key.events & selectors.EVENT_WRITE for key in self._selector.get_map().values())
 
     def _is_busy(self) -> bool:
-        if self._holds or self._executor_jobs:
+        if self._executor_jobs:
             return True
         if any(probe() for probe in self._probes):
             return True

@@ -124,3 +124,57 @@ class PooledStrategy(Strategy):
 
     def __contains__(self, agent):
         return agent in self.pool
+
+
+class SkillPoolStrategy(Strategy):
+    """Ready agents in one sorted pool per skill (built on first use, then kept up to date): a call is
+    offered from the pool of the skill it needs. Subclasses say which skill a call needs, who qualifies
+    for a skill, and the order within a pool."""
+
+    def __init__(self, queue, order, ctx) -> None:
+        super().__init__(queue, order, ctx)
+        self.ready: dict[str, AgentRecord] = {}
+        self.by_skill: dict[str | None, KeyedPool] = {}
+
+    def call_skill(self, call: CallRecord) -> str | None:
+        raise NotImplementedError
+
+    def eligible(self, agent: AgentRecord, skill: str | None) -> bool:
+        raise NotImplementedError
+
+    def pool_key(self, skill: str | None) -> Callable[[AgentRecord], tuple]:
+        """Longest idle first, then member order (a subclass may rank by proficiency first)."""
+        return lambda a: (a.idle_since, self.order[a.id])
+
+    def _pool(self, skill: str | None) -> KeyedPool:
+        pool = self.by_skill.get(skill)
+        if pool is None:
+            pool = KeyedPool(self.pool_key(skill))
+            for agent in self.ready.values():
+                if self.eligible(agent, skill):
+                    pool.add(agent)
+            self.by_skill[skill] = pool
+        return pool
+
+    def add(self, agent):
+        self.ready[agent.id] = agent
+        for skill, pool in self.by_skill.items():
+            if self.eligible(agent, skill):
+                pool.add(agent)
+
+    def remove(self, agent):
+        if self.ready.pop(agent.id, None) is not None:
+            for pool in self.by_skill.values():
+                pool.discard(agent)
+
+    def candidates(self, call):
+        return iter(self._pool(self.call_skill(call)))
+
+    def accepts(self, agent, call):
+        return self.eligible(agent, self.call_skill(call))
+
+    def __len__(self):
+        return len(self.ready)
+
+    def __contains__(self, agent):
+        return agent.id in self.ready

@@ -42,17 +42,17 @@ async def test_cti_reports_the_answer_and_times_wrapup(tmp_path):
         assert r.state("1001") == "wrap-up" and r.acd_agent("1001") == "wrap-up"
         await r.cmd("1001", "end-wrap-up")                 # the agent ends wrap-up: the ACD offers at once
         await r.wait_state("1001", "talking")
-        assert r.logged(r.cti.agents.get("1001").linkedid)[-1] == ("CONNECT", "1001")
+        await until(lambda: r.logged(r.cti.agents.get("1001").linkedid)[-1] == ("CONNECT", "1001"),
+                    what="second call answered in the ACD")
         second.hang_up()
         await r.wait_state("1001", "wrap-up")
         history = [h["to"] for h in await r.cti.agents.history("1001")]
-        assert history[-6:] == ["ringing", "talking", "wrap-up", "ready", "ringing", "talking"][:5] + ["wrap-up"] \
-            or history[-6:] == ["ringing", "talking", "wrap-up", "ready", "ringing", "talking"]
+        assert history[-7:] == ["ringing", "talking", "wrap-up", "ready", "ringing", "talking", "wrap-up"]
 
 
 async def test_the_acd_owns_ring_no_answer_and_cti_shows_its_autopause(tmp_path):
     async with rig(tmp_path, acd=True, agents=LINK_AGENTS, queues=[QUEUE]) as r:
-        r.sim.phones["PJSIP/1002"].set_behaviour(mode="no-answer")
+        r.sim.phones["1002"].set_behaviour(mode="no-answer")
         await r.ready_agents("1002")
         await until(lambda: r.acd_agent("1002") == "ready", what="ACD follows CTI: ready")
         caller = await r.call_queue("13700137003", patience_s=20)
@@ -66,11 +66,11 @@ async def test_the_acd_owns_ring_no_answer_and_cti_shows_its_autopause(tmp_path)
         history = await r.cti.agents.history("1002")
         moves = [(h["from"], h["to"], h["request"], h["by"]) for h in history]
         assert moves[2:4] == [("ready", "ringing", "ring", "pbx"), ("ringing", "ready", "ring-no-answer", "pbx")]
-        assert moves[-1][1:3] in (("not-ready", "ring-no-answer"), ("not-ready", "autopause"))
-        assert [m for m in moves if m[1] == "not-ready"][-1:] and moves[-1][1] == "not-ready"
-        assert not any(m[0] == "not-ready" and m[1] == "ready" for m in moves[2:])   # never undone meanwhile
+        # the pause lands at the second ring's end, or just after it, whichever CTI learnt first
+        assert moves[-1][1:] in (("not-ready", "ring-no-answer", "pbx"), ("not-ready", "autopause", "acd"))
+        assert not any(m[:2] == ("not-ready", "ready") for m in moves[2:])      # never undone meanwhile
         # the agent comes back by choice: both follow
-        r.sim.phones["PJSIP/1002"].set_behaviour(mode="answer", answer_after_s=0.1)
+        r.sim.phones["1002"].set_behaviour(mode="answer", answer_after_s=0.1)
         await r.cmd("1002", "ready")
         await r.wait_state("1002", "talking")
         await until(lambda: r.acd_agent("1002") == "busy", what="ACD: busy")

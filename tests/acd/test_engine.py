@@ -299,3 +299,35 @@ def test_without_a_callback_dialer_a_callback_request_leaves_with_the_key():
     eng.advance(31)                                   # c2 overflows "callback": released, not kept
     assert "c2" not in eng.calls and act.CallerReleased("c2", Outcome.CALLBACK, None) in eng.actions
     assert [e[0] for e in events(log)] == ["ENTERQUEUE", "ENTERQUEUE", "EXITWITHKEY", "EXITWITHTIMEOUT", "OVERFLOW"]
+
+
+def test_when_the_directory_times_wrapup_the_engine_waits_for_it():
+    log = []
+    eng = engine([queue(wrapup_time=5)], [agent("a1"), agent("a2")], log=log)
+    eng.own_wrapup_timer = False
+    for a in ("a1", "a2"):
+        eng.agent_ready(0, a)
+    eng.enqueue(1, call("c1"))
+    eng.enqueue(1, call("c2"))
+    offers(eng)
+    serve(eng, 2, "c1", talk=10)
+    assert [a for a in eng.actions if isinstance(a, act.WrapupStarted)] == [act.WrapupStarted("a1", "sales")]
+    assert eng.next_deadline() is None                            # no timer of its own
+    eng.advance(1000)
+    assert eng.agents["a1"].state is AgentState.WRAPUP
+    assert eng.wrapup_ended(1000, "a1") and eng.agents["a1"].state is AgentState.READY
+    # the directory's not-ready during wrap-up ends it now (CTI went wrap-up -> not-ready)
+    serve(eng, 2, "c2", talk=10)
+    eng.agent_not_ready(20, "a2", "meal")
+    assert (eng.agents["a2"].state, eng.agents["a2"].reason) == (AgentState.NOT_READY, "meal")
+    # its ready while the call still runs (CTI saw the end first) is kept; after the call the directory confirms
+    eng.enqueue(1001, call("c3"))
+    (o,) = offers(eng)
+    assert eng.offer_answered(1002, "c3", o.agent_id)
+    eng.agent_ready(1003, o.agent_id)
+    assert eng.agents[o.agent_id].state is AgentState.BUSY
+    assert eng.call_ended(1004, "c3")
+    assert eng.agents[o.agent_id].state is AgentState.WRAPUP    # until the directory confirms (WrapupStarted)
+    eng.agent_ready(1004, o.agent_id)
+    assert eng.agents[o.agent_id].state is AgentState.READY
+    eng.check_invariants()

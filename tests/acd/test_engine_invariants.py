@@ -22,7 +22,7 @@ STRATEGIES = ["sequential", "round-robin", "fewest-calls", "least-talk-time", "l
 SKILLS = ["s0", "s1", "s2", "s3"]
 
 
-def build(rng: random.Random, n_agents: int, n_queues: int) -> Engine:
+def build(rng: random.Random, n_agents: int, n_queues: int, own_wrapup_timer: bool = True) -> Engine:
     agents = []
     for i in range(n_agents):
         skills = {s: rng.randint(1, 10) for s in rng.sample(SKILLS, rng.randint(1, 3))}
@@ -41,7 +41,7 @@ def build(rng: random.Random, n_agents: int, n_queues: int) -> Engine:
         elif kind != "queue":
             raw["overflow"] = kind
         queues.append(queue_settings(raw))
-    return Engine(queues, agents, rng=random.Random(rng.random()))
+    return Engine(queues, agents, rng=random.Random(rng.random()), own_wrapup_timer=own_wrapup_timer)
 
 
 class Ledger:
@@ -73,9 +73,9 @@ class Ledger:
             del self.phone[agent_id]
 
 
-def run(seed: int, steps: int, n_agents: int = 12, n_queues: int = 4) -> Ledger:
+def run(seed: int, steps: int, n_agents: int = 12, n_queues: int = 4, own_wrapup_timer: bool = True) -> Ledger:
     rng = random.Random(seed)
-    eng = build(rng, n_agents, n_queues)
+    eng = build(rng, n_agents, n_queues, own_wrapup_timer)
     ledger = Ledger()
     now = 1_700_000_000.0
     n_calls = 0
@@ -158,6 +158,13 @@ def test_invariants_hold_for_thousands_of_random_events(seed):
     ledger = run(seed, steps=4000)
     outcomes = set(ledger.finished.values())
     assert {"answered", "abandoned"} <= outcomes          # the run really exercised the paths
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_invariants_hold_when_the_directory_times_wrapup(seed):
+    """CTI's mode: no wrap-up timer in the engine; agents leave wrap-up only by the directory's word."""
+    ledger = run(seed, steps=4000, own_wrapup_timer=False)
+    assert {"answered", "abandoned"} <= set(ledger.finished.values())
 
 
 def test_many_agents_many_queues():

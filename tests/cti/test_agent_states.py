@@ -154,3 +154,56 @@ async def test_force_and_abandon_back_to_previous(tmp_path):
         history = await service.history("1001")
         assert history[-1]["request"] == "force" and history[-1]["by"] == "9001"
         await service.close()
+
+
+async def test_ring_no_answer_is_recorded_and_the_acd_autopause_waits_for_the_ring_to_end(tmp_path):
+    async with database(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}") as sessions:
+        service = AgentService(AGENTS, sessions, default_wrapup_seconds=30)
+        for agent_id in ("1001", "1002", "1004"):
+            await service.transition(agent_id, "login")
+            await service.transition(agent_id, "ready")
+        # a miss alone: back to ready, the miss stored
+        await service.transition("1001", "ring", linkedid="1.1", by="pbx")
+        await service.transition("1001", "ring-no-answer", linkedid="1.1", by="pbx")
+        assert service.get("1001").state is AgentState.READY
+        assert (await service.history("1001"))[-1]["request"] == "ring-no-answer"
+        # the ACD pauses while CTI still sees the ring: the ring's end goes to not-ready, not back to ready
+        await service.transition("1001", "ring", linkedid="1.2", by="pbx")
+        service.autopause("1001", "ring-no-answer")
+        await asyncio.sleep(0)
+        assert service.get("1001").state is AgentState.RINGING
+        await service.transition("1001", "ring-no-answer", linkedid="1.2", by="pbx")
+        assert (service.get("1001").state, service.get("1001").reason) == (AgentState.NOT_READY, "ring-no-answer")
+        # the ACD pauses after CTI saw the ring end: applied at once
+        service.autopause("1002", "ring-no-answer")
+        await until_state(service, "1002", AgentState.NOT_READY)
+        last = (await service.history("1002"))[-1]
+        assert (last["reason"], last["request"], last["by"]) == ("ring-no-answer", "autopause", "acd")
+        # a pause noted while the agent talks waits for the wrap-up's end (by the timer) ...
+        await service.transition("1004", "ring", linkedid="4.1", by="pbx")
+        await service.transition("1004", "answer", linkedid="4.1", by="pbx")
+        service.autopause("1004", "ring-no-answer")
+        await service.transition("1004", "hangup", linkedid="4.1", by="pbx")
+        assert service.get("1004").state is AgentState.WRAP_UP
+        await service.transition("1004", "end-wrap-up", by="timer")
+        assert (service.get("1004").state, service.get("1004").reason) == (AgentState.NOT_READY, "ring-no-answer")
+        # ... unless the agent chooses meanwhile
+        await service.transition("1004", "ready")
+        await service.transition("1004", "ring", linkedid="4.2", by="pbx")
+        service.autopause("1004", "ring-no-answer")
+        await service.transition("1004", "answer", linkedid="4.2", by="pbx")
+        await service.transition("1004", "hangup", linkedid="4.2", by="pbx")
+        await service.transition("1004", "end-wrap-up")
+        assert service.get("1004").state is AgentState.READY and service.get("1004").pause_pending is None
+        service.autopause("1002", "ring-no-answer")        # already not-ready: nothing changes
+        await asyncio.sleep(0.01)
+        assert len(await service.history("1002")) == 3
+        await service.close()
+
+
+async def until_state(service, agent_id, state):
+    for _ in range(200):
+        if service.get(agent_id).state is state:
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"agent {agent_id} never {state.value}")

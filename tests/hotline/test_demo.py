@@ -79,3 +79,10 @@ def test_same_seed_gives_the_same_day(tmp_path: Path):
     assert human.stdout.startswith("hotline demo: 6 calls, seed 11, ")
     assert "all queues" in human.stdout and "service lvl" in human.stdout
     assert "recordings" in human.stdout
+
+    # a data directory that already holds a day is refused (its rows would be counted again), not overwritten
+    again = finish(start_demo("--calls", "1", "--seed", "7", "--data-dir", str(data_dir)))
+    assert again.returncode == 2
+    assert "already holds a demo day" in again.stderr
+    with sqlite3.connect(data_dir / "hotline.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM ivr_surveys").fetchone()[0] == summary["surveys"]

@@ -67,7 +67,7 @@ def test_loopback_tcp_echo_inside_virtual_loop():
     assert time.monotonic() - real0 < 2.0
 
 
-def test_executor_work_holds_the_clock():
+def test_executor_work_takes_no_virtual_time_and_blocks_jumps():
     async def main():
         loop = asyncio.get_running_loop()
         t0 = loop.time()
@@ -75,10 +75,23 @@ def test_executor_work_holds_the_clock():
         await loop.run_in_executor(None, time.sleep, 0.05)
         during = loop.time() - t0
         await timer
-        return during
+        return during, loop.time() - t0
 
-    during = run_virtual(main())
-    assert 0.04 <= during < 1.0
+    during, total = run_virtual(main())
+    assert during == 0.0          # the hour-long timer did not fire while the job ran
+    assert total == 3600.0
+
+
+def test_outside_work_longer_than_the_budget_lets_time_follow_real_time():
+    from pbxsim import clock
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        await loop.run_in_executor(None, time.sleep, clock.BUSY_FREEZE_BUDGET_S + 0.2)
+        return loop.time() - t0
+
+    assert 0.1 <= run_virtual(main()) < 1.0
 
 
 def test_aiosqlite_thread_does_not_let_time_jump(tmp_path):

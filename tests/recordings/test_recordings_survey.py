@@ -3,7 +3,7 @@
 caller → pbxsim trunk → [hotline-inbound] → FastAGI (real TCP) → flow: queue → an agent answers (EXEC Dial) →
 recordings' CallTracker sees the bridge over AMI (real TCP) and starts MixMonitor → the agent hangs up →
 the flow's survey node asks for a rating → the caller presses 5 → ivr_surveys has it, and so does the
-recording row that QA searches. Virtual time (pbxsim.clock), as the IVR's simulator tests run.
+recording row that QA searches. Real time (short prompts), on SQLite and PostgreSQL.
 """
 from __future__ import annotations
 
@@ -15,13 +15,11 @@ from zoneinfo import ZoneInfo
 
 from panoramisk import Manager
 from sqlalchemy import select
-from sqlalchemy.pool import NullPool
 
 from hotline.config import load_settings
 from hotline.db import create_schema, make_engine, session_factory
 from ivr.models import SurveyResult
 from ivr.service import IvrDeps, start_ivr
-from pbxsim.clock import run_virtual
 from pbxsim.participants import CallerScript, PhoneBehaviour
 from pbxsim.simulator import Simulator
 from recordings.config import load_recording_config
@@ -63,76 +61,65 @@ nodes:
 """
 
 
-def test_the_survey_rating_is_copied_onto_the_calls_recording(tmp_path):
+async def test_the_survey_rating_is_copied_onto_the_calls_recording(ctx, tmp_path):
     flows = tmp_path / "flows"
     flows.mkdir()
     (flows / "hotline.yaml").write_text(SURVEY_FLOW, encoding="utf-8")
     settings = load_settings(REPO / "config", env={
         "HOTLINE_FASTAGI_PORT": "0", "HOTLINE_SERVICE_DATA_DIR": str(tmp_path / "data"),
         "HOTLINE_PATHS_FLOWS_DIR": str(flows), "HOTLINE_PATHS_RECORDINGS_DIR": str(tmp_path / "recordings")})
-    sounds = make_sounds(tmp_path / "sounds")
+    sounds = make_sounds(tmp_path / "sounds", seconds=0.3, say_seconds=0.1)
+    await create_schema(ctx.engine)  # the IVR's tables beside the recordings' (ivr_surveys)
 
-    async def main():
-        # NullPool: no idle aiosqlite worker between queries for the virtual clock to take for busy work
-        engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'hotline.db'}", poolclass=NullPool)
-        await create_schema(engine)
-        sessions = session_factory(engine)
-        ctx = RecordingsContext(
-            sessions=sessions, config=load_recording_config(REPO / "config" / "recording.yaml"),
-            storages={"primary": LocalStorage(tmp_path / "recordings", "primary"),
-                      "archive": LocalStorage(tmp_path / "archive", "archive")},
-            time_zone=ZoneInfo("Asia/Shanghai"), engine=engine)
-        # the AMI link is resolved at send time (as in `hotline serve`): the simulator starts after the IVR
-        link = SimpleNamespace(session=None)
-        policy = RecordingPolicy(ctx.config)
-        recorder = Recorder(LinkAmi(link), sessions, policy, ctx.primary,
-                            Postprocessor(sessions, ctx.primary, ctx.config.postprocess))
-        service = RecordingsService(ctx, policy, recorder)
-        service.tracker = tracker = CallTracker(recorder, settings.agents)
-        # as ivr.service wires it in `hotline serve`: deps.extras["recordings"] is this service
-        ivr = await start_ivr(settings, IvrDeps(sessions=sessions, recordings=service))
-        try:
-            async with Simulator(REPO / "asterisk-conf", sounds_dirs=[sounds], monitor_dir=tmp_path / "monitor",
-                                 agents_file=REPO / "config" / "agents.yaml", newexten_events=False,
-                                 agi_override=("127.0.0.1", ivr.port),
-                                 phone_defaults=PhoneBehaviour(mode="no-answer")) as sim:
-                manager = Manager(host="127.0.0.1", port=sim.ami_port, username="hotline", secret="hotline-secret",
-                                  ping_delay=3600, reconnect_timeout=3600)
-                await manager.connect()
-                link.session = manager
-                for name in ("BridgeEnter", "BridgeLeave", "Hangup"):
-                    manager.register_event(name, tracker.panoramisk_callback)
-                try:
-                    sim.phones["1001"].set_behaviour(mode="answer", answer_after_s=0.5, talk_time_s=2.0)
-                    # bridged 0.5-2.5 s, survey prompt 2.5-3.5 s, then it waits 5 s for the key
-                    caller = await sim.place_call(CallerScript("13800138000", "李雷", dnid="4008001234",
-                                                               steps=["wait 5", "press 5"]))
-                    outcome = await caller.wait()
-                    for _ in range(100):  # the caller's Hangup event trails the outcome
-                        if recorder.active(outcome.linkedid) is None:
-                            break
-                        await asyncio.sleep(0.05)
-                    await tracker.drain()
-                    await recorder.drain()
-                    result = ivr.engine.results[-1]
-                finally:
-                    manager.close()
-            async with sessions() as db:
-                surveys = list((await db.scalars(select(SurveyResult))).all())
-                page = await search_recordings(db, RecordingFilters(linkedid=outcome.linkedid))
-            return outcome, result, surveys, page
-        finally:
-            await ivr.close(timeout=5)
-            assert ivr.agi.active_sessions == 0
-            await engine.dispose()
+    # the AMI link is resolved at send time (as in `hotline serve`): the simulator starts after the IVR
+    link = SimpleNamespace(session=None)
+    policy = RecordingPolicy(ctx.config)
+    recorder = Recorder(LinkAmi(link), ctx.sessions, policy, ctx.primary,
+                        Postprocessor(ctx.sessions, ctx.primary, ctx.config.postprocess))
+    service = RecordingsService(ctx, policy, recorder)
+    service.tracker = tracker = CallTracker(recorder, settings.agents)
+    # as ivr.service wires it in `hotline serve`: deps.extras["recordings"] is this service
+    ivr = await start_ivr(settings, IvrDeps(sessions=ctx.sessions, recordings=service))
+    try:
+        async with Simulator(REPO / "asterisk-conf", sounds_dirs=[sounds], monitor_dir=tmp_path / "monitor",
+                             agents_file=REPO / "config" / "agents.yaml", newexten_events=False,
+                             agi_override=("127.0.0.1", ivr.port),
+                             phone_defaults=PhoneBehaviour(mode="no-answer")) as sim:
+            manager = Manager(host="127.0.0.1", port=sim.ami_port, username="hotline", secret="hotline-secret",
+                              ping_delay=3600, reconnect_timeout=3600)
+            await manager.connect()
+            link.session = manager
+            for name in ("BridgeEnter", "BridgeLeave", "Hangup"):
+                manager.register_event(name, tracker.panoramisk_callback)
+            try:
+                sim.phones["1001"].set_behaviour(mode="answer", answer_after_s=0.2, talk_time_s=1.5)
+                # bridged about 0.2-1.7 s, then the survey prompt and 5 s for the key; the caller presses 5 from
+                # 2 s on, every half second, so the rating never hangs on one instant (later keys are ignored)
+                caller = await sim.place_call(CallerScript("13800138000", "李雷", dnid="4008001234",
+                                                           steps=["wait 2"] + ["press 5", "wait 0.5"] * 8))
+                outcome = await asyncio.wait_for(caller.wait(), 30)
+                for _ in range(100):  # the caller's Hangup event trails the outcome
+                    if recorder.active(outcome.linkedid) is None:
+                        break
+                    await asyncio.sleep(0.05)
+                await tracker.drain()
+                await recorder.drain()
+                result = ivr.engine.results[-1]
+            finally:
+                manager.close()
+    finally:
+        await ivr.close(timeout=5)
+    assert ivr.agi.active_sessions == 0
+    async with ctx.sessions() as db:
+        surveys = list((await db.scalars(select(SurveyResult))).all())
+        page = await search_recordings(db, RecordingFilters(linkedid=outcome.linkedid))
 
-    outcome, result, surveys, page = run_virtual(main())
     assert result.outcome == "completed" and result.path == ["hotline:to_agent", "hotline:survey", "hotline:goodbye"]
     assert outcome.bridged_with.startswith("PJSIP/1001-")
     assert [(s.linkedid, s.agent_id, s.rating) for s in surveys] == [(outcome.linkedid, "1001", 5)]
     [rec] = page.items
     assert (rec.agent_id, rec.caller, rec.status, rec.satisfaction) == ("1001", "13800138000", "complete", 5), rec.error
-    assert abs(rec.duration_s - 2.0) < 0.5  # the talk time (virtual seconds)
+    assert abs(rec.duration_s - 1.5) < 0.5  # the agent's talk time, not the survey after it
     assert page.to_dict()["items"][0]["satisfaction"] == 5  # what the search API and the QA page show
 
 
