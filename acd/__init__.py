@@ -6,7 +6,9 @@
 - ``acd.service``     the engine on asyncio (timers, tickets, queue-log writer); ``component(deps)`` for serve
 - ``acd.handoff``     the IVR's QueueHandoff over FastAGI (music on hold, announcements, EXEC Dial)
 - ``acd.callback``    callbacks: Originate to the agent, then the customer from the agent's AGI session
-- ``acd.agents``      where agent states come from (CTI, or config/agents.yaml with everyone ready)
+- ``acd.agents``      where agent states come from: CTI's state machine (the source of truth, wrap-up included;
+                      ``link_cti``) or config/agents.yaml with everyone ready and the engine's own wrap-up timer
 - ``acd.queue_log`` / ``acd.models``  Asterisk queue_log rows in the database
-- ``acd.stats`` / ``acd.http`` / ``acd.publisher``  live figures over HTTP and MQTT
+- ``acd.stats`` / ``acd.http`` / ``acd.publisher``  live figures over HTTP and MQTT: the one owner of queue
+                      statistics and of ``queues/{name}/stats`` (CTI's supervisor desk reads them from the ACD)
 """

@@ -352,21 +352,18 @@ class LiveModel:
         return chan.linkedid if chan else None
 
     def _on_blindtransfer(self, e):
-        chan = self._touch(e, "Transferer", create=False)
-        linkedid = chan.linkedid if chan else e.get("TransfererLinkedid")
-        if linkedid and linkedid in self.calls:
-            self.calls[linkedid].transfers.append({
-                "kind": "blind", "result": e.get("Result", ""), "by": e.get("TransfererChannel", ""),
-                "to": f"{e.get('Extension', '')}@{e.get('Context', '')}", "at": self.clock()})
-        return linkedid
+        return self._transfer(e, "Transferer", "blind", f"{e.get('Extension', '')}@{e.get('Context', '')}")
 
     def _on_attendedtransfer(self, e):
-        chan = self._touch(e, "OrigTransferer", create=False)
-        linkedid = chan.linkedid if chan else e.get("OrigTransfererLinkedid")
+        return self._transfer(e, "OrigTransferer", "attended",
+                              e.get("TransferTargetChannel", "") or e.get("SecondTransfererChannel", ""))
+
+    def _transfer(self, e, prefix: str, kind: str, to: str):
+        chan = self._touch(e, prefix, create=False)
+        linkedid = chan.linkedid if chan else e.get(f"{prefix}Linkedid")
         if linkedid and linkedid in self.calls:
             self.calls[linkedid].transfers.append({
-                "kind": "attended", "result": e.get("Result", ""), "by": e.get("OrigTransfererChannel", ""),
-                "to": e.get("TransferTargetChannel", "") or e.get("SecondTransfererChannel", ""),
+                "kind": kind, "result": e.get("Result", ""), "by": e.get(f"{prefix}Channel", ""), "to": to,
                 "at": self.clock()})
         return linkedid
 

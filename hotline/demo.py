@@ -385,6 +385,12 @@ def demo_loop() -> asyncio.AbstractEventLoop:
     return loop
 
 
+def run_day(settings: Settings, *, calls: int, seed: int, data_dir: Path) -> dict[str, Any]:
+    """run_demo on a fresh demo_loop (what `hotline demo` does; tests use it to get the same day twice)."""
+    with asyncio.Runner(loop_factory=demo_loop) as runner:
+        return runner.run(run_demo(settings, calls=calls, seed=seed, data_dir=data_dir))
+
+
 def run_demo_cli(args: argparse.Namespace) -> int:
     settings = load_settings(getattr(args, "config_dir", None))
     ensure_prompts(settings, progress=not args.json)
@@ -400,8 +406,7 @@ def run_demo_cli(args: argparse.Namespace) -> int:
         temp_dir = tempfile.mkdtemp(prefix="hotline-demo-")
         data_dir = Path(temp_dir)
     try:
-        with asyncio.Runner(loop_factory=demo_loop) as runner:
-            summary = runner.run(run_demo(settings, calls=args.calls, seed=args.seed, data_dir=data_dir))
+        summary = run_day(settings, calls=args.calls, seed=args.seed, data_dir=data_dir)
     finally:
         if temp_dir is not None:
             shutil.rmtree(temp_dir, ignore_errors=True)

@@ -75,7 +75,7 @@ class _VirtualSelector(selectors.DefaultSelector):
                 loop._busy_since = start
             events = super().select(step)
             now = time.monotonic()
-            if now - loop._busy_since > BUSY_FREEZE_BUDGET_S:
+            if now - loop._busy_since > loop.busy_freeze_budget_s:
                 loop._virtual_now += now - start
                 loop.real_time_followed += now - start
             loop.busy_waits += 1
@@ -100,7 +100,8 @@ class _VirtualSelector(selectors.DefaultSelector):
 class VirtualClockLoop(asyncio.SelectorEventLoop):
     """SelectorEventLoop with a virtual clock that jumps over idle time."""
 
-    def __init__(self, start: float = 0.0, *, watch_threads: bool = True) -> None:
+    def __init__(self, start: float = 0.0, *, watch_threads: bool = True,
+                 busy_freeze_budget_s: float = BUSY_FREEZE_BUDGET_S) -> None:
         selector = _VirtualSelector()
         super().__init__(selector)
         selector.loop = self
@@ -111,6 +112,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         self._watch_threads = watch_threads
         self._loop_thread_id: int | None = None
         self._busy_since: float | None = None
+        self.busy_freeze_budget_s = busy_freeze_budget_s
         self.jumps = 0                    # times the clock jumped to the next timer
         self.busy_waits = 0               # polls spent waiting for outside work with the clock frozen
         self.real_time_followed = 0.0     # virtual seconds that passed as real time (holds, long outside work)

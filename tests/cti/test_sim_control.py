@@ -104,7 +104,7 @@ async def test_transfer_target_busy_or_not_answering(tmp_path):
             await r.cmd("1001", "consult", target="1002")
         assert r.state("1001") == "talking"
         # the ring-no-answer is recorded; going not-ready for it is the ACD's policy (max_no_answer), not
-        # a consult's: 1002 is back to ready (test_acd_link.py covers the ACD's autopause)
+        # a consult's: 1002 is back to ready (tests/acd/test_cti_link_pbxsim.py covers the ACD's autopause)
         await r.settle()
         history = await r.cti.agents.history("1002")
         assert r.state("1002") == "ready"

@@ -83,15 +83,18 @@ def test_executor_work_takes_no_virtual_time_and_blocks_jumps():
 
 
 def test_outside_work_longer_than_the_budget_lets_time_follow_real_time():
-    from pbxsim import clock
+    loop = new_virtual_loop(busy_freeze_budget_s=0.1)
 
     async def main():
-        loop = asyncio.get_running_loop()
         t0 = loop.time()
-        await loop.run_in_executor(None, time.sleep, clock.BUSY_FREEZE_BUDGET_S + 0.2)
+        await loop.run_in_executor(None, time.sleep, 0.3)
         return loop.time() - t0
 
-    assert 0.1 <= run_virtual(main()) < 1.0
+    try:
+        spent = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert 0.1 <= spent < 1.0
 
 
 def test_aiosqlite_thread_does_not_let_time_jump(tmp_path):
@@ -146,3 +149,35 @@ def test_an_idle_aiosqlite_connection_does_not_hold_the_clock(tmp_path):
     spent = run_virtual(main())
     assert spent == 3600.0
     assert time.monotonic() - real0 < 1.0
+
+
+def test_a_result_posted_by_a_thread_is_handled_before_time_jumps():
+    """The race: a thread posts its result (call_soon_threadsafe) after the loop polled the
+    selector but before it decided the thread was idle. The clock must not jump past it."""
+    import threading
+
+    loop = new_virtual_loop()
+
+    async def main():
+        fut = loop.create_future()
+        timer = asyncio.ensure_future(asyncio.sleep(100))
+        posted = []
+
+        def probe():   # runs inside the loop's idle check: a thread finishes right then
+            if not posted:
+                posted.append(True)
+                t = threading.Thread(target=loop.call_soon_threadsafe, args=(fut.set_result, "row"))
+                t.start()
+                t.join()
+            return False
+        loop.add_busy_probe(probe)
+        t0 = loop.time()
+        await fut
+        spent = loop.time() - t0
+        timer.cancel()
+        return spent
+
+    try:
+        assert loop.run_until_complete(main()) == 0.0
+    finally:
+        loop.close()
