@@ -130,3 +130,18 @@ def test_dialling_out_through_the_trunk_reaches_the_external_party(dial_string, 
     out_leg = next(e for e in events if e.name == "Newchannel" and e.get("Channel").startswith("PJSIP/trunk-00000001"))
     assert out_leg.get("Linkedid") == outcome.linkedid
     assert dial_events(events) == [("DialBegin", None), ("DialEnd", "ANSWER")]
+
+
+def test_dial_m_option_plays_music_while_the_agent_rings(tmp_path):
+    """The ACD's EXEC Dial PJSIP/<ext>,<timeout>,m(<class>): music instead of ringback."""
+    from pbxsim.dialplan import Dialplan
+
+    async def body(sim, events):
+        sim.pbx.dialplan.contexts.update(Dialplan.from_text(
+            "[moh]\nexten => s,1,Answer()\n same => n,Dial(PJSIP/1002,20,m(default))\n same => n,Hangup()\n").contexts)
+        sim.phones["1002"].set_behaviour(answer_after_s=6, talk_time_s=10)
+        caller = await sim.place_call(CallerScript("13800138000", dnid="s", context="moh"))
+        await caller.wait()
+        return [(e.name, e.get("Class") or e.get("DialStatus")) for e in events
+                if e.name in ("MusicOnHoldStart", "MusicOnHoldStop", "DialEnd")]
+    assert run_site(body, tmp_path) == [("MusicOnHoldStart", "default"), ("MusicOnHoldStop", None), ("DialEnd", "ANSWER")]
