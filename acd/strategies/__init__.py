@@ -6,5 +6,5 @@ from acd.strategies import (  # noqa: F401  (importing registers them)
     business_based, customer_based, random_choice, weighted_random,
 )
 
-__all__ = ["KeyedPool", "PooledStrategy", "SkillPoolStrategy", "Strategy", "StrategyContext", "load_strategy_modules", "register",
-           "registered", "strategy_class"]
+__all__ = ["KeyedPool", "PooledStrategy", "SkillPoolStrategy", "Strategy", "StrategyContext", "load_strategy_modules",
+           "register", "registered", "strategy_class"]
