@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import ast
 import re
-from pathlib import Path
 
 from panoramisk.message import Message
 
-CAPTURES = Path("/work/shared/asterisk/ami")
+from tests.captures import CAPTURES as _SHARED
+CAPTURES = _SHARED / "ami"
 _LINE = re.compile(r"\s*[\d.]+ (?:\[[^\]]*\] )?<<< (b'.*'|b\".*\")$")
 
 

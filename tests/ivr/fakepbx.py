@@ -26,9 +26,9 @@ import asyncio
 import re
 import shlex
 from dataclasses import dataclass, field
-from pathlib import Path
 
-CAPTURES = Path("/work/shared/asterisk/agi")
+from tests.captures import CAPTURES as _SHARED
+CAPTURES = _SHARED / "agi"
 
 BASE_HEADER = [
     ("agi_network", "yes"), ("agi_network_script", "hotline"), ("agi_request", "agi://127.0.0.1:4573/hotline"),

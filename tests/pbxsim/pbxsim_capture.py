@@ -2,13 +2,10 @@
 from __future__ import annotations
 
 import ast
-import os
 import re
 from pathlib import Path
 
-SHARED = Path(os.environ.get("HOTLINE_ASTERISK_CAPTURES", Path(__file__).resolve().parents[3] / "shared" / "asterisk"))
-if not SHARED.exists():
-    SHARED = Path("/work/shared/asterisk")
+from tests.captures import CAPTURES as SHARED
 CONF = Path(__file__).resolve().parent / "conf"
 SITE_CONF = Path(__file__).resolve().parents[2] / "asterisk-conf"
 

@@ -4,7 +4,6 @@ byte it sends back (header block, replies, HANGUP, 510/511/520) is compared."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from pathlib import Path
 
@@ -13,10 +12,7 @@ from pbxsim.clock import run_virtual
 from pbxsim.dialplan import Dialplan
 from pbxsim.pbx import Pbx
 
-CAPTURES = Path(os.environ.get("HOTLINE_ASTERISK_CAPTURES",
-                               Path(__file__).resolve().parents[3] / "shared" / "asterisk"))
-if not CAPTURES.exists():
-    CAPTURES = Path("/work/shared/asterisk")
+from tests.captures import CAPTURES
 SEQ = re.compile(rb"-[0-9a-f]{8}(;[12])")
 
 

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-from pathlib import Path
 
 from panoramisk import Manager
 
@@ -12,10 +10,7 @@ from pbxsim.clock import run_virtual
 from pbxsim.dialplan import Dialplan
 from pbxsim.pbx import Pbx
 
-CAPTURES = Path(os.environ.get("HOTLINE_ASTERISK_CAPTURES",
-                               Path(__file__).resolve().parents[3] / "shared" / "asterisk"))
-if not CAPTURES.exists():
-    CAPTURES = Path("/work/shared/asterisk")
+from tests.captures import CAPTURES
 
 
 def test_panoramisk_logs_in_originates_lists_redirects_and_hangs_up(tmp_path):

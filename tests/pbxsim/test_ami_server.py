@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-import os
 import socket
-from pathlib import Path
 
 from pbxsim.ami import AmiServer, AmiUser
 from pbxsim.ami.codec import AmiReader, parse_wire, render_event
@@ -16,10 +14,7 @@ from pbxsim.dialplan import Dialplan
 from pbxsim.events import make_event
 from pbxsim.pbx import EndpointConfig, Pbx
 
-CAPTURES = Path(os.environ.get("HOTLINE_ASTERISK_CAPTURES",
-                               Path(__file__).resolve().parents[3] / "shared" / "asterisk"))
-if not CAPTURES.exists():
-    CAPTURES = Path("/work/shared/asterisk")
+from tests.captures import CAPTURES
 
 
 class Client:

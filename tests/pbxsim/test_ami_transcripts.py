@@ -3,7 +3,6 @@ and compare every byte Asterisk sent, after normalising run-specific values."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from pathlib import Path
 
@@ -14,10 +13,7 @@ from pbxsim.clock import run_virtual
 from pbxsim.dialplan import Dialplan
 from pbxsim.pbx import Pbx
 
-CAPTURES = Path(os.environ.get("HOTLINE_ASTERISK_CAPTURES",
-                               Path(__file__).resolve().parents[3] / "shared" / "asterisk"))
-if not CAPTURES.exists():
-    CAPTURES = Path("/work/shared/asterisk")
+from tests.captures import CAPTURES
 
 
 def _complete_messages(data: bytes) -> int:
