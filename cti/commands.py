@@ -391,8 +391,9 @@ class AgentCommands:
         ctl = self.controls.get(agent_id)
         if ctl is None:
             raise CtiError(f"agent {agent_id} has no consult call to cancel")
-        if ctl.consult_channel:
-            await self._send({"Action": "Hangup", "Channel": ctl.consult_channel, "Cause": "16"})
+        target, ctl.consult_channel = ctl.consult_channel, ""     # its Hangup event is no longer ours to handle
+        if target and self.model.channel_by_name(target) is not None:
+            await self._send({"Action": "Hangup", "Channel": target, "Cause": "16"}, check=False)
         await self._back_to_customer(agent_id, ctl)
         return {"resumed": ctl.customer_channel}
 
@@ -435,7 +436,7 @@ class AgentCommands:
     async def _event(self, e) -> None:
         name = e.get("Event", "")
         if name == "Hangup":
-            await self._customer_left(e.get("Channel", ""))
+            await self._party_left(e.get("Channel", ""))
         elif name == "UserEvent" and e.get("UserEvent") == self.dp.ivr_return_event:
             await self._ivr_returned(e)
         elif name == "OriginateResponse":
@@ -448,22 +449,44 @@ class AgentCommands:
                 log.warning("outbound call of agent %s to %s failed: the agent's phone did not answer "
                             "(reason %s)", request["agent_id"], request["number"], e.get("Reason"))
 
-    async def _customer_left(self, channel: str) -> None:
-        """The customer of a call the CTI moved (hold, consult, IVR) hung up. The agent's leg, which after an
-        AMI Bridge goes on in the dialplan (possibly into hotline-agent-hold), is hung up too — unless the
-        agent still talks with a consult target or a conference goes on."""
+    async def _party_left(self, channel: str) -> None:
+        """The customer or the consulted party of a call the CTI moved (hold, consult, conference, IVR) hung
+        up. Once neither is left, the agent's leg — which after an AMI Bridge goes on in the dialplan
+        (possibly into hotline-agent-hold) or stays alone in a ConfBridge room — is hung up too. While one of
+        them is still there (a conference where one party left) the agent goes on talking to them."""
+        if not channel:
+            return
         for agent_id, ctl in list(self.controls.items()):
-            if ctl.customer_channel != channel:
+            if channel not in (ctl.customer_channel, ctl.consult_channel):
                 continue
-            if ctl.consult_channel and self.model.channel_by_name(ctl.consult_channel) is not None:
+            remaining = [c for c in (ctl.customer_channel, ctl.consult_channel)
+                         if c and c != channel and self.model.channel_by_name(c) is not None]
+            if remaining:
+                if ctl.conference_room:
+                    log.info("%s left agent %s's conference %s; %s still there", channel, agent_id,
+                             ctl.conference_room, ", ".join(remaining))
+                elif channel == ctl.consult_channel:
+                    await self._consult_target_left(agent_id, ctl)
                 continue
             del self.controls[agent_id]
             if self.model.channel_by_name(ctl.agent_channel) is not None:
                 try:
                     await self._send({"Action": "Hangup", "Channel": ctl.agent_channel, "Cause": "16"}, check=False)
                 except AmiError as exc:
-                    log.warning("agent %s's leg %s not hung up after the customer left: %s", agent_id,
+                    log.warning("agent %s's leg %s not hung up after the other parties left: %s", agent_id,
                                 ctl.agent_channel, exc)
+
+    async def _consult_target_left(self, agent_id: str, ctl: CallControl) -> None:
+        """The consulted party hung up before complete/cancel: like Asterisk's attended transfer, the agent
+        is back with the held caller (bridged again if the agent was talking to the target)."""
+        log.info("consult target %s of agent %s hung up; the caller is back with the agent", ctl.consult_channel,
+                 agent_id)
+        if ctl.talking_to == "target":
+            await self._back_to_customer(agent_id, ctl)
+            return
+        ctl.held, ctl.consult_channel, ctl.consult_target, ctl.talking_to = False, "", "", "customer"
+        if self.agents.get(agent_id).state is S.TRANSFERRING:
+            await self.agents.transition(agent_id, "transfer-cancel")
 
     def _linkedid_of(self, uniqueid: str) -> str:
         chan = self.model.channels.get(uniqueid)

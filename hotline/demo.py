@@ -339,50 +339,15 @@ def ensure_prompts(settings: Settings, progress: bool) -> None:
         log.warning("prompt %s not built: %s", key, reason)
 
 
-BUSY_FREEZE_LIMIT_S = 30.0          # real seconds a busy thread may hold the virtual clock still
-
-
 def demo_loop() -> asyncio.AbstractEventLoop:
-    """pbxsim's VirtualClockLoop started at 0, whose clock stands still while work outside the loop's thread
-    runs (an aiosqlite query, a recording's post-processing) instead of following real time.
-
-    With the plain VirtualClockLoop every busy moment adds its real duration to the virtual clock, so talk
-    and wait times (and the order of events a few ms apart) would vary from run to run by the machine's
-    speed. Held still, only the work the demo schedules moves time, and the same seed gives the same day.
-    A thread busy for more than BUSY_FREEZE_LIMIT_S real seconds lets the clock follow real time again
-    (never a deadlock)."""
-    import selectors
-    import time
-
+    """pbxsim's VirtualClockLoop started at 0. Its clock stands still while work handed to other threads (an
+    aiosqlite query, a recording's post-processing) is outstanding, so the machine's speed never shows in talk
+    and wait times or in the order of events, and the same seed gives the same day."""
     from pbxsim.clock import new_virtual_loop
 
     # start=0: at epoch-sized clock values asyncio's 1 ns clock resolution vanishes in float rounding and
     # a timer due "now" is never run (the loop spins); uniqueids get their epoch from the simulator instead.
-    loop = new_virtual_loop(0.0)
-    selector = loop._selector
-    virtual_select = selector.select
-    busy_since: list[float] = []
-
-    def select(timeout=None):
-        if timeout != 0 and loop._is_busy():
-            events = selectors.DefaultSelector.select(selector, 0)
-            if events:
-                return events
-            now = time.monotonic()
-            if not busy_since:
-                busy_since.append(now)
-            if now - busy_since[0] < BUSY_FREEZE_LIMIT_S:
-                return selectors.DefaultSelector.select(selector, 0.002 if timeout is None else min(timeout, 0.002))
-            if len(busy_since) == 1:
-                busy_since.append(now)
-                log.warning("a thread kept the demo's clock still for %.0f s: the clock follows real time "
-                            "while it stays busy (this run may not repeat exactly)", BUSY_FREEZE_LIMIT_S)
-            return virtual_select(timeout)
-        busy_since.clear()
-        return virtual_select(timeout)
-
-    selector.select = select
-    return loop
+    return new_virtual_loop(0.0)
 
 
 def run_day(settings: Settings, *, calls: int, seed: int, data_dir: Path) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """IVR reports over HTTP: per-node statistics, voicemails, callback requests, survey ratings.
 
-Readable by QA staff, supervisors and admins (CTI's credentials: Bearer token or Basic 工号:PIN) when the CTI
-component is present; mounted by hotline/service.py as ``ivr.http.router(deps)``.
+Readable by QA staff, supervisors and admins only, with hotline's credentials (cti.auth: Bearer token or
+Basic 工号:PIN; the CTI's authenticator, or one built from settings.agents when hotline runs without the CTI):
+401 without valid credentials, 403 (logged) for agents. Mounted by hotline/service.py as
+``ivr.http.router(deps)``.
 """
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
+
+from cti.auth import READ_ALL, AuthError, Forbidden, authenticator_for, authorize
 
 from .models import CallbackRequest, NodeStat, SurveyResult, Voicemail
 
@@ -28,18 +32,15 @@ def _row(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
 def router(deps) -> APIRouter:
     api = APIRouter(tags=["ivr"])
     sessions = deps.sessions
+    auth, _ = authenticator_for(deps)
 
     def denied(request: Request) -> JSONResponse | None:
-        cti = deps.extras.get("cti") if hasattr(deps, "extras") else None
-        auth = getattr(cti, "auth", None)
-        if auth is None:
-            return None
         try:
-            who = auth.from_authorization(request.headers.get("authorization"))
-        except Exception as exc:  # CTI's AuthError carries the reason
-            return JSONResponse({"error": str(exc)}, status_code=getattr(exc, "status", 401))
-        if not getattr(who, "reads_all", False):
-            return JSONResponse({"error": f"role {who.role!r} may not read IVR reports"}, status_code=403)
+            authorize(auth, request.headers.get("authorization"), f"read IVR reports ({request.url.path})",
+                      roles=READ_ALL)
+        except (AuthError, Forbidden) as exc:      # 401; 403 is logged by cti.auth.require
+            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+            return JSONResponse({"error": str(exc)}, status_code=exc.status, headers=headers)
         return None
 
     @api.get("/api/ivr/stats")

@@ -9,7 +9,8 @@ class ServiceRecordingsSearch:
     """Adapter: ``deps.extras["recordings"]`` (recordings.service.RecordingsService) → list of playable items.
 
     Only complete recordings on the primary (local) tier are offered: their files are where Asterisk can play
-    them; ``sound`` is the absolute path without extension, as STREAM FILE wants it."""
+    them; ``sound`` is the absolute path without extension, as STREAM FILE wants it. Every recording played
+    to a caller is audit-logged with ``audit_replay`` (actor: the QA staff ID, channel "phone")."""
 
     def __init__(self, service: Any, limit: int = 200) -> None:
         self.service = service
@@ -34,3 +35,6 @@ class ServiceRecordingsSearch:
             items.append({"id": rec.id, "agent_id": rec.agent_id, "caller": rec.caller, "start": rec.started_at,
                           "duration": rec.duration_s, "sound": path.removesuffix(f".{rec.format}")})
         return items
+
+    async def audit_replay(self, staff_id: str, recording_id: int) -> None:
+        await self.service.audit_replay(staff_id, recording_id, channel="phone")

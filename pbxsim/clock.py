@@ -2,52 +2,62 @@
 
 ``VirtualClockLoop`` is a ``SelectorEventLoop`` whose ``time()`` is virtual.
 Whenever the loop would block (no callback is ready, the selector polled with a
-zero timeout reports no I/O, and nothing is *busy*) the clock jumps straight to
-the next scheduled timer. A day of traffic then runs in seconds and, with the
-same seed, in the same order every time.
+zero timeout reports no I/O, and no work is out in another thread) the clock
+jumps straight to the next scheduled timer. A day of traffic then runs in
+seconds and, with the same seed, in the same order every time.
 
 Real TCP on loopback keeps working inside the loop: the selector is always
 polled first, so bytes already delivered by the kernel are handled before time
-moves. Work outside the loop's thread stops the clock from jumping while it
-runs; it takes no virtual time (runs stay reproducible), and only if it lasts
-longer than BUSY_FREEZE_BUDGET_S of real time does the clock follow real time
-(never a deadlock). ``with loop.hold():`` makes time follow real time at once.
+moves.
 
-- ``run_in_executor`` jobs are counted until their result is back in the loop;
-- ``with loop.hold():`` marks a region as busy explicitly;
-- ``loop.add_busy_probe(fn)`` registers a callable returning True while busy;
-- by default, any other Python thread that is not parked in a wait/get/select/recv
-  call (aiosqlite's worker running a query, for example) counts as busy; an idle
-  worker (blocked in ``queue.get()``) does not.
+Work handed to another thread takes no virtual time: the clock stands still
+from the moment the work is handed over until its result is back in the loop,
+however long the machine takes (a loaded CI box only makes the run slower,
+never different). The loop knows about such work explicitly, without looking
+at what threads happen to be doing:
+
+- ``run_in_executor`` (and so ``asyncio.to_thread``, ``getaddrinfo``): its
+  future is outstanding from the submission until the executor posts the result;
+- futures created by code of the modules in ``thread_work_modules`` (aiosqlite,
+  whose worker thread resolves them with ``call_soon_threadsafe``, and
+  SQLAlchemy's aiosqlite adapter, which queues on the same worker);
+- ``loop.expect_thread_result(fut)``: any other future a thread will resolve
+  with ``loop.call_soon_threadsafe(...)`` (the future among its arguments);
+- ``loop.add_busy_probe(fn)`` (busy while ``fn()`` is true) and
+  ``with loop.hold():`` (time follows real time meanwhile).
+
+A future counts as outstanding until the result the thread hands back with
+``call_soon_threadsafe`` has been handled in the loop, not merely until it is
+done: a query whose awaiting task was cancelled still runs in
+its thread, and the clock waits for it. A thread parked waiting for work holds
+no outstanding future, so an idle aiosqlite connection does not stop the clock.
+
+Only against deadlocks: outside work outstanding longer than
+``busy_freeze_budget_s`` (60 s real) is logged as an error and the clock then
+follows real time (such a run is no longer reproducible).
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dis
-import linecache
-import queue
-import re
+import logging
 import selectors
 import sys
-import threading
 import time
-from typing import Awaitable, Callable, TypeVar
+from typing import Awaitable, Callable, Iterable, TypeVar
 
 T = TypeVar("T")
 
-# Where an idle worker thread sits: waiting on a lock, a queue or a selector.
-_IDLE_FUNCS = frozenset({
-    "wait", "get", "select", "poll", "_worker", "accept", "sleep", "acquire",
-    "recv", "recv_into", "readline", "read", "serve_forever", "_wait_for_tstate_lock",
-})
-# A thread blocked inside a C call (SimpleQueue.get, socket.recv...) shows its caller's frame:
-# the source line tells whether it is waiting there.
-_BLOCKING_LINE = re.compile(r"\.(get|wait|acquire|select|poll|accept|recv|recv_into|recvfrom|join)\(")
-# How long (real seconds) outside work may keep virtual time frozen before the clock follows real time.
-BUSY_FREEZE_BUDGET_S = 5.0
+log = logging.getLogger(__name__)
+
+# Real seconds outside work may keep virtual time frozen before the clock follows real time (deadlock valve).
+BUSY_FREEZE_BUDGET_S = 60.0
+# Modules whose futures are resolved by a worker thread through call_soon_threadsafe.
+THREAD_WORK_MODULES = ("aiosqlite", "sqlalchemy.dialects.sqlite.aiosqlite")
 # Real seconds to give in-flight loopback work (a connect, a write) before jumping.
 _SETTLE_S = 0.0005
+# Real seconds per poll while waiting for outside work with the clock frozen.
+_BUSY_POLL_S = 0.002
 
 
 class _VirtualSelector(selectors.DefaultSelector):
@@ -60,30 +70,13 @@ class _VirtualSelector(selectors.DefaultSelector):
             return events
         if loop._holds:
             # an explicit hold: time follows real time (so timers inside the hold still fire)
-            step = 0.002 if timeout is None else min(timeout, 0.002)
-            start = time.monotonic()
-            events = super().select(step)
-            loop._virtual_now += time.monotonic() - start
-            loop.real_time_followed += time.monotonic() - start
-            return events
+            return loop._follow_real_time(self, timeout)
         if loop._is_busy():
-            # work outside the loop (a thread, an executor job) takes no virtual time, so runs
-            # stay reproducible; past a real-time budget the clock follows real time (no deadlock)
-            step = 0.002 if timeout is None else min(timeout, 0.002)
-            start = time.monotonic()
-            if loop._busy_since is None:
-                loop._busy_since = start
-            events = super().select(step)
-            now = time.monotonic()
-            if now - loop._busy_since > loop.busy_freeze_budget_s:
-                loop._virtual_now += now - start
-                loop.real_time_followed += now - start
-            loop.busy_waits += 1
-            return events
+            return loop._wait_for_outside_work(self, timeout)
         loop._busy_since = None
         if loop._ready:
-            # another thread finished meanwhile (call_soon_threadsafe fills _ready before it
-            # writes the wake-up byte): handle its result before time moves
+            # a thread posted a result (call_soon_threadsafe fills _ready before it writes the
+            # wake-up byte): handle it before time moves
             return super().select(0)
         if loop._has_writers():
             events = super().select(_SETTLE_S)
@@ -96,32 +89,38 @@ class _VirtualSelector(selectors.DefaultSelector):
         loop.jumps += 1
         return []
 
+    def poll(self, timeout):
+        return super().select(timeout)
+
 
 class VirtualClockLoop(asyncio.SelectorEventLoop):
-    """SelectorEventLoop with a virtual clock that jumps over idle time."""
+    """SelectorEventLoop with a virtual clock that jumps over idle time and stands still while
+    work handed to other threads is outstanding."""
 
-    def __init__(self, start: float = 0.0, *, watch_threads: bool = True,
-                 busy_freeze_budget_s: float = BUSY_FREEZE_BUDGET_S) -> None:
+    def __init__(self, start: float = 0.0, *, busy_freeze_budget_s: float = BUSY_FREEZE_BUDGET_S,
+                 thread_work_modules: Iterable[str] = THREAD_WORK_MODULES) -> None:
         selector = _VirtualSelector()
         super().__init__(selector)
         selector.loop = self
         self._virtual_now = float(start)
         self._holds = 0
-        self._executor_jobs = 0
         self._probes: list[Callable[[], bool]] = []
-        self._watch_threads = watch_threads
-        self._loop_thread_id: int | None = None
+        # future -> where it came from; removed when the result a thread posted is handled in the loop
+        self._thread_work: dict[asyncio.Future, str] = {}
+        self._thread_work_modules = tuple(thread_work_modules)
+        self._next_future_origin: str | None = None
         self._busy_since: float | None = None
+        self._valve_open = False
         self.busy_freeze_budget_s = busy_freeze_budget_s
         self.jumps = 0                    # times the clock jumped to the next timer
         self.busy_waits = 0               # polls spent waiting for outside work with the clock frozen
-        self.real_time_followed = 0.0     # virtual seconds that passed as real time (holds, long outside work)
+        self.real_time_followed = 0.0     # virtual seconds that passed as real time (holds, the deadlock valve)
 
     # -- time ------------------------------------------------------------
     def time(self) -> float:
         return self._virtual_now
 
-    # -- busy accounting ------------------------------------------------
+    # -- explicit outside work -------------------------------------------
     @contextlib.contextmanager
     def hold(self):
         """While inside, the clock does not jump: it follows real time."""
@@ -132,6 +131,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
             self._holds -= 1
 
     def add_busy_probe(self, probe: Callable[[], bool]) -> Callable[[], None]:
+        """The clock stands still while ``probe()`` is true. Returns a function that removes it."""
         self._probes.append(probe)
 
         def remove() -> None:
@@ -139,34 +139,84 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
                 self._probes.remove(probe)
         return remove
 
-    def run_in_executor(self, executor, func, *args):
-        self._executor_jobs += 1
-        fut = super().run_in_executor(executor, func, *args)
+    def expect_thread_result(self, future: asyncio.Future, origin: str = "expect_thread_result") -> asyncio.Future:
+        """Hold the clock until a thread posts ``future``'s result with ``loop.call_soon_threadsafe``
+        (``future`` among the call's arguments, as in ``call_soon_threadsafe(future.set_result, x)``
+        or ``call_soon_threadsafe(set_result, future, x)``)."""
+        self._thread_work[future] = origin
+        return future
 
-        def _done(_f) -> None:
-            self._executor_jobs -= 1
-        fut.add_done_callback(_done)
-        return fut
+    @property
+    def outside_work(self) -> int:
+        """Futures handed to other threads whose results are not back yet."""
+        return len(self._thread_work)
+
+    def create_future(self) -> asyncio.Future:
+        future = super().create_future()
+        origin = self._next_future_origin
+        if origin is None:
+            module = sys._getframe(1).f_globals.get("__name__", "")
+            if module.startswith(self._thread_work_modules):
+                origin = module
+        if origin is not None:
+            self._next_future_origin = None
+            self._thread_work[future] = origin
+        return future
+
+    def run_in_executor(self, executor, func, *args):
+        # the future wrap_future creates is outstanding before the executor can post its result
+        self._next_future_origin = f"run_in_executor({getattr(func, '__qualname__', func)!s})"
+        try:
+            return super().run_in_executor(executor, func, *args)
+        finally:
+            self._next_future_origin = None
+
+    def call_soon_threadsafe(self, callback, *args, context=None):
+        work = self._thread_work
+        answered = [item for item in (getattr(callback, "__self__", None), *args)
+                    if isinstance(item, asyncio.Future) and item in work] if work else None
+        if answered:
+            # the work stays outstanding until its result is handled in the loop: never a moment when
+            # the loop sees it neither outstanding nor queued
+            def handle_result(*call_args):
+                for future in answered:
+                    work.pop(future, None)
+                return callback(*call_args)
+            return super().call_soon_threadsafe(handle_result, *args, context=context)
+        return super().call_soon_threadsafe(callback, *args, context=context)
+
+    # -- waiting ---------------------------------------------------------
+    def _is_busy(self) -> bool:
+        return bool(self._thread_work) or any(probe() for probe in self._probes)
 
     def _has_writers(self) -> bool:
         return any(key.events & selectors.EVENT_WRITE for key in self._selector.get_map().values())
 
-    def _is_busy(self) -> bool:
-        if self._executor_jobs:
-            return True
-        if any(probe() for probe in self._probes):
-            return True
-        return self._watch_threads and self._threads_busy()
+    def _follow_real_time(self, selector: _VirtualSelector, timeout) -> list:
+        step = _BUSY_POLL_S if timeout is None else min(timeout, _BUSY_POLL_S)
+        start = time.monotonic()
+        events = selector.poll(step)
+        spent = time.monotonic() - start
+        self._virtual_now += spent
+        self.real_time_followed += spent
+        return events
 
-    def _threads_busy(self) -> bool:
-        if threading.active_count() <= 1:
-            return False
-        me = threading.get_ident()
-        for ident, frame in sys._current_frames().items():
-            if ident == me or _frame_idle(frame):
-                continue
-            return True
-        return False
+    def _wait_for_outside_work(self, selector: _VirtualSelector, timeout) -> list:
+        now = time.monotonic()
+        if self._busy_since is None:
+            self._busy_since = now
+            self._valve_open = False
+        if now - self._busy_since > self.busy_freeze_budget_s:
+            if not self._valve_open:
+                self._valve_open = True
+                log.error("pbxsim clock: outside work kept virtual time still for %.1f s of real time; the clock "
+                          "now follows real time while it lasts and this run may not repeat exactly. "
+                          "Outstanding: %s; busy probes: %d",
+                          now - self._busy_since, sorted(set(self._thread_work.values())) or "none",
+                          sum(1 for probe in self._probes if probe()))
+            return self._follow_real_time(selector, timeout)
+        self.busy_waits += 1
+        return selector.poll(_BUSY_POLL_S if timeout is None else min(timeout, _BUSY_POLL_S))
 
     async def sleep_real(self, seconds: float) -> None:
         """Let real time pass (for an outside process) without jumping."""
@@ -174,44 +224,13 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
             await asyncio.sleep(seconds)
 
 
-_CALL_OPS = {dis.opmap[name] for name in ("CALL", "CALL_FUNCTION", "CALL_METHOD", "PRECALL", "CALL_FUNCTION_EX")
-             if name in dis.opmap}
-
-
-def _frame_idle(frame) -> bool:
-    """Is this thread parked waiting for work (and no work waiting for it)?"""
-    if frame.f_code.co_name not in _IDLE_FUNCS:
-        # parked inside a blocking C call: the frame sits on a CALL of a line like ``x = tx.get()``
-        code = frame.f_code.co_code
-        if not (0 <= frame.f_lasti < len(code)) or code[frame.f_lasti] not in _CALL_OPS:
-            return False
-        line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
-        if not _BLOCKING_LINE.search(line):
-            return False
-    # the thread may not have woken up yet for an item already queued for it
-    f, depth = frame, 0
-    while f is not None and depth < 4:
-        try:
-            values = list(f.f_locals.values())
-        except Exception:
-            return False
-        owner = f.f_locals.get("self")
-        if owner is not None and hasattr(owner, "__dict__"):
-            values += list(vars(owner).values())
-        for value in values:
-            if isinstance(value, (queue.SimpleQueue, queue.Queue)) and not value.empty():
-                return False
-        f, depth = f.f_back, depth + 1
-    return True
-
-
 def new_virtual_loop(start: float = 0.0, **kwargs) -> VirtualClockLoop:
     return VirtualClockLoop(start, **kwargs)
 
 
-def run_virtual(main: Awaitable[T], *, start: float = 0.0, debug: bool | None = None) -> T:
-    """Like ``asyncio.run`` but on a fresh VirtualClockLoop."""
-    with asyncio.Runner(loop_factory=lambda: new_virtual_loop(start), debug=debug) as runner:
+def run_virtual(main: Awaitable[T], *, start: float = 0.0, debug: bool | None = None, **loop_options) -> T:
+    """Like ``asyncio.run`` but on a fresh VirtualClockLoop (``loop_options`` as for VirtualClockLoop)."""
+    with asyncio.Runner(loop_factory=lambda: new_virtual_loop(start, **loop_options), debug=debug) as runner:
         return runner.run(main)
 
 

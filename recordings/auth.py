@@ -16,31 +16,14 @@ from typing import Any, Callable
 
 from fastapi import HTTPException, Request
 
-from cti.auth import READ_ALL, AuthError, Authenticator, Forbidden, Principal, require, require_read
+from cti.auth import (READ_ALL, AuthError, Authenticator, Forbidden, Principal, authenticator_for, require,
+                      require_read)
 
 __all__ = ["COOKIE", "Principal", "authenticator_for", "bearer_token", "check", "credentials", "READ_ALL",
            "require", "require_read"]
 
 COOKIE = "hotline_token"
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
-
-
-def authenticator_for(deps: Any) -> tuple[Authenticator, bool]:
-    """(authenticator, whether this router must serve POST /api/auth/login itself)."""
-    extras = getattr(deps, "extras", None)
-    if extras is None:
-        extras = {}
-    auth = getattr(extras.get("cti"), "auth", None)
-    if auth is not None:
-        return auth, False
-    auth = extras.get("auth")
-    if auth is None:
-        settings = getattr(deps, "settings", None)
-        if settings is None:
-            raise RuntimeError("recordings.http.router needs deps.settings (agents) or deps.extras['cti']")
-        auth = Authenticator(settings.agents)
-        extras["auth"] = auth  # one token secret for every router built on these deps
-    return auth, True
 
 
 def bearer_token(request: Request) -> str | None:

@@ -6,7 +6,7 @@ It puts into deps.extras:
 Who drives the Recorder: a CallTracker on the AMI session's observers (BridgeEnter/BridgeLeave/Hangup),
 unless deps.extras["cti"].drives_recordings is true — then CTI calls recorder.on_agent_answered(CallFacts(...)),
 on_segment_ended and on_call_ended itself. The IVR plays policy.announcement_prompt() before connecting,
-uses search() for the phone replay and set_satisfaction() for the survey's rating.
+uses search() for the phone replay (audit_replay() for each recording played) and set_satisfaction() for the survey's rating.
 """
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from typing import Any
 
 from recordings.config import RecordingConfigError
 from recordings.context import RecordingsContext, context_from_deps
+from recordings.maintenance import audit
+from recordings.models import utcnow
 from recordings.policy import RecordingPolicy
 from recordings.postprocess import Postprocessor
 from recordings.recorder import Recorder
@@ -47,6 +49,11 @@ class RecordingsService:
         async with self.context.sessions() as session:
             return await search_recordings(session, filters)
 
+    async def audit_replay(self, staff_id: str, recording_id: int, channel: str = "phone", detail: str = "") -> None:
+        """One audit row per replay (the HTTP audio endpoint writes its own for the browser): actor = staff ID."""
+        await audit(self.context, str(staff_id), "replay", int(recording_id),
+                    f"{channel} {detail}".strip())
+
     async def set_satisfaction(self, linkedid: str, rating: int) -> int:
         """The IVR's post-call survey rating (1-5) onto every recording segment of the call; returns how many."""
         return await self.recorder.set_satisfaction(linkedid, rating)
@@ -63,7 +70,10 @@ async def component(deps: Any):
     policy = RecordingPolicy(ctx.config)
     postprocessor = Postprocessor(ctx.sessions, ctx.primary, ctx.config.postprocess)
     timeout = float(getattr(getattr(deps.settings, "ami", None), "action_timeout", 10) or 10)
-    recorder = Recorder(LinkAmi(deps.ami), ctx.sessions, policy, ctx.primary, postprocessor, action_timeout=timeout)
+    # the service's clock when it has one (a simulated day in `hotline demo`): row times on the calls' time line
+    clock = deps.extras.get("clock") or utcnow
+    recorder = Recorder(LinkAmi(deps.ami), ctx.sessions, policy, ctx.primary, postprocessor, clock=clock,
+                        action_timeout=timeout)
     service = RecordingsService(ctx, policy, recorder)
     session = getattr(deps.ami, "session", None)
     cti = deps.extras.get("cti")

@@ -125,6 +125,17 @@ class AgiChannel:
             self._on_command(verb, reply)
         return reply
 
+    async def checked_command(self, verb: str, *args: object) -> AgiReply:
+        """Send a command the typed API has no method for (DATABASE PUT, CONTROL STREAM FILE, GOSUB…) and
+        check the reply: 510 → AgiUnknownCommand, 520 → AgiUsageError (usage block in ``.usage``),
+        511 → AgiHangup. The session stays usable after a 510 or 520."""
+        reply = await self.command(verb, *args)
+        self._check(verb, reply)
+        if reply.code == 511:
+            self.hungup = True
+            raise AgiHangup(f"{verb}: channel is dead (511)")
+        return reply
+
     async def _read_reply(self, verb: str) -> AgiReply:
         while True:
             try:

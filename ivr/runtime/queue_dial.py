@@ -8,8 +8,8 @@ hung up while it rang (abandoned), anything else → overflow.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
-import time
 from typing import Any, Iterable, Mapping
 
 from .interfaces import QueueOutcome
@@ -46,23 +46,24 @@ class DialQueueHandoff:
             return QueueOutcome("overflow", detail=f"no agent can take queue {queue!r}")
         channel = call.channel
         waiting = getattr(call, "waiting", None)
-        started = time.monotonic()
+        clock = asyncio.get_running_loop().time   # the call's clock (virtual under the simulator), not the host's
+        started = clock()
         await channel.set_variable("HOTLINE_QUEUE", queue)
         if waiting is not None:
             key = await waiting.hold()
             if key:
-                return QueueOutcome(waiting.outcome_for(key), wait_s=time.monotonic() - started, extra={"key": key})
+                return QueueOutcome(waiting.outcome_for(key), wait_s=clock() - started, extra={"key": key})
         dial = "&".join(a.endpoint for a in members)
         while True:
             ring_s = self.ring_timeout_s
             if waiting is not None and waiting.announce_interval_s > 0 and (waiting.options or waiting.wait_prompt):
                 ring_s = max(1, int(min(ring_s, waiting.announce_interval_s)))
             if waiting is not None and waiting.max_wait_s is not None:
-                left = waiting.max_wait_s - (time.monotonic() - started)
+                left = waiting.max_wait_s - (clock() - started)
                 ring_s = max(1, int(min(ring_s, left)))
             await channel.exec("Dial", f"{dial},{ring_s},m({self.music_class})")
             status = (await channel.get_variable("DIALSTATUS")) or ""
-            elapsed = time.monotonic() - started
+            elapsed = clock() - started
             if status == "ANSWER":
                 peer = (await channel.get_variable("DIALEDPEERNAME")) or ""
                 agent = next((a for a in members if peer.startswith(a.endpoint + "-") or peer == a.endpoint), None)
@@ -81,4 +82,4 @@ class DialQueueHandoff:
                 return QueueOutcome("overflow", wait_s=elapsed, detail=status or "unknown")
             key = await waiting.announce(position=None, wait_s=None)
             if key:
-                return QueueOutcome(waiting.outcome_for(key), wait_s=time.monotonic() - started, extra={"key": key})
+                return QueueOutcome(waiting.outcome_for(key), wait_s=clock() - started, extra={"key": key})

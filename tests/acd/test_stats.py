@@ -17,6 +17,7 @@ from acd.queue_log import entry
 from acd.service import AcdService
 from acd.stats import StatsCollector
 from hotline.bus.publisher import EventBus
+from hotline.config import AgentConfig
 from tests.acd.helpers import agent, call, queue
 
 T0 = 1_763_827_200.0          # 2025-11-23 00:00:00 Asia/Shanghai
@@ -98,8 +99,11 @@ def test_today_is_the_local_day():
 async def test_http_queues_and_stats():
     service, _ = crafted_day()
     app = FastAPI()
-    app.include_router(router(SimpleNamespace(acd=service)))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+    supervisor = AgentConfig(id="9001", name="赵敏", endpoint="PJSIP/9001", skills={}, languages=("zh-CN",),
+                             team="A", role="supervisor", pin="9001")
+    app.include_router(router(SimpleNamespace(acd=service, settings=SimpleNamespace(agents=[supervisor]))))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
+                                 auth=("9001", "9001")) as client:
         listing = (await client.get("/api/queues")).json()
         assert listing[0]["name"] == "sales" and listing[0]["members"] == ["a1", "a2"]
         assert listing[0]["waiting"] == 1

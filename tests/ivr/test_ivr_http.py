@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 from datetime import date
 from types import SimpleNamespace
 
@@ -23,8 +24,8 @@ def _basic(agent, pin):
     return {"authorization": "Basic " + base64.b64encode(f"{agent}:{pin}".encode()).decode()}
 
 
-@pytest.fixture
-async def client(db_url):
+@pytest.fixture(params=["cti", "standalone"])
+async def client(db_url, request):
     engine = make_engine(db_url)
     await create_schema(engine)
     sessions = session_factory(engine)
@@ -36,8 +37,11 @@ async def client(db_url):
         db.add(Voicemail(uniqueid="1.1", linkedid="1.1", caller="13800138000", path="/v/1", duration_s=3.5,
                          ended_by="timeout", queue="presales"))
         db.add(SurveyResult(uniqueid="1.2", linkedid="1.2", agent_id="1001", queue="presales", rating=5))
-    agents = load_settings(CONFIG, env={}).agents
-    deps = SimpleNamespace(sessions=sessions, extras={"cti": SimpleNamespace(auth=Authenticator(agents))})
+    settings = load_settings(CONFIG, env={})
+    if request.param == "cti":      # hotline serve with the CTI: the CTI's authenticator
+        deps = SimpleNamespace(sessions=sessions, extras={"cti": SimpleNamespace(auth=Authenticator(settings.agents))})
+    else:                           # without the CTI: still authenticated, from settings.agents
+        deps = SimpleNamespace(sessions=sessions, settings=settings, extras={})
     app = FastAPI()
     app.include_router(router(deps))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ivr") as c:
@@ -57,8 +61,19 @@ async def test_reports_for_qa_staff(client):
     assert (await client.get("/api/ivr/callbacks", headers=qa)).json() == {"items": []}
 
 
-async def test_agents_and_strangers_are_refused(client):
-    assert (await client.get("/api/ivr/voicemails")).status_code == 401
-    assert (await client.get("/api/ivr/voicemails", headers=_basic("9101", "0000"))).status_code == 401
-    refused = await client.get("/api/ivr/stats", headers=_basic("1001", "1234"))
-    assert refused.status_code == 403 and "agent" in refused.json()["error"]
+async def test_supervisors_read_the_reports_too(client):
+    for path in ("/api/ivr/stats", "/api/ivr/voicemails", "/api/ivr/callbacks", "/api/ivr/surveys"):
+        assert (await client.get(path, headers=_basic("9001", "9001"))).status_code == 200
+
+
+async def test_agents_and_strangers_are_refused(client, caplog):
+    for path in ("/api/ivr/stats", "/api/ivr/voicemails", "/api/ivr/callbacks", "/api/ivr/surveys"):
+        missing = await client.get(path)
+        assert missing.status_code == 401 and "credentials required" in missing.json()["error"]
+        assert (await client.get(path, headers=_basic("9101", "0000"))).status_code == 401
+        assert (await client.get(path, headers={"authorization": "Bearer forged"})).status_code == 401
+        with caplog.at_level(logging.WARNING, logger="hotline.cti.auth"):
+            refused = await client.get(path, headers=_basic("1001", "1234"))
+        assert refused.status_code == 403
+        assert refused.json()["error"] == f"agent 1001 (role agent) may not read IVR reports ({path})"
+        assert f"forbidden: 1001 (role agent) tried read IVR reports ({path})" in caplog.text

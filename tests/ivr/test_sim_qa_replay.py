@@ -15,10 +15,14 @@ class Archive:
     def __init__(self, items):
         self.items = items
         self.queries = []
+        self.audited = []
 
     async def find(self, agent_id, start, end):
         self.queries.append((agent_id, start, end))
         return [i for i in self.items if i["agent_id"] == agent_id and start <= i["start"] < end]
+
+    async def audit_replay(self, staff_id, recording_id):
+        self.audited.append((staff_id, recording_id))
 
 
 def _archive(tmp_path):
@@ -54,6 +58,7 @@ def test_qa_staff_logs_in_searches_and_steps_through_recordings(tmp_path):
     # 3: next (recording 2), 3 on the last: qa_last_recording, 1: previous (recording 1 again), 0: menu
     assert {k[2]: v for k, v in stats.items() if k[1] == "qa_play"} == {
         "entries": 1, "played": 3, "key:next": 2, "key:previous": 1, "key:menu": 1}
+    assert archive.audited == [("9101", 1), ("9101", 2), ("9101", 1)]  # every replay audit-logged
 
 
 def test_three_wrong_pins_lock_the_staff_id_across_calls(tmp_path):

@@ -20,7 +20,7 @@ def test_softphones_register_from_pjsip_conf_and_change_at_run_time(tmp_path):
         sim.phones["1004"].set_behaviour(mode="busy")
         return before, sim.pbx.device_states(), events
     before, states, events = run_site(body, tmp_path, phone_defaults={"registered": True})
-    assert sorted(before) == ["1001", "1002", "1003", "1004", "1005", "1006", "trunk"]
+    assert sorted(before) == ["1001", "1002", "1003", "1004", "1005", "1006", "9001", "9101", "trunk"]
     assert before["1001"] == "Not in use"
     assert states["PJSIP/1003"] == "NOT_INUSE"
     contact = [(e.get("EndpointName"), e.get("ContactStatus")) for e in events if e.name == "ContactStatus"]

@@ -31,14 +31,14 @@ def test_python_m_pbxsim_serves_ami_from_manager_conf(tmp_path):
         line = proc.stdout.readline().decode()
         m = re.search(r"AMI on 127\.0\.0\.1:(\d+), (\d+) softphones", line)
         assert m, line
-        assert m.group(2) == "6"
+        assert m.group(2) == "8"  # agents 1001-1006, supervisor 9001, QA 9101
         with socket.create_connection(("127.0.0.1", int(m.group(1))), timeout=5) as s:
             assert read_until(s, b"\r\n") == b"Asterisk Call Manager/11.0.0\r\n"
             s.sendall(b"Action: Login\r\nActionID: 1\r\nUsername: hotline\r\nSecret: hotline-secret\r\n\r\n")
             assert b"Message: Authentication accepted" in read_until(s, b"Authentication accepted")
             s.sendall(b"Action: PJSIPShowEndpoints\r\nActionID: 2\r\n\r\n")
             listing = read_until(s, b"EndpointListComplete")
-            assert listing.count(b"Event: EndpointList\r\n") == 7
+            assert listing.count(b"Event: EndpointList\r\n") == 9  # with the trunk
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0

@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 import array
+import asyncio
+import contextlib
 import math
 import wave
 from datetime import datetime
 from pathlib import Path
+
+from sqlalchemy import Engine, event
+from sqlalchemy.pool import Pool
 
 from recordings.models import STATUS_COMPLETE, Recording
 from recordings.storage import sha256_file
@@ -52,3 +57,35 @@ async def add_recording(ctx, *, started_at: datetime, agent_id: str = "1001", ca
         session.add(rec)
         await session.commit()
     return rec
+
+
+@contextlib.contextmanager
+def hold_clock_while_connected():
+    """The virtual clock jumps when the loop looks idle, and a PostgreSQL round trip (a socket, no thread)
+    looks idle: keep the clock still from connecting until asyncpg reports the connection closed (its close
+    waits for the server's EOF), as the clock does by itself for aiosqlite's worker thread. For every engine
+    created inside the block (SQLAlchemy's class-level events)."""
+    loop = asyncio.get_running_loop()
+    connecting, connected = [0], set()
+
+    def on_connecting(dialect, *_):
+        if dialect.name == "postgresql":
+            connecting[0] += 1
+
+    def on_connected(dbapi_connection, _record):
+        driver = getattr(dbapi_connection, "driver_connection", None)
+        if not hasattr(driver, "add_termination_listener"):   # asyncpg's Connection
+            return
+        connecting[0] -= 1
+        connected.add(driver)
+        driver.add_termination_listener(lambda conn: connected.discard(driver))
+
+    event.listen(Engine, "do_connect", on_connecting)
+    event.listen(Pool, "connect", on_connected)
+    remove = loop.add_busy_probe(lambda: connecting[0] > 0 or bool(connected))
+    try:
+        yield
+    finally:
+        remove()
+        event.remove(Engine, "do_connect", on_connecting)
+        event.remove(Pool, "connect", on_connected)

@@ -121,6 +121,23 @@ async def recordings_search(call: Call) -> object:
     return call.target("next") if items else call.target("empty")
 
 
+async def _audit_replay(call: Call, staff_id: str, rec) -> bool:
+    """Write the replay's audit row before the first byte plays; no audit row, no replay (fail closed)."""
+    audit = getattr(call.deps.recordings, "audit_replay", None)
+    if audit is None or not staff_id:
+        log.error("recording %s not played: %s", rec.get("id"),
+                  "no QA staff logged in" if not staff_id else "the recordings interface cannot audit-log replays")
+        call.count("audit_failed")
+        return False
+    try:
+        await audit(staff_id, rec.get("id"))
+    except Exception:
+        log.exception("recording %s not played: its replay by %s could not be audit-logged", rec.get("id"), staff_id)
+        call.count("audit_failed")
+        return False
+    return True
+
+
 async def recordings_play(call: Call) -> object:
     items = list(call.vars.get(str(call.param("list", "recordings"))) or [])
     keys = {**DEFAULT_KEYS, **{str(k): str(v) for k, v in (call.param("keys") or {}).items()}}
@@ -131,6 +148,8 @@ async def recordings_play(call: Call) -> object:
     timeout = float(call.param("timeout", 10))
     max_timeouts = int(call.param("max_timeouts", 3))
     zone = ZoneInfo(call.deps.time_zone)
+    staff = call.vars.get(str(call.param("staff_var", "qa_staff"))) or {}
+    staff_id = str(staff.get("id", "")) if isinstance(staff, dict) else ""
     if not items:
         return call.target("next")
     index, timeouts, play_current = 0, 0, True
@@ -147,7 +166,7 @@ async def recordings_play(call: Call) -> object:
                 local = started.astimezone(zone) if started.tzinfo else started.replace(tzinfo=timezone.utc).astimezone(zone)
                 ids += speech.date(local, call.lang) + speech.time(local, call.lang)
             key = await call.play_all(ids, escape)
-            if key is None:
+            if key is None and await _audit_replay(call, staff_id, rec):
                 key, _ = await call.channel.stream_file(str(rec["sound"]), escape)
             play_current = False
         if key is None:
