@@ -24,7 +24,7 @@ def test_agi_routes_serve_every_shipped_flow_with_the_service_deps(tmp_path):
     bus = SimpleNamespace(publish=lambda topic, payload: published.append(topic))
     deps = SimpleNamespace(settings=_settings(tmp_path), sessions=None, bus=bus, extras={})
     routes = agi_routes(deps)
-    assert set(routes) == {"hotline", "qa_replay"}
+    assert set(routes) == {"hotline", "qa_replay", "after_agent"}
     engine = deps.extras["ivr_engine"]
     assert isinstance(engine.deps.queues, DialQueueHandoff)   # no ACD in extras: ringall Dial
     assert set(engine.deps.staff) >= {"1001", "9101"} and engine.deps.time_zone == "Asia/Shanghai"

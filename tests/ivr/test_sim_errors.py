@@ -1,6 +1,8 @@
 """FastAGI error paths through the PBX simulator over real TCP: 510 and 520 replies, a caller hanging up
-mid-STREAM FILE, mid-WAIT FOR DIGIT and mid-GET DATA (the HANGUP line, then 511), the FastAGI socket dropped
-mid-prompt, and menu invalid keys / timeouts running out with no fallback.
+mid-STREAM FILE, mid-WAIT FOR DIGIT and mid-GET DATA (the HANGUP line, then 511), the FastAGI socket reset
+mid-prompt, mid-GET DATA and inside the agi_ header, the simulator stopping mid-call, menu invalid keys and
+timeouts running out with no fallback, and a queue's max_wait running out on the call's (virtual) clock.
+After each call: no IVR task left, no failed session, per-node statistics read back from the database.
 
 Every call goes caller → pbxsim trunk → [hotline-inbound] → AGI(agi://…/hotline) → a recording TCP proxy
 (``WireTap``, the only way to cut the socket from the simulator's side mid-prompt) → the IVR's FastAGI server.
