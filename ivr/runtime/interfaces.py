@@ -66,5 +66,8 @@ class RecordingsSearch(Protocol):
         """Recordings of ``agent_id`` that started in [start, end) (UTC), oldest first: mappings with id,
         agent_id, caller, start (datetime), duration (s), sound (what STREAM FILE plays: path without extension)."""
 
+    async def audit_replay(self, staff_id: str, recording_id: Any) -> None:
+        """Record that ``staff_id`` is replaying a recording by phone (every replay is audit-logged)."""
+
 
 Publisher = Callable[[str, dict], Any | Awaitable[Any]]

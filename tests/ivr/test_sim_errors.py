@@ -90,6 +90,16 @@ nodes:
   busy: {type: play, prompt: agents_busy, next: bye}
   bye: {type: hangup, prompt: closing}
 """
+# a voicemail box straight away: the socket drop during RECORD FILE must not orphan the message
+MESSAGE = """
+flow: message
+languages: [zh-CN, en]
+default_language: zh-CN
+start: leave
+nodes:
+  leave: {type: voicemail, prompt: voicemail_prompt, max_length: 30, silence: 10, next: bye}
+  bye: {type: hangup, prompt: closing}
+"""
 ZH = "hotline/zh-CN/"
 HANGUP_REPLY = f"511 {MSG_511}"
 
@@ -232,7 +242,8 @@ def run(tmp_path, body, *, route=None, drop_on=None, drop_after_s=0.0, phone_def
     (default: the flow ``errors``)."""
     sounds = make_sounds(tmp_path / "sounds")
     settings = settings_for(tmp_path)
-    flows = write_flows(tmp_path / "flows", {"errors": FLOW, "strict": STRICT, "waiting": WAITING})
+    flows = write_flows(tmp_path / "flows", {"errors": FLOW, "strict": STRICT, "waiting": WAITING,
+                                                     "message": MESSAGE})
 
     async def main():
         # NullPool: no idle aiosqlite worker thread between queries (as sim_env does)
@@ -508,3 +519,24 @@ def test_queue_max_wait_runs_out_on_the_call_clock_and_falls_back(tmp_path):
     assert outcome.hung_up_by == "pbx" and outcome.ended - outcome.answered < 60
     _clean(end)
     assert end["stats"][("waiting", "wait", "overflow")] == 1
+
+
+def test_socket_reset_while_recording_a_voicemail_keeps_the_message(tmp_path):
+    from ivr.models import Voicemail
+    from sqlalchemy import select
+
+    async def body(env: Env):
+        outcome = await env.call("wait 20")
+        end = await _finish(env)
+        async with env.sessions() as db:
+            rows = list((await db.execute(select(Voicemail))).scalars())
+        return outcome, env.tap.sessions, end, rows
+
+    outcome, taps, end, rows = run(tmp_path, body, route=lambda engine: engine.handler("message"),
+                                   drop_on=lambda side, line: line.startswith("RECORD FILE"), drop_after_s=3.0)
+    (tap,) = taps
+    assert tap.dropped
+    (row,) = rows
+    assert row.ended_by == "connection-lost"
+    assert Path(row.path + ".wav").is_file()   # the PBX finished the message after the socket went
+    _clean(end)

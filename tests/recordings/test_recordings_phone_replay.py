@@ -8,7 +8,6 @@ row per recording played, with the staff ID. Virtual time (tests/ivr/sim_env.py)
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -46,7 +45,7 @@ def _service(db_url: str, tmp_path: Path) -> RecordingsService:
     # virtual-time loop alike (and no idle aiosqlite worker holds the virtual clock)
     engine = make_engine(db_url, poolclass=NullPool)
     config = load_recording_config(REPO / "config" / "recording.yaml")
-    ctx = RecordingsContext(sessions=session_factory(engine), config=dataclasses.replace(config),
+    ctx = RecordingsContext(sessions=session_factory(engine), config=config,
                             storages={"primary": LocalStorage(tmp_path / "recordings", "primary"),
                                       "archive": LocalStorage(tmp_path / "archive", "archive")},
                             time_zone=ZoneInfo("Asia/Shanghai"), engine=engine)

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import logging
+import wave
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from ivr import say as speech
-from ivr.agi.errors import AgiHangup
+from ivr.agi.errors import AgiConnectionLost, AgiHangup
 from ivr.models import CallbackRequest, SurveyResult, Voicemail
 
 from ..call import ALL_KEYS, Call
@@ -29,27 +30,46 @@ async def voicemail(call: Call) -> object:
     now = call.deps.now()
     seq = sum(1 for p in call.path if p.endswith(":" + call.node.id))
     path = call.voicemail_base / now.strftime("%Y%m%d") / f"{call.uniqueid}-{call.node.id}-{seq}"
-    digit, endpos, how = await call.channel.record_file(
-        str(path), "wav", "#", max_length * 1000, beep=beep, silence_s=silence or None)
+    try:
+        digit, endpos, how = await call.channel.record_file(
+            str(path), "wav", "#", max_length * 1000, beep=beep, silence_s=silence or None)
+    except AgiConnectionLost:
+        # The PBX goes on recording to `path` (Asterisk only notices the dead socket when it replies), so
+        # the message is kept findable rather than orphaned; its length is known only if it is already here.
+        await _store_voicemail(call, path, _recorded_samples(path.with_suffix(".wav")), "connection-lost", now)
+        raise
     call.count(f"ended:{how}")
     if endpos > 0:
-        row = await write_through(call.deps.sessions, lambda: Voicemail(
-            uniqueid=call.uniqueid, linkedid=call.linkedid, caller=call.caller,
-            caller_name=call.request.caller_name, flow=call.flow.name, node=call.node.id, queue=call.queue,
-            language=call.lang, path=str(path), format="wav", duration_s=endpos / SAMPLE_RATE, ended_by=how,
-            data=dict(call.data), created_at=now))
-        call.vars["voicemail_id"] = row.id if row is not None else None
-        call.count("stored")
-        await call.deps.announce("voicemail/new", {
-            "id": row.id if row is not None else None, "uniqueid": call.uniqueid, "linkedid": call.linkedid,
-            "caller": call.caller, "queue": call.queue, "language": call.lang, "path": str(path),
-            "format": "wav", "duration_s": endpos / SAMPLE_RATE, "ended_by": how,
-        })
+        await _store_voicemail(call, path, endpos, how, now)
     else:
         call.count("empty")
     if how == "hangup":
         raise AgiHangup("caller hung up after leaving a message")
     return call.target("next")
+
+
+def _recorded_samples(wav_path) -> int:
+    """Samples in a WAV the PBX wrote on this host (0 when it is not here or unreadable)."""
+    try:
+        with wave.open(str(wav_path), "rb") as w:
+            return w.getnframes() * SAMPLE_RATE // max(w.getframerate(), 1)
+    except (OSError, EOFError, wave.Error):
+        return 0
+
+
+async def _store_voicemail(call: Call, path, endpos: int, how: str, now: datetime) -> None:
+    row = await write_through(call.deps.sessions, lambda: Voicemail(
+        uniqueid=call.uniqueid, linkedid=call.linkedid, caller=call.caller,
+        caller_name=call.request.caller_name, flow=call.flow.name, node=call.node.id, queue=call.queue,
+        language=call.lang, path=str(path), format="wav", duration_s=endpos / SAMPLE_RATE, ended_by=how,
+        data=dict(call.data), created_at=now))
+    call.vars["voicemail_id"] = row.id if row is not None else None
+    call.count("stored")
+    await call.deps.announce("voicemail/new", {
+        "id": row.id if row is not None else None, "uniqueid": call.uniqueid, "linkedid": call.linkedid,
+        "caller": call.caller, "queue": call.queue, "language": call.lang, "path": str(path),
+        "format": "wav", "duration_s": endpos / SAMPLE_RATE, "ended_by": how,
+    })
 
 
 def _preferred_time(digits: str, now: datetime, zone: ZoneInfo) -> datetime | None:
