@@ -57,8 +57,8 @@ def run_with_simulator(tmp_path: Path, body, *, queues=None, published=None, pho
     settings = settings_for(tmp_path)
 
     async def main():
-        # NullPool: no idle aiosqlite worker thread between queries, which the virtual clock would take
-        # for busy work (pbxsim.clock does not list aiosqlite's worker among idle threads)
+        # NullPool: a fresh connection per session, nothing shared between the IVR's sessions and the test's
+        # (an idle pooled aiosqlite worker would not hold pbxsim's clock either: only queries handed to it do)
         engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'ivr.db'}", poolclass=NullPool)
         await create_schema(engine)
         sessions = session_factory(engine)
