@@ -195,9 +195,8 @@ async def run_demo(settings: Settings, *, calls: int, seed: int, data_dir: Path)
                          monitor_dir=settings.paths.recordings_dir, agents_file=settings.config_dir / "agents.yaml",
                          ami_port=0, host="127.0.0.1", seed=seed, epoch=DEMO_EPOCH) as sim:
         settings = settings.replace(ami={"host": "127.0.0.1", "port": sim.ami_port})
-        # NullPool: an idle pooled aiosqlite connection keeps a worker thread that the virtual clock would
-        # count as busy, and the demo would then run in real time. MQTT keep-alive pings are off because
-        # virtual time jumps would make the broker think the client went silent.
+        # MQTT keep-alive pings are off because virtual time jumps would make the broker think the
+        # client went silent. NullPool keeps no SQLite connection (and its worker thread) between queries.
         with _service_extras({"wall_clock": wall_clock, "clock": utc_now}):
             # no HTTP API: nobody browses it during the demo, and uvicorn wakes up every 0.1 s of virtual time
             service_cm = Service(settings, http=False, bus_keepalive=0, engine_options={"poolclass": NullPool})
