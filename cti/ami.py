@@ -25,6 +25,7 @@ import asyncio
 import codecs
 import inspect
 import logging
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Iterable
 
@@ -273,7 +274,7 @@ class AmiSession(Manager):
         self.dispatcher = OrderedDispatcher()
         self.connect_hooks: list[ConnectHook] = []
         self.disconnect_hooks: list[Callable[[], None]] = []
-        self.actions_sent: list[tuple[str, str]] = []  # (action name, ActionID) - audit for "nothing dialled twice"
+        self.actions_sent: deque[tuple[str, str]] = deque(maxlen=1000)  # (action, ActionID): audit for "nothing dialled twice"
         self._pending: dict[str, Action] = {}
         self._lost: asyncio.Future | None = None
         self._held_events: list[Message] | None = None

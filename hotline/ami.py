@@ -9,24 +9,17 @@ says whether it is logged in.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from typing import Any
 
 from panoramisk.manager import Manager
 
 from hotline.config import AmiConfig
+from hotline.plugins import optional_module
 
 log = logging.getLogger(__name__)
 
 
-def _load_cti_ami():
-    try:
-        return importlib.import_module("cti.ami")
-    except ModuleNotFoundError as exc:
-        if exc.name in ("cti", "cti.ami"):
-            return None
-        raise
 
 
 class _MinimalManager(Manager):
@@ -70,7 +63,7 @@ class AmiLink:
                 "username": self.config.username, "client": self.kind}
 
     async def start(self, tasks: asyncio.TaskGroup) -> None:
-        cti_ami = _load_cti_ami() if self.client == "auto" else None
+        cti_ami = optional_module("cti.ami") if self.client == "auto" else None
         if cti_ami is not None and hasattr(cti_ami, "AmiSession"):
             self.kind = "cti"
             self.session = cti_ami.AmiSession(cti_ami.AmiConfig.from_settings(self.config))

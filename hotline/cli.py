@@ -14,10 +14,10 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 import hotline
 from hotline.config import ConfigError, load_settings
+from hotline.plugins import optional_module
 
 DOMAIN_CLIS = ("ivr.cli", "cti.cli", "acd.cli", "recordings.cli")
 QUIET_LOGGERS = ("transitions", "amqtt", "aiosqlite", "asyncio", "httpx", "uvicorn", "multipart")
@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo, default_log="warning")
 
     for name in DOMAIN_CLIS:
-        module = _optional_module(name)
+        module = optional_module(name)
         if module is not None and hasattr(module, "register"):
             module.register(subparsers)
 
@@ -89,16 +89,6 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
     return value
 
-
-def _optional_module(name: str):
-    import importlib
-
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and (name == exc.name or name.startswith(exc.name + ".")):
-            return None
-        raise
 
 
 def _add_version_everywhere(parser: argparse.ArgumentParser) -> None:
@@ -188,7 +178,7 @@ def cmd_serve(args: argparse.Namespace):
 
 def cmd_sim(args: argparse.Namespace):
     settings = settings_from_args(args)
-    simulator = _optional_module("pbxsim.simulator")
+    simulator = optional_module("pbxsim.simulator")
     if simulator is None:
         raise CliError("the PBX simulator (pbxsim.simulator) is not installed")
     conf_dir = args.conf_dir or settings.paths.asterisk_conf_dir

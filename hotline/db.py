@@ -1,11 +1,11 @@
 """The SQL database: one declarative base for every domain's tables, async engines for SQLite and PostgreSQL."""
 from __future__ import annotations
 
-import importlib
-
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
+
+from hotline.plugins import optional_module
 
 DOMAIN_MODELS = ("ivr.models", "cti.models", "acd.models", "recordings.models")
 
@@ -33,11 +33,7 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker:
 def import_domain_models() -> None:
     """Register every domain's tables on Base.metadata (a domain without tables is skipped)."""
     for name in DOMAIN_MODELS:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
+        optional_module(name)
 
 
 async def create_schema(engine: AsyncEngine) -> None:

@@ -55,7 +55,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hotline.config import Settings, load_settings
-from hotline.service import Service, optional_module
+from hotline.plugins import optional_module
+from hotline.service import Service
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 from collections.abc import Callable, Mapping
-from types import ModuleType
 from typing import Any
 
 from sqlalchemy import text
@@ -31,6 +29,7 @@ from hotline.config import Settings
 from hotline.db import create_schema, make_engine, session_factory
 from hotline.deps import Deps
 from hotline.http import HttpServer, create_app
+from hotline.plugins import optional_module
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +49,6 @@ def _timed(what: str, stop: Callable[[], Any]) -> Callable[[], Any]:
 class StartupError(Exception):
     """The service cannot start; the message says why in one line (or one line per flow problem)."""
 
-
-def optional_module(name: str) -> ModuleType | None:
-    """Import `name`, or None when that module (or its package) does not exist. Other import errors raise."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and (name == exc.name or name.startswith(exc.name + ".")):
-            return None
-        raise
 
 
 def validate_flows(settings: Settings) -> int:

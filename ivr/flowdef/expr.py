@@ -11,6 +11,8 @@ attribute of None is None, and ordering comparisons involving None are False.
 """
 from __future__ import annotations
 
+import functools
+
 import ast
 import operator
 import re
@@ -313,10 +315,25 @@ def parse_template(text: str, functions: Iterable[str] | None = None) -> list[st
     return parts
 
 
+@functools.lru_cache(maxsize=4096)
+def _cached_expr(text: str, names: frozenset[str] | None) -> Expr:
+    return compile_expr(text, names)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_template(text: str, names: frozenset[str] | None) -> tuple[str | tuple[Expr, int], ...]:
+    return tuple(parse_template(text, names))
+
+
+def _allowed(functions: Mapping[str, Callable] | None) -> frozenset[str] | None:
+    return None if functions is None else frozenset(functions) | KNOWN_FUNCTIONS
+
+
 def interpolate(text: str, env: Mapping[str, Any], functions: Mapping[str, Callable] | None = None) -> str:
-    """Replace each `${expr}` with its value (None → empty text)."""
+    """Replace each `${expr}` with its value (None → empty text). Parsed once per text, then cached:
+    flows evaluate the same few expressions on every call."""
     out = []
-    for part in parse_template(text, None if functions is None else set(functions) | KNOWN_FUNCTIONS):
+    for part in _cached_template(text, _allowed(functions)):
         if isinstance(part, str):
             out.append(part)
         else:
@@ -335,7 +352,7 @@ def evaluate_value(value: Any, env: Mapping[str, Any], functions: Mapping[str, C
     if is_template(value):
         return interpolate(value, env, functions)
     if isinstance(value, str):
-        return compile_expr(value, None if functions is None else set(functions) | KNOWN_FUNCTIONS).evaluate(env, functions)
+        return _cached_expr(value, _allowed(functions)).evaluate(env, functions)
     return value
 
 
