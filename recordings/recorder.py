@@ -141,19 +141,15 @@ class Recorder:
                 stereo="D" in self._policy.mixmonitor_options(),
                 status=STATUS_RECORDING,
             )
-            async with self._sessions() as session:
-                session.add(rec)
-                await session.commit()
             path = self._storage.local_path(key)
             path.parent.mkdir(parents=True, exist_ok=True)
             action = {"Action": "MixMonitor", "Channel": facts.channel, "File": str(path)}
             options = self._policy.mixmonitor_options()
             if options:
                 action["Options"] = options
-            try:
-                ok, message = response_ok(await self._send(action))
-            except Exception as exc:  # the connection dropped or the PBX is silent: the row says so
-                ok, message = False, f"AMI error: {type(exc).__name__}: {exc}".rstrip(": ")
+            # The row and MixMonitor go out together: every database round trip before MixMonitor would
+            # be conversation missing from the file. The row is committed as the first audio arrives.
+            _, (ok, message) = await asyncio.gather(self._insert(rec), self._start_monitor(action))
             if not ok:
                 async with self._sessions() as session:
                     row = await session.get(Recording, rec.id)
@@ -237,6 +233,17 @@ class Recorder:
             if row is not None and row.disposition in (None, "answered"):
                 row.disposition = "transferred"
                 await session.commit()
+
+    async def _insert(self, rec: Recording) -> None:
+        async with self._sessions() as session:
+            session.add(rec)
+            await session.commit()
+
+    async def _start_monitor(self, action: dict) -> tuple[bool, str]:
+        try:
+            return response_ok(await self._send(action))
+        except Exception as exc:  # the connection dropped or the PBX is silent: the row says so
+            return False, f"AMI error: {type(exc).__name__}: {exc}".rstrip(": ")
 
     async def _next_segment(self, linkedid: str) -> int:
         async with self._sessions() as session:
