@@ -255,9 +255,6 @@ class AcdService:
                         "members": list(self.engine.members[name]), **self.engine.snapshot(name)})
         return out
 
-    def outcome_totals(self) -> dict[str, int]:
-        return {o.value: n for o, n in self.engine.finished.items()}
-
     async def restore_today(self) -> int:
         """After a restart: today's figures from the stored queue log (wrap-up times are not stored)."""
         if self.log_store is None:

@@ -44,10 +44,6 @@ class DayCounters:
     callbacks: int = 0
     ring_no_answer: int = 0
 
-    def as_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
 # queue-log events that are only counted -> their DayCounters field
 _COUNTED = {"EXITWITHTIMEOUT": "timeouts", "EXITEMPTY": "exit_empty", "EXITWITHKEY": "exit_key",
             "OVERFLOW": "overflows", "CALLBACK": "callbacks", "RINGNOANSWER": "ring_no_answer"}

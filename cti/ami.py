@@ -326,11 +326,6 @@ class AmiSession(Manager):
             self._lost.set_result(None)
         await self.dispatcher.close()
 
-    def drop_connection(self) -> None:
-        """Abort the TCP connection (what a dead network does); the run loop reconnects."""
-        if self.protocol is not None and not self.protocol.closed:
-            self.protocol.transport.abort()
-
     async def wait_connected(self, timeout: float | None = None) -> None:
         await asyncio.wait_for(self.connected.wait(), timeout)
 

@@ -31,10 +31,6 @@ _EN_ORDINAL_SMALL = ["", "first", "second", "third", "fourth", "fifth", "sixth",
                      "eighteenth", "nineteenth", "twentieth"]
 
 
-def _zh_number_text(n: int) -> str:
-    return "".join(SAY_PROMPTS[p]["zh-CN"] for p in number(n, "zh-CN"))
-
-
 def _build_catalogue() -> dict[str, dict[str, str]]:
     cat: dict[str, dict[str, str]] = {}
     for d in range(10):

@@ -232,10 +232,3 @@ def run_virtual(main: Awaitable[T], *, start: float = 0.0, debug: bool | None = 
     """Like ``asyncio.run`` but on a fresh VirtualClockLoop (``loop_options`` as for VirtualClockLoop)."""
     with asyncio.Runner(loop_factory=lambda: new_virtual_loop(start, **loop_options), debug=debug) as runner:
         return runner.run(main)
-
-
-class VirtualLoopPolicy(asyncio.DefaultEventLoopPolicy):
-    """Event loop policy producing VirtualClockLoops (for pytest-asyncio's event_loop_policy)."""
-
-    def new_event_loop(self) -> VirtualClockLoop:
-        return new_virtual_loop()

@@ -105,13 +105,6 @@ def load_manager_users(path: Path):
     return users
 
 
-def manager_settings(path: Path) -> dict[str, str]:
-    for sec in parse_conf(Path(path)):
-        if sec.name == "general":
-            return dict(sec.items)
-    return {}
-
-
 def load_pjsip(path: Path) -> list[EndpointConfig]:
     sections = parse_conf(Path(path))
     aors = {s.name: s for s in sections if s.get("type") == "aor"}

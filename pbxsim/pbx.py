@@ -206,12 +206,6 @@ class Pbx:
     def channels(self) -> list[Channel]:
         return list(self._channels.values())
 
-    def channel_by_uniqueid(self, uniqueid: str) -> Channel | None:
-        for c in self._channels.values():
-            if c.uniqueid == uniqueid:
-                return c
-        return None
-
     def _new_uniqueid(self) -> str:
         uid = f"{self.epoch}.{self._uid_seq}"
         self._uid_seq += 1

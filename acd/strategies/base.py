@@ -8,6 +8,7 @@ while the agent is in the pool (its figures only change while it is busy, i.e. o
 """
 from __future__ import annotations
 
+import abc
 import random
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping
@@ -26,7 +27,7 @@ class StrategyContext:
     now: Callable[[], float] = lambda: 0.0
 
 
-class Strategy:
+class Strategy(abc.ABC):
     name = "abstract"
 
     def __init__(self, queue: QueueSettings, order: Mapping[str, int], ctx: StrategyContext) -> None:
@@ -35,15 +36,17 @@ class Strategy:
         self.ctx = ctx
         self.options = queue.strategy_options
 
+    @abc.abstractmethod
     def add(self, agent: AgentRecord) -> None:
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def remove(self, agent: AgentRecord) -> None:
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def candidates(self, call: CallRecord) -> Iterator[AgentRecord]:
         """Ready agents that may take ``call``, best first (lazily: the engine usually takes the first)."""
-        raise NotImplementedError
 
     def accepts(self, agent: AgentRecord, call: CallRecord) -> bool:
         """May this member of the queue take this call at all (e.g. has the call's skill)?"""
@@ -52,11 +55,13 @@ class Strategy:
     def offered(self, agent: AgentRecord, call: CallRecord) -> None:
         """Called when the engine offers ``call`` to ``agent`` (strategies with memory remember it)."""
 
+    @abc.abstractmethod
     def __len__(self) -> int:
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def __contains__(self, agent: AgentRecord) -> bool:
-        raise NotImplementedError
+        ...
 
 
 class KeyedPool:
@@ -107,8 +112,9 @@ class PooledStrategy(Strategy):
         super().__init__(queue, order, ctx)
         self.pool = KeyedPool(self.key)
 
+    @abc.abstractmethod
     def key(self, agent: AgentRecord) -> tuple:
-        raise NotImplementedError
+        ...
 
     def add(self, agent):
         self.pool.add(agent)
@@ -136,11 +142,13 @@ class SkillPoolStrategy(Strategy):
         self.ready: dict[str, AgentRecord] = {}
         self.by_skill: dict[str | None, KeyedPool] = {}
 
+    @abc.abstractmethod
     def call_skill(self, call: CallRecord) -> str | None:
-        raise NotImplementedError
+        ...
 
+    @abc.abstractmethod
     def eligible(self, agent: AgentRecord, skill: str | None) -> bool:
-        raise NotImplementedError
+        ...
 
     def pool_key(self, skill: str | None) -> Callable[[AgentRecord], tuple]:
         """Longest idle first, then member order (a subclass may rank by proficiency first)."""

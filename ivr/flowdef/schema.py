@@ -6,7 +6,7 @@ flows against it and graph.py draws the edges it yields.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Mapping
 
 from .model import Node
 
@@ -116,10 +116,3 @@ def can_end_call(node: Node) -> bool:
     if node.type == "goto" and isinstance(node.params.get("target"), str) and ":" in node.params["target"]:
         return True
     return False
-
-
-def prompt_params(node: Node) -> list[tuple[str, Any]]:
-    """(param name, value) of every prompt reference in the node (lists flattened later by the caller)."""
-    spec = NODE_TYPES.get(node.type, {})
-    return [(name, value) for name, value in node.params.items()
-            if name in spec and spec[name].kind in ("prompt", "prompt_list", "prompt_pair")]

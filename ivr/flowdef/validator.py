@@ -79,10 +79,6 @@ def validate_files(paths: Iterable[Path], catalogue=None, *, calendars: Mapping[
     return flows, sorted(problems, key=lambda p: (str(p.path), p.line, p.column))
 
 
-def validate_file(path: Path, catalogue=None, **kwargs) -> list[FlowProblem]:
-    return validate_files([path], catalogue, **kwargs)[1]
-
-
 def _check_cross_refs(c: _Checked, known: Mapping[str, _Checked]) -> None:
     for where, flow_name, node_id in c.cross_refs:
         target = known.get(flow_name)
