@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import inspect
 import json
@@ -150,27 +149,6 @@ async def _maybe_await(value):
     return await value if inspect.isawaitable(value) else value
 
 
-@contextlib.contextmanager
-def _service_extras(extras: dict[str, Any]):
-    """Hand `extras` to the service's Deps before its components start (the ACD reads deps.extras["wall_clock"],
-    the IVR deps.extras["clock"] when they are built). Service has no parameter for this yet, so the demo
-    swaps in a Deps subclass for the duration of the start-up."""
-    import hotline.service as service_module
-
-    original = service_module.Deps
-
-    class DemoDeps(original):                      # type: ignore[misc, valid-type]
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self.extras.update(extras)
-
-    service_module.Deps = DemoDeps
-    try:
-        yield
-    finally:
-        service_module.Deps = original
-
-
 async def run_demo(settings: Settings, *, calls: int, seed: int, data_dir: Path) -> dict[str, Any]:
     """Place `calls` scripted calls over the demo day and return the summary. Must run on pbxsim's
     VirtualClockLoop started at 0."""
@@ -198,10 +176,10 @@ async def run_demo(settings: Settings, *, calls: int, seed: int, data_dir: Path)
         settings = settings.replace(ami={"host": "127.0.0.1", "port": sim.ami_port})
         # MQTT keep-alive pings are off because virtual time jumps would make the broker think the
         # client went silent. NullPool keeps no SQLite connection (and its worker thread) between queries.
-        with _service_extras({"wall_clock": wall_clock, "clock": utc_now}):
-            # no HTTP API: nobody browses it during the demo, and uvicorn wakes up every 0.1 s of virtual time
-            service_cm = Service(settings, http=False, bus_keepalive=0, engine_options={"poolclass": NullPool})
-            service = await service_cm.__aenter__()
+        # no HTTP API: nobody browses it during the demo, and uvicorn wakes up every 0.1 s of virtual time
+        service_cm = Service(settings, http=False, bus_keepalive=0, engine_options={"poolclass": NullPool},
+                             extras={"wall_clock": wall_clock, "clock": utc_now})
+        service = await service_cm.__aenter__()
         try:
             sim.pbx.agi_override = ("127.0.0.1", service.fastagi_port)
             if not await service.ami.wait_connected(timeout=30):

@@ -85,8 +85,11 @@ def validate_flows(settings: Settings) -> int:
 class Service:
     def __init__(self, settings: Settings, *, http: bool = True, bus_keepalive: int = 30,
                  agi_routes: Mapping[str, Callable] | None = None, validate: bool = True,
-                 engine_options: Mapping[str, Any] | None = None) -> None:
+                 engine_options: Mapping[str, Any] | None = None, extras: Mapping[str, Any] | None = None) -> None:
+        """`extras` reach every component through deps.extras before it starts (e.g. the demo's clocks:
+        "clock" for the IVR and recordings, "wall_clock" for the ACD)."""
         self.settings = settings
+        self.extras = dict(extras or {})
         self.http_enabled = http
         self.bus_keepalive = bus_keepalive
         self._agi_routes_override = agi_routes
@@ -170,6 +173,7 @@ class Service:
             reconnect_max_delay=min(settings.ami.reconnect_max_delay, 30.0)))
 
         self.deps = deps = Deps(settings=settings, engine=engine, sessions=session_factory(engine), bus=self.bus)
+        deps.extras.update(self.extras)
         deps.health_checks["db"] = self._db_health
         deps.health_checks["mqtt"] = self.bus.status
 

@@ -16,7 +16,6 @@ from pathlib import Path
 from sqlalchemy.pool import NullPool
 
 from hotline.config import load_settings
-from hotline.demo import _service_extras
 from hotline.service import Service
 from pbxsim.clock import run_virtual
 from pbxsim.participants import CallerScript
@@ -61,9 +60,10 @@ def test_a_queued_call_is_recorded_with_agent_caller_queue_and_times(tmp_path, d
             sim.pbx.subscribe(on_event)
             live = settings.replace(ami={"port": sim.ami_port})
             # the Service's clocks on the simulated day, as `hotline demo` sets them
-            with _service_extras({"clock": lambda: wall(loop.time()), "wall_clock": lambda: DAY.timestamp() + loop.time()}):
-                service_cm = Service(live, http=False, bus_keepalive=0, engine_options={"poolclass": NullPool})
-                service = await service_cm.__aenter__()
+            service_cm = Service(live, http=False, bus_keepalive=0, engine_options={"poolclass": NullPool},
+                                 extras={"clock": lambda: wall(loop.time()),
+                                         "wall_clock": lambda: DAY.timestamp() + loop.time()})
+            service = await service_cm.__aenter__()
             try:
                 sim.pbx.agi_override = ("127.0.0.1", service.fastagi_port)
                 assert await service.ami.wait_connected(timeout=10)
