@@ -36,6 +36,7 @@ class AgentTracker:
         self.event_listeners: list[Callable[[Any], Any]] = []              # commands: OriginateResponse, UserEvent
         self.outbound: dict[str, dict[str, Any]] = {}                      # agent channel linkedid -> info
         self.callers: dict[tuple[str, str], str] = {}                      # (agent, linkedid) -> caller number
+        self._published: dict[str, dict[str, Any]] = {}                    # linkedid -> last calls/{id} update
 
     async def _try(self, agent_id: str, request: str, **kw) -> bool:
         try:
@@ -54,11 +55,17 @@ class AgentTracker:
             result = listener(e)
             if asyncio.iscoroutine(result):
                 await result
-        linkedid = e.get("Linkedid")
-        if linkedid and name != CALL_ENDED:
-            view = self.model.call_view(linkedid)
-            if view is not None and view["state"] != "ended":
-                self.notifier.call(linkedid, dict(view, data=self.calldata.get(linkedid)))
+        linkedid = e.get("CallLinkedid") if name == CALL_ENDED else e.get("Linkedid")
+        if not linkedid:
+            return
+        view = self.model.call_view(linkedid) if name != CALL_ENDED else None
+        if view is None or view["state"] == "ended":
+            self._published.pop(linkedid, None)
+            return
+        update = dict(view, data=self.calldata.get(linkedid))
+        if self._published.get(linkedid) != update:   # most events change nothing a desktop shows
+            self._published[linkedid] = update
+            self.notifier.call(linkedid, update)
 
     # -- ringing, answer, no answer --------------------------------------------------------------
     async def _on_dialbegin(self, e) -> None:
