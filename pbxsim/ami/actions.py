@@ -611,18 +611,25 @@ async def mixmonitor_mute(s: AmiSession, m: Message):
 
 
 # ---- transfers and bridges --------------------------------------------------------------------
-@action("BlindTransfer", "call", "Blind transfer channel(s) to the given destination")
-async def blind_transfer(s: AmiSession, m: Message):
+def _transfer_request(s: AmiSession, m: Message):
+    """(channel, exten, context) of a BlindTransfer/Atxfer, or (None, …) after Asterisk's error reply."""
     name, exten, context = m.get("Channel"), m.get("Exten"), m.get("Context")
     if not name:
         s.error(m, "No channel specified")
-        return None
+        return None, exten, context
     if not exten:
         s.error(m, "No extension specified")
-        return None
+        return None, exten, context
     chan = find_channel(s.pbx, name)
     if chan is None:
         s.error(m, "Channel specified does not exist")
+    return chan, exten, context
+
+
+@action("BlindTransfer", "call", "Blind transfer channel(s) to the given destination")
+async def blind_transfer(s: AmiSession, m: Message):
+    chan, exten, context = _transfer_request(s, m)
+    if chan is None:
         return None
     result = s.pbx.blind_transfer(chan, context or chan.context, exten)
     messages = {"Not Permitted": "Transfer not permitted", "Invalid": "Transfer invalid", "Fail": "Transfer failed"}
@@ -635,21 +642,13 @@ async def blind_transfer(s: AmiSession, m: Message):
 
 @action("Atxfer", "call", "Attended transfer.")
 async def atxfer(s: AmiSession, m: Message):
-    name, exten, context = m.get("Channel"), m.get("Exten"), m.get("Context")
-    if not name:
-        s.error(m, "No channel specified")
-        return None
-    if not exten:
-        s.error(m, "No extension specified")
-        return None
-    chan = find_channel(s.pbx, name)
+    chan, exten, context = _transfer_request(s, m)
     if chan is None:
-        s.error(m, "Channel specified does not exist")
         return None
     if context:
         chan.set_variable("TRANSFER_CONTEXT", context)
     s.ack(m, "Atxfer successfully queued")
-    s.server.spawn(s.pbx.atxfer(chan, exten, context or chan.context), name=f"atxfer {name}")
+    s.server.spawn(s.pbx.atxfer(chan, exten, context or chan.context), name=f"atxfer {chan.name}")
     return None
 
 
