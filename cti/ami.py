@@ -394,7 +394,9 @@ class AmiSession(Manager):
 
     # panoramisk callbacks --------------------------------------------------------------------
     def connection_lost(self, exc) -> None:  # called by the protocol
-        if exc is not None:
+        if self._stopping:      # our own Logoff
+            log.info("AMI connection closed")
+        elif exc is not None:
             log.warning("AMI connection lost: %s", exc)
         else:
             log.warning("AMI connection closed by the PBX")
