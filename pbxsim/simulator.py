@@ -179,7 +179,7 @@ async def run_from_args(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
             loop.add_signal_handler(sig, task.cancel)
-        except (NotImplementedError, RuntimeError):
+        except (NotImplementedError, RuntimeError):  # no signal handlers here (not the main thread, Windows)
             pass
     try:
         await task

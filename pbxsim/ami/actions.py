@@ -536,8 +536,8 @@ async def core_show_channels(s: AmiSession, m: Message):
 
 
 # ---- recording ------------------------------------------------------------------------------
-@action("MixMonitor", "system,call", "Record a call and mix the audio during the recording.")
-async def mixmonitor(s: AmiSession, m: Message):
+def _monitored_channel(s: AmiSession, m: Message):
+    """The Channel of a MixMonitor action, or None after Asterisk's error reply."""
     name = m.get("Channel")
     if not name:
         s.error(m, "No channel specified")
@@ -545,6 +545,13 @@ async def mixmonitor(s: AmiSession, m: Message):
     chan = find_channel(s.pbx, name)
     if chan is None:
         s.error(m, "No such channel")
+    return chan
+
+
+@action("MixMonitor", "system,call", "Record a call and mix the audio during the recording.")
+async def mixmonitor(s: AmiSession, m: Message):
+    chan = _monitored_channel(s, m)
+    if chan is None:
         return None
     options = m.get("Options")
     if not m.get("File") and not re.search(r"[rt]\(", options or ""):
@@ -554,7 +561,7 @@ async def mixmonitor(s: AmiSession, m: Message):
     try:
         mixmonitor_id = s.pbx.mixmonitor(chan, m.get("File"), options, m.get("Command"))
     except Exception as exc:
-        log.info("MixMonitor on %s failed: %s", name, exc)
+        log.info("MixMonitor on %s failed: %s", chan.name, exc)
         s.error(m, "Could not start monitoring channel")
         return None
     body = codec.response_head("Success", m.action_id)
@@ -569,13 +576,8 @@ async def mixmonitor(s: AmiSession, m: Message):
 
 @action("StopMixMonitor", "system,call", "Stop recording a call through MixMonitor, and free the recording's file handle.")
 async def stop_mixmonitor(s: AmiSession, m: Message):
-    name = m.get("Channel")
-    if not name:
-        s.error(m, "No channel specified")
-        return None
-    chan = find_channel(s.pbx, name)
+    chan = _monitored_channel(s, m)
     if chan is None:
-        s.error(m, "No such channel")
         return None
     if not s.pbx.stop_mixmonitor(chan, m.get("MixMonitorID") or None):
         s.error(m, "Could not stop monitoring channel")
@@ -586,8 +588,8 @@ async def stop_mixmonitor(s: AmiSession, m: Message):
 
 @action("MixMonitorMute", "system,call", "Mute / unMute a Mixmonitor recording.")
 async def mixmonitor_mute(s: AmiSession, m: Message):
-    name, direction, state = m.get("Channel"), m.get("Direction"), m.get("State")
-    if not name:
+    direction, state = m.get("Direction"), m.get("State")
+    if not m.get("Channel"):
         s.error(m, "No channel specified")
         return None
     if not direction:
@@ -599,9 +601,8 @@ async def mixmonitor_mute(s: AmiSession, m: Message):
     if direction.lower() not in ("read", "write", "both"):
         s.error(m, "Invalid direction specified. Must be read, write or both")
         return None
-    chan = find_channel(s.pbx, name)
+    chan = _monitored_channel(s, m)
     if chan is None:
-        s.error(m, "No such channel")
         return None
     if not s.pbx.mixmonitor_mute(chan, direction.lower(), not is_false(state)):
         s.error(m, "Cannot set mute flag")
