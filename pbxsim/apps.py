@@ -11,14 +11,17 @@ import logging
 import re
 from typing import TYPE_CHECKING, Awaitable, Callable
 
+from .agi import run_fastagi
 from .channel import DIGITS, Channel, evaluate_expr, parse_callerid
 from .dialplan import split_args
-from .pbx import DIAL_RESET_VARS
 
 if TYPE_CHECKING:
     from .pbx import Pbx
 
 log = logging.getLogger("pbxsim")
+
+DIAL_RESET_VARS = ("DIALSTATUS", "DIALEDPEERNUMBER", "DIALEDPEERNAME", "ANSWEREDTIME", "ANSWEREDTIME_MS",
+                   "DIALEDTIME", "DIALEDTIME_MS", "RINGTIME", "RINGTIME_MS", "PROGRESSTIME", "PROGRESSTIME_MS")
 AppFn = Callable[["Pbx", Channel, list[str], str], Awaitable[int]]
 APPS: dict[str, AppFn] = {}
 
@@ -394,21 +397,16 @@ async def app_agi(pbx, chan, args, raw):
         rest = url[len("agi://"):]
         path = rest.split("/", 1)[1] if "/" in rest else ""
         url = f"agi://{host}:{port}/{path}"
+    chan._in_agi = True
     try:
-        from .agi import run_fastagi
-    except ImportError:
+        status = await run_fastagi(pbx, chan, url, list(args[1:]))
+    except (OSError, ConnectionError):
         status = "FAILURE"
-    else:
-        chan._in_agi = True
-        try:
-            status = await run_fastagi(pbx, chan, url, list(args[1:]))
-        except (OSError, ConnectionError):
-            status = "FAILURE"
-        except Exception:   # a bug in the AGI client must not take the PBX down
-            log.exception("AGI session on %s failed", chan.name)
-            status = "FAILURE"
-        finally:
-            chan._in_agi = False
+    except Exception:   # a bug in the AGI client must not take the PBX down
+        log.exception("AGI session on %s failed", chan.name)
+        status = "FAILURE"
+    finally:
+        chan._in_agi = False
     chan.set_variable("AGISTATUS", status)
     # res_agi: only HANGUP ends the dialplan; SUCCESS and FAILURE continue
     return -1 if status == "HANGUP" else 0

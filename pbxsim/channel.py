@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .events import CALL, DIALPLAN, DTMF
+from .sounds import say_files
 
 if TYPE_CHECKING:
     from .bridge import Bridge
@@ -294,10 +296,9 @@ class Channel:
                 except (ValueError, IndexError):
                     return ""
         if func == "STRFTIME":
-            import time as _time
             parts = arg.split(",")
             fmt = parts[2] if len(parts) > 2 and parts[2] else "%c"
-            return _time.strftime(fmt, _time.gmtime(self.pbx.wall_time()))
+            return time.strftime(fmt, time.gmtime(self.pbx.wall_time()))
         return self.variables.get(f"{func}({arg})")
 
     def eval_expression(self, text: str) -> str:
@@ -470,8 +471,6 @@ class Channel:
         return DataResult(digits, False, False, found)
 
     async def say(self, kind: str, value: str, escape_digits: str = "") -> PlayResult:
-        from .sounds import say_files
-
         files = say_files(kind, value, self.pbx.tz_offset_s)
         endpos = 0
         for name in files:
@@ -514,9 +513,7 @@ class Channel:
         return RecordResult(digit, heard, timed_out and not self.hungup, self.hungup, error)
 
     async def exec_app(self, app: str, data: str) -> int:
-        from .apps import run_app
-
-        return await run_app(self.pbx, self, app, self.eval_expression(data), from_agi=True)
+        return await self.pbx.run_app(self, app, self.eval_expression(data), from_agi=True)
 
     def set_music(self, on: bool, cls: str = "default") -> None:
         if self.destroyed or (on and self.hungup):

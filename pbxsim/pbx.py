@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Coroutine
 
+from .apps import run_app
 from .bridge import Bridge
 from .channel import CAUSE_TXT, Channel, parse_callerid
 from .dialplan import Dialplan
 from .events import CALL, DIALPLAN, SYSTEM, Event
 from .media import MediaRecorder
+from .participants import ExternalParty, PhoneBehaviour
 from .sounds import SoundLibrary
 
 log = logging.getLogger("pbxsim")
@@ -83,10 +85,6 @@ DEVICE_STATE_TEXT = {
     "INVALID": "Invalid",
 }
 
-DIAL_RESET_VARS = ("DIALSTATUS", "DIALEDPEERNUMBER", "DIALEDPEERNAME", "ANSWEREDTIME", "ANSWEREDTIME_MS",
-                   "DIALEDTIME", "DIALEDTIME_MS", "RINGTIME", "RINGTIME_MS", "PROGRESSTIME", "PROGRESSTIME_MS")
-
-
 class Pbx:
     def __init__(self, dialplan: Dialplan | None = None, *, endpoints: list[EndpointConfig] | None = None,
                  sounds: SoundLibrary | None = None, monitor_dir: Path | str = "monitor",
@@ -125,8 +123,9 @@ class Pbx:
         self.last_reload_at = self.fully_booted_at
         self.device_state_cache: dict[str, str] = {}
         self.conferences: dict[str, Bridge] = {}      # ConfBridge rooms by name
-        self.external_parties: dict[str, Any] = {}   # number -> participants.ExternalParty
-        self.external_defaults: Any = None            # participants.PhoneBehaviour for unknown numbers
+        self.external_parties: dict[str, ExternalParty] = {}   # by number
+        self.external_defaults: PhoneBehaviour | None = None   # for numbers without their own behaviour
+        self.astdb: dict[tuple[str, str], str] = {}   # the Asterisk database, (family, key) -> value (AGI and AMI)
         self.history: list[dict] = []   # one summary per finished channel (for demo/tests)
 
     # -- time ---------------------------------------------------------------
@@ -202,6 +201,23 @@ class Pbx:
     # -- channels -------------------------------------------------------------
     def channel(self, name: str) -> Channel | None:
         return self._channels.get(name)
+
+    def find_channel(self, name: str) -> Channel | None:
+        """ast_channel_get_by_name(): exact name, then case-insensitive name, then uniqueid."""
+        if not name:
+            return None
+        chan = self.channel(name)
+        if chan is not None:
+            return chan
+        lname = name.lower()
+        for chan in self.channels():
+            if chan.name.lower() == lname or chan.uniqueid == name:
+                return chan
+        return None
+
+    async def run_app(self, chan: Channel, app: str, data: str, *, from_agi: bool = False) -> int:
+        """Run one dialplan application on ``chan`` (AGI EXEC and GOSUB come through here)."""
+        return await run_app(self, chan, app, data, from_agi=from_agi)
 
     def channels(self) -> list[Channel]:
         return list(self._channels.values())
@@ -282,8 +298,6 @@ class Pbx:
         return step
 
     async def _run_dialplan(self, chan: Channel, step) -> None:
-        from .apps import run_app
-
         try:
             while step is not None and not chan.hungup:
                 chan._jumped = False
@@ -354,8 +368,6 @@ class Pbx:
 
     async def _run_h_extension(self, chan: Channel) -> None:
         """The ``h`` extension of the channel's context runs after the hangup (apps see a dead channel)."""
-        from .apps import run_app
-
         chan.exten, chan.priority = "h", 1
         for _ in range(1000):
             step = self.dialplan.find(chan.context, "h", chan.priority)
@@ -509,8 +521,6 @@ class Pbx:
         """Who answers a call out through the trunk to ``number`` (participants.ExternalParty)."""
         party = self.external_parties.get(number)
         if party is None:
-            from .participants import ExternalParty
-
             party = self.external_parties[number] = ExternalParty(self, number, self.external_defaults)
         return party
 
@@ -634,8 +644,6 @@ class Pbx:
         return OriginateResult(True, 4, c1)
 
     async def _run_application(self, chan: Channel, app: str, data: str) -> None:
-        from .apps import run_app
-
         try:
             chan._app_task = asyncio.current_task()
             chan.appdata = chan.eval_expression(data)
