@@ -11,14 +11,14 @@ import asyncio
 import re
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Coroutine, Protocol
 
 from .events import CALL, DIALPLAN, DTMF
-from .sounds import say_files
+from .sounds import SoundLibrary, say_files
 
 if TYPE_CHECKING:
     from .bridge import Bridge
-    from .pbx import Pbx
+    from .media import MediaRecorder
 
 STATE_DESC = {
     0: "Down", 1: "Rsrvd", 2: "OffHook", 3: "Dialing", 4: "Ring", 5: "Ringing",
@@ -68,10 +68,37 @@ class RecordResult:
     error: str | None = None   # the file could not be written (RECORD FILE: 200 result=-1 (writefile))
 
 
+class ChannelHost(Protocol):
+    """What a channel uses of the PBX that created it (pbx.Pbx)."""
+
+    globals: dict[str, str]
+    tz_offset_s: int
+    sounds: SoundLibrary
+    media: MediaRecorder
+
+    def loop_time(self) -> float: ...
+
+    def wall_time(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+    def spawn(self, coro: Coroutine, name: str | None = None) -> asyncio.Task: ...
+
+    def emit_channel_event(self, name: str, chan: Channel, extra=(), privilege: str = ...) -> None: ...
+
+    def channel_state_changed(self, chan: Channel) -> None: ...
+
+    def answer(self, chan: Channel) -> None: ...
+
+    def hangup(self, chan: Channel, cause: int = ...) -> None: ...
+
+    async def run_app(self, chan: Channel, app: str, data: str, *, from_agi: bool = False) -> int: ...
+
+
 class Channel:
     """One leg of a call (PJSIP or one half of a Local pair)."""
 
-    def __init__(self, pbx: "Pbx", name: str, uniqueid: str, linkedid: str, tech: str,
+    def __init__(self, pbx: ChannelHost, name: str, uniqueid: str, linkedid: str, tech: str,
                  *, context: str = "", exten: str = "s", priority: int = 1, state: int = 0) -> None:
         self.pbx = pbx
         self.name = name
@@ -103,7 +130,7 @@ class Channel:
         self.peer: Channel | None = None  # the other half of a Local pair
         self.local_half = 0               # 1 or 2 for Local channels
         self.endpoint: str = ""           # PJSIP endpoint id
-        self.bridge: "Bridge | None" = None
+        self.bridge: Bridge[Channel] | None = None
         self.participant: Any = None      # scripted caller / softphone driving this channel
         self.on_hold = False
         self.moh_class: str | None = None

@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from .ami.users import AmiUser
-from .pbx import EndpointConfig
+from .endpoints import EndpointConfig
 
 
 class ConfigError(ValueError):

@@ -11,7 +11,7 @@ import logging
 import random
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Coroutine
 
@@ -19,6 +19,7 @@ from .apps import run_app
 from .bridge import Bridge
 from .channel import CAUSE_TXT, Channel, parse_callerid
 from .dialplan import Dialplan
+from .endpoints import Endpoint, EndpointConfig, EndpointState
 from .events import CALL, DIALPLAN, SYSTEM, Event
 from .media import MediaRecorder
 from .participants import ExternalParty, PhoneBehaviour
@@ -32,37 +33,6 @@ class OriginateResult:
     success: bool
     reason: int          # 0 failed, 1 hangup, 3 ring timeout, 4 answered, 5 busy, 8 congestion
     channel: Channel | None
-
-
-@dataclass
-class Endpoint:
-    name: str
-    device_state: str = "Unavailable"   # "Not in use" | "Unavailable" | "In use" | "Ringing" | "Busy" | "On Hold"
-    contacts: list[str] = field(default_factory=list)
-    max_contacts: int = 1
-    active_channels: int = 0
-
-
-@dataclass
-class EndpointConfig:
-    """One PJSIP endpoint (from pjsip.conf and/or agents.yaml)."""
-    name: str
-    context: str = "default"
-    callerid: str = ""
-    max_contacts: int = 1
-    contact: str = ""          # static contact (a trunk); softphones register at run time
-    transport: str = ""
-    kind: str = "phone"        # "phone" (an agent softphone) | "trunk"
-    extra: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class EndpointState:
-    config: EndpointConfig
-    registered: bool = False
-    contact_uri: str = ""
-    phone: Any = None          # participants.Softphone driving this endpoint
-    last_device_state: str = ""
 
 
 def parse_pjsip_resource(resource: str) -> tuple[str, str | None]:
@@ -104,7 +74,7 @@ class Pbx:
         self.media = MediaRecorder(self, Path(monitor_dir))
         self._listeners: list[Callable[[Event], None]] = []
         self._channels: dict[str, Channel] = {}
-        self.bridges: dict[str, Bridge] = {}
+        self.bridges: dict[str, Bridge[Channel]] = {}
         self.endpoint_states: dict[str, EndpointState] = {}
         for ep in endpoints or []:
             self.add_endpoint(ep)
@@ -122,7 +92,7 @@ class Pbx:
         self.fully_booted_at = self.loop_time()
         self.last_reload_at = self.fully_booted_at
         self.device_state_cache: dict[str, str] = {}
-        self.conferences: dict[str, Bridge] = {}      # ConfBridge rooms by name
+        self.conferences: dict[str, Bridge[Channel]] = {}      # ConfBridge rooms by name
         self.external_parties: dict[str, ExternalParty] = {}   # by number
         self.external_defaults: PhoneBehaviour | None = None   # for numbers without their own behaviour
         self.astdb: dict[tuple[str, str], str] = {}   # the Asterisk database, (family, key) -> value (AGI and AMI)
@@ -685,9 +655,10 @@ class Pbx:
 
     # -- bridges ---------------------------------------------------------------------
     def new_bridge(self, bridge_type: str = "basic", technology: str = "simple_bridge", *,
-                   creator: str = "<unknown>", name: str = "<unknown>") -> Bridge:
+                   creator: str = "<unknown>", name: str = "<unknown>") -> Bridge[Channel]:
         bid = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
-        bridge = Bridge(self, bid, bridge_type=bridge_type, technology=technology, creator=creator, name=name)
+        bridge: Bridge[Channel] = Bridge(self, bid, bridge_type=bridge_type, technology=technology, creator=creator,
+                                         name=name)
         self.bridges[bid] = bridge
         self.emit_event("BridgeCreate", bridge.headers())
         return bridge

@@ -22,8 +22,9 @@ from typing import Any, Callable
 from .ami import AmiServer
 from .config import ConfigError, load_agents, load_manager_users, load_musiconhold, load_pjsip, load_queues
 from .dialplan import Dialplan, DialplanError
+from .endpoints import EndpointConfig
 from .participants import Caller, CallerScript, PhoneBehaviour, Softphone
-from .pbx import EndpointConfig, Pbx
+from .pbx import Pbx
 from .sounds import SoundLibrary
 
 log = logging.getLogger("pbxsim")
