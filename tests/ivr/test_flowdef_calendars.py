@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ivr.flowdef.calendars import load_calendars
-from ivr.flowdef.calendars import flow_functions
+from ivr.flowdef.calendars import flow_functions, load_calendars
 from ivr.flowdef.model import FlowError
 
 SH = ZoneInfo("Asia/Shanghai")
