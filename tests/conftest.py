@@ -11,6 +11,7 @@ import asyncio
 import os
 import uuid
 
+import asyncpg
 import pytest
 
 PG_ADMIN_URL = os.environ.get("HOTLINE_TEST_PG", "postgresql+asyncpg://root@127.0.0.1:5432/test")
@@ -18,8 +19,6 @@ MQTT_URL = os.environ.get("HOTLINE_TEST_MQTT", "mqtt://127.0.0.1:1883")
 
 
 async def _pg_admin(sql: str) -> None:
-    import asyncpg
-
     dsn = PG_ADMIN_URL.replace("postgresql+asyncpg://", "postgresql://")
     conn = await asyncpg.connect(dsn)
     try:

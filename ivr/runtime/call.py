@@ -15,6 +15,7 @@ from ivr.stats import NodeStats
 
 from .interfaces import (CallerPreferences, CustomerDirectory, OrderDirectory, Publisher, QueueHandoff,
                          RecordingsSearch)
+from .qa_lockouts import QaLockouts
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class RuntimeDeps:
     preferences: CallerPreferences | None = None
     recordings: RecordingsSearch | None = None           # phone QA replay (recordings_search node)
     staff: Mapping[str, Any] = field(default_factory=dict)  # agent id (工号) -> AgentConfig (id, name, role, pin)
-    qa_lockouts: Any = field(default_factory=lambda: _lockouts())
+    qa_lockouts: QaLockouts = field(default_factory=QaLockouts)
     functions: Mapping[str, Callable] = field(default_factory=runtime_functions)
     catalogue: Any = None                                 # ivr.prompts PromptCatalogue (optional)
     sound_prefix: str = "hotline"                         # sound name: <prefix>/<lang>/<prompt_id>
@@ -53,11 +54,6 @@ class RuntimeDeps:
                 await result
         except Exception:
             log.exception("could not publish %s", topic)
-
-
-def _lockouts():
-    from .nodes.qa import QaLockouts
-    return QaLockouts()
 
 
 class FlowRuntimeError(Exception):
