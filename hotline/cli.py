@@ -116,7 +116,11 @@ def main(argv: list[str] | None = None) -> int:
             result = asyncio.run(result)
     except KeyboardInterrupt:
         return 130
-    except (ConfigError, CliError) as exc:
+    except ConfigError as exc:
+        for line in exc.lines:
+            print(f"hotline: error: {line}", file=sys.stderr)
+        return 1
+    except CliError as exc:
         print(f"hotline: error: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:
@@ -145,6 +149,13 @@ def settings_from_args(args: argparse.Namespace):
     return load_settings(getattr(args, "config_dir", None))
 
 
+def checked_settings_from_args(args: argparse.Namespace):
+    """Every file of the config folder checked as a whole (serve, sim, demo): raises ConfigError, one line each."""
+    from hotline.configcheck import checked_settings
+
+    return checked_settings(getattr(args, "config_dir", None))
+
+
 async def _until_signal(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -157,7 +168,7 @@ async def _until_signal(stop: asyncio.Event) -> None:
 
 
 def cmd_serve(args: argparse.Namespace):
-    settings = settings_from_args(args)      # a bad configuration stops here, before anything starts
+    settings = checked_settings_from_args(args)      # a bad configuration stops here, before anything starts
 
     async def run() -> int:
         from hotline.service import Service
