@@ -12,8 +12,6 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", dest="config_dir", type=Path, default=argparse.SUPPRESS, metavar="DIR",
-                       help="configuration directory (same as the global --config)")
         p.add_argument("--catalogue", type=Path, default=None,
                        help="prompt catalogue (default: [paths] prompts_catalogue, prompts/catalogue.yaml)")
 
