@@ -43,6 +43,7 @@ class FlowEngine:
         self.deps = deps
         self.results: list[CallResult] = []   # most recent calls, for the demo summary and tests
         self.max_results = 1000
+        self.active_calls = 0                 # callers in a flow right now (read by /metrics)
 
     def handler(self, flow_name: str):
         """The FastAGI route handler running ``flow_name``."""
@@ -66,6 +67,7 @@ class FlowEngine:
             today=lambda: self.deps.now().date()))
         call.vars.update(flow.variables)
         result = CallResult("completed", flow.name, None, call.path)
+        self.active_calls += 1
         try:
             await channel.answer()
             await self._recall_language(call)
@@ -89,6 +91,7 @@ class FlowEngine:
                     call.node.id if call.node else "-", exc, exc_info=not expected)
             await self._fail_gracefully(call)
         finally:
+            self.active_calls -= 1
             result.flow = call.flow.name
             result.node = call.node.id if call.node else None
             await flush_quietly(call.stats, self.deps.sessions)
