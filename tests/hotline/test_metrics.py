@@ -49,6 +49,8 @@ async def test_metrics_follow_a_call(tmp_path, mqtt_url, topic_prefix):
                 call.hang_up()
                 await until(lambda: cti.agents.get("1003").state.value == "wrap-up", what="wrap-up")
                 await until(lambda: not cti.model.calls, what="call ended")
+                recorder = service.deps.extras["recordings"].recorder
+                await until(lambda: recorder.written + recorder.failed == 1, what="the recording segment ended")
                 after = scrape((await http.get("/metrics")).text)
 
             acd = service.deps.extras["acd_service"]
@@ -68,7 +70,6 @@ async def test_metrics_follow_a_call(tmp_path, mqtt_url, topic_prefix):
             assert after[("hotline_ami_reconnects_total", ())] == 0
             assert after[("hotline_fastagi_sessions", ())] == service.agi.active_sessions == 0
             assert after[("hotline_ivr_sessions", ())] == 0
-            recorder = service.deps.extras["recordings"].recorder
             assert after[("hotline_recordings_written_total", ())] == recorder.written
             assert after[("hotline_recordings_failed_total", ())] == recorder.failed
             assert recorder.written + recorder.failed == 1          # the one answered call
