@@ -61,8 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--calls", type=_positive_int, default=20, help="number of calls (default 20)")
     demo.add_argument("--seed", type=int, default=1, help="random seed (same seed, same summary)")
     demo.add_argument("--json", action="store_true", help="print the summary as one JSON line (the last line)")
-    demo.add_argument("--data-dir", type=Path, default=None,
-                      help="keep the database, sounds and recordings here (default: a temporary directory)")
+    demo.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
+                      help="keep the day's database (hotline.db), recordings and voicemail messages here; it must "
+                           "not hold a day already (default: a new folder under the system's temporary directory, "
+                           "kept after the run). The prompt sounds stay in the configured [paths] sounds_dir. The "
+                           "summary prints where the day is and the commands that search and replay it")
     demo.set_defaults(func=cmd_demo, default_log="warning")
 
     for name in DOMAIN_CLIS:

@@ -178,10 +178,11 @@ class Settings:
         changed = dataclasses.replace(self, **changes)
         old_data, new_data = self.service.data_dir, changed.service.data_dir
         if new_data != old_data:
-            # what was derived from data_dir follows it (a test's tmp_path, a demo's folder), unless set too
+            # what is written under data_dir follows it (a test's tmp_path, a demo's folder) unless set too;
+            # the sounds, built assets the service only reads, stay where they are
             given = sections.get("paths") or {}
             derived = {key: new_data / getattr(self.paths, key).relative_to(old_data)
-                       for key in ("sounds_dir", "recordings_dir")
+                       for key in ("recordings_dir",)
                        if key not in given and getattr(self.paths, key).is_relative_to(old_data)}
             if derived:
                 changed = dataclasses.replace(changed, paths=dataclasses.replace(changed.paths, **derived))
