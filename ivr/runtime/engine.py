@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 
 from ivr.agi.channel import AgiChannel
-from ivr.agi.errors import AgiError, AgiHangup
+from ivr.agi.errors import AgiConnectionLost, AgiError, AgiHangup
 from ivr.flowdef.expr import ExprError
 from ivr.flowdef.model import Flow
 from ivr.say import SayError
@@ -77,6 +77,11 @@ class FlowEngine:
             result.outcome = "cancelled"   # the service is stopping: statistics are still written below
             call.count("cancelled")
             raise
+        except AgiConnectionLost as exc:
+            result.outcome = "hangup"
+            call.count("hangup")
+            log.warning("%s: FastAGI connection lost at %s:%s (%s)", request.channel, call.flow.name,
+                        call.node.id if call.node else "-", exc)
         except AgiHangup as exc:
             result.outcome = "hangup"
             call.count("hangup")
