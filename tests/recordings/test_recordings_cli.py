@@ -1,7 +1,6 @@
 """`hotline recordings …` as a user types it: --config anywhere, `| head`, --from/--to, help, voicemail files."""
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -13,24 +12,16 @@ import pytest
 from sqlalchemy import insert
 
 from hotline.cli import main
-from recordings.cli import _context
 from recordings.models import STATUS_COMPLETE, Recording
 from recording_helpers import add_recording
+from test_recordings_maintenance import run
 
 HOTLINE = str(Path(sys.executable).parent / "hotline")
 DAY = datetime(2026, 11, 1, 1, 0, tzinfo=timezone.utc)
 
 
-class Args:
-    def __init__(self, config_dir):
-        self.config_dir = config_dir
-
-
 def in_context(config_dir, coro_fn):
-    async def go():
-        async with _context(Args(config_dir)) as ctx:
-            return await coro_fn(ctx)
-    return asyncio.run(go())
+    return run(coro_fn, config_dir)
 
 
 def seed_rows(config_dir, count: int) -> None:
