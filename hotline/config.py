@@ -354,15 +354,15 @@ def load_settings(config_dir: Path | str | None = None, env: Mapping[str, str] =
     for name, value in sorted(env.items()):
         if not name.startswith(ENV_PREFIX):
             continue
-        section, key = _split_env_name(name)
-        if section is None:
+        env_section, key = _split_env_name(name)
+        if env_section is None:
             continue                        # HOTLINE_CONFIG_DIR, HOTLINE_TEST_* …: not a settings key
-        if key not in _TOML_SCHEMA[section]:
-            problems.append(ConfigError("environment", name, f"unknown key {key!r} in section [{section}] "
-                                                              f"(known: {', '.join(_TOML_SCHEMA[section])})"))
+        if key not in _TOML_SCHEMA[env_section]:
+            problems.append(ConfigError("environment", name, f"unknown key {key!r} in section [{env_section}] "
+                                                              f"(known: {', '.join(_TOML_SCHEMA[env_section])})"))
             continue
         try:
-            values.setdefault(section, {})[key] = _check_value(_TOML_SCHEMA[section][key][0], value, True)
+            values.setdefault(env_section, {})[key] = _check_value(_TOML_SCHEMA[env_section][key][0], value, True)
         except ValueError as exc:
             problems.append(ConfigError("environment", name, str(exc)))
 

@@ -237,7 +237,7 @@ def mount_metrics(app: FastAPI, parts: LiveParts) -> HotlineCollector:
     """`GET /metrics` on the app, and the HTTP status counter on every request."""
     collector = HotlineCollector(parts)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(collector)      # type: ignore[arg-type]   (prometheus-client's Collector is a duck type)
+    registry.register(collector)
 
     @app.middleware("http")
     async def count_status(request: Request, call_next):

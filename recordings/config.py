@@ -28,7 +28,7 @@ _SCHEMA: dict[str, dict[str, str]] = {
     "retention": {"primary": "days", "archive": "days"},
     "scorecard": {"scale": "int", "good_at_least": "number", "poor_at_most": "number", "items": "list"},
 }
-_KINDS = {
+_KINDS: dict[str, tuple[tuple[type, ...], str]] = {
     "str": ((str,), "a string"), "optstr": ((str, type(None)), "a string"), "list": ((list, type(None)), "a list"),
     "bool": ((bool,), "true or false"), "number": ((int, float), "a number"), "int": ((int,), "a whole number"),
     "days": ((int, type(None)), "a positive number of days or null"),
@@ -59,7 +59,7 @@ def recording_config_problems(raw: object, source: str = "recording.yaml") -> li
             types, what = _KINDS[kind]
             if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
                 problems.append(f"{source}: {name}.{key}: must be {what}, got {value!r}")
-            elif kind == "days" and value is not None and value <= 0:
+            elif kind == "days" and isinstance(value, int) and value <= 0:
                 problems.append(f"{source}: {name}.{key}: must be a positive number of days or null, got {value!r}")
     return problems
 
