@@ -12,6 +12,11 @@ import os
 import uuid
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Hypothesis keeps no example database in the checkout (.hypothesis/): tests write only under tmp folders
+hypothesis_settings.register_profile("hotline", database=None)
+hypothesis_settings.load_profile("hotline")
 
 PG_ADMIN_URL = os.environ.get("HOTLINE_TEST_PG", "postgresql+asyncpg://root@127.0.0.1:5432/test")
 MQTT_URL = os.environ.get("HOTLINE_TEST_MQTT", "mqtt://127.0.0.1:1883")
