@@ -95,6 +95,7 @@ class FastAgiConfig:
 class HttpConfig:
     host: str = "127.0.0.1"
     port: int = 8080
+    metrics_token: str = ""                   # "" = /metrics without authentication
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,7 @@ _TOML_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
             "ping_timeout": ("seconds", 5), "action_timeout": ("seconds", 10),
             "reconnect_max_delay": ("seconds", 30)},
     "fastagi": {"host": ("host", "127.0.0.1"), "port": ("bindport", 4573)},
-    "http": {"host": ("host", "127.0.0.1"), "port": ("bindport", 8080)},
+    "http": {"host": ("host", "127.0.0.1"), "port": ("bindport", 8080), "metrics_token": ("token", "")},
     "database": {"url": ("dburl", "")},
     "mqtt": {"url": ("mqtturl", "embedded"), "topic_prefix": ("prefix", "hotline")},
     "paths": {"flows_dir": ("path", "flows"), "prompts_catalogue": ("path", "prompts/catalogue.yaml"),
@@ -242,6 +243,9 @@ def _check_value(kind: str, value: Any, from_env: bool) -> Any:
     if kind == "host":
         if not _HOST_RE.match(value):
             raise ValueError(f"must be a host name or IP address, got {value!r}")
+    elif kind == "token":
+        if value and (len(value) < 16 or not value.isprintable() or " " in value):
+            raise ValueError("must be empty or at least 16 printable characters without spaces")
     elif kind == "nonempty":
         if not value:
             raise ValueError("must not be empty")

@@ -10,6 +10,7 @@ and HTTP requests by status (a middleware on the app).
 """
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -233,8 +234,9 @@ class HotlineCollector:
                                   value=bus.dropped)
 
 
-def mount_metrics(app: FastAPI, parts: LiveParts) -> HotlineCollector:
-    """`GET /metrics` on the app, and the HTTP status counter on every request."""
+def mount_metrics(app: FastAPI, parts: LiveParts, token: str = "") -> HotlineCollector:
+    """`GET /metrics` on the app, and the HTTP status counter on every request. With a token, a scrape must
+    send `Authorization: Bearer <token>` (Prometheus: `authorization: {credentials: …}`); 401 otherwise."""
     collector = HotlineCollector(parts)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(collector)
@@ -246,7 +248,10 @@ def mount_metrics(app: FastAPI, parts: LiveParts) -> HotlineCollector:
         return response
 
     @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        if token and not hmac.compare_digest(request.headers.get("authorization", ""), f"Bearer {token}"):
+            return Response("metrics need Authorization: Bearer <[http] metrics_token>\n", status_code=401,
+                            media_type="text/plain", headers={"WWW-Authenticate": "Bearer"})
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return collector

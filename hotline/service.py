@@ -206,7 +206,8 @@ class Service:
             recordings = deps.extras.get("recordings")
             mount_metrics(app, LiveParts(ami=self.ami, agi=self.agi, bus=self.bus, cti=deps.extras.get("cti"),
                                          queues=deps.extras.get("acd_service"), ivr=deps.extras.get("ivr_engine"),
-                                         recorder=getattr(recordings, "recorder", None)))
+                                         recorder=getattr(recordings, "recorder", None)),
+                          token=settings.http.metrics_token)
             self.http = HttpServer(app, settings.http.host, settings.http.port)
             await self.http.start(self.tasks)
             stack.push_async_callback(_timed("HTTP", self.http.stop))

@@ -75,3 +75,20 @@ async def test_metrics_follow_a_call(tmp_path, mqtt_url, topic_prefix):
             assert recorder.written + recorder.failed == 1          # the one answered call
             assert after[("hotline_mqtt_published_total", ())] > 0
             assert after[("hotline_mqtt_dropped_total", ())] == 0
+
+
+def test_a_metrics_token_is_asked_for_when_configured():
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from hotline.metrics import LiveParts, mount_metrics
+
+    app = FastAPI()
+    mount_metrics(app, LiveParts(), token="s3cret-scrape-token-0123")
+    client = TestClient(app)
+    refused = client.get("/metrics")
+    assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    scraped = client.get("/metrics", headers={"Authorization": "Bearer s3cret-scrape-token-0123"})
+    assert scraped.status_code == 200
+    assert scrape(scraped.text)[("hotline_http_requests_total", (("status", "401"),))] == 2
