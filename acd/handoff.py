@@ -92,9 +92,11 @@ class AcdHandoff:
         ticket = service.join(request)
         try:
             return await self._wait(call, ticket, started)
-        except (AgiHangup, AgiConnectionLost):
+        except (AgiHangup, AgiConnectionLost) as exc:
             service.caller_hung_up(ticket.call_id)
-            return QueueOutcome("abandoned", wait_s=service.clock() - started, detail="hangup")
+            # a broken FastAGI connection (a PBX restart) is not the caller's choice: say so in the outcome
+            detail = "connection-lost" if isinstance(exc, AgiConnectionLost) else "hangup"
+            return QueueOutcome("abandoned", wait_s=service.clock() - started, detail=detail)
         finally:
             # never leave a live caller behind in the engine (a bug or a cancelled task ends here too)
             live = service.engine.calls.get(ticket.call_id)

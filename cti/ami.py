@@ -25,6 +25,8 @@ import asyncio
 import codecs
 import inspect
 import logging
+import re
+import sys
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Iterable
@@ -216,8 +218,13 @@ class _AmiProtocol(AMIProtocol):
             if first.startswith(BANNER_PREFIX):
                 self.version = first[len(BANNER_PREFIX):].strip()
                 self._buffer = rest
+                if not re.fullmatch(r"\d+\.\d+(\.\d+)?", self.version):
+                    log.warning("AMI banner %r: not an Asterisk manager version; is this an Asterisk AMI port?",
+                                first[:80])
             else:
                 self.version = ""
+                log.warning("AMI peer sent no banner (expected %r…, got %r); is this an Asterisk AMI port?",
+                            BANNER_PREFIX, first[:80])
         *blocks, self._buffer = self._buffer.split(EOL + EOL)
         for block in blocks:
             block = block.strip(EOL)
@@ -280,6 +287,7 @@ class AmiSession(Manager):
         self._held_events: list[Message] | None = None
         self._delay = config.reconnect_initial_delay
         self._stopping = False
+        self._drop_reason = ""          # set when hotline itself drops the connection (not the PBX)
 
     # -- registration -------------------------------------------------------------------------
     def add_observer(self, observer: Callable[[Message], None]) -> None:
@@ -364,6 +372,9 @@ class AmiSession(Manager):
             self.connected.clear()
             self.authenticated = False
             self._held_events = None
+            if not lost.done() and not self._drop_reason:
+                exc = sys.exc_info()[1]
+                self._drop_reason = f"{type(exc).__name__}: {exc}" if exc else "hotline closed it"
             protocol.close()
             if not lost.done():
                 lost.set_result(None)
@@ -383,19 +394,24 @@ class AmiSession(Manager):
                 pong = await self._send(protocol, {"Action": "Ping"}, self.cfg.ping_timeout, check=False)
             except AmiActionTimeout:
                 log.error("AMI silent: no Pong within %g s; dropping the connection", self.cfg.ping_timeout)
+                self._drop_reason = f"no Pong within {self.cfg.ping_timeout:g} s"
                 protocol.transport.abort()
                 return
             except AmiError:
                 return
             if pong.get("Ping") != "Pong":
                 log.error("AMI answered Ping without a Pong (%r); dropping the connection", dict(pong.items()))
+                self._drop_reason = "Ping answered without a Pong"
                 protocol.transport.abort()
                 return
 
     # panoramisk callbacks --------------------------------------------------------------------
     def connection_lost(self, exc) -> None:  # called by the protocol
+        reason, self._drop_reason = self._drop_reason, ""
         if self._stopping:      # our own Logoff
             log.info("AMI connection closed")
+        elif reason:            # hotline dropped it (ping timeout, refused login, …): not the PBX
+            log.info("AMI connection dropped by hotline (%s)", reason)
         elif exc is not None:
             log.warning("AMI connection lost: %s", exc)
         else:

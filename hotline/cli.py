@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import inspect
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -39,19 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="log verbosity (default: info for serve/sim, warning otherwise)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def config_option(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", dest="config_dir", type=Path, default=argparse.SUPPRESS, metavar="DIR",
-                       help="configuration directory (same as the global --config)")
-
     serve = subparsers.add_parser("serve", help="run the service: FastAGI + AMI client + HTTP API + MQTT",
                                   description="Run the production service against Asterisk (or `hotline sim`).")
-    config_option(serve)
     serve.set_defaults(func=cmd_serve, default_log="info")
 
     sim = subparsers.add_parser("sim", help="run the PBX simulator standalone (a stand-in Asterisk)",
                                 description="Run pbxsim: AMI on --ami-port, dialplan AGI() calls to the service's "
                                             "FastAGI address from the configuration.")
-    config_option(sim)
     sim.add_argument("--host", default="127.0.0.1", help="address the simulator's AMI listens on")
     sim.add_argument("--ami-port", type=int, default=5038, help="AMI port (default 5038; 0 = any free port)")
     sim.add_argument("--agi-host", default=None, help="send AGI() calls here (default: [fastagi] host)")
@@ -63,12 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="Run the simulator, the service, SQLite and an embedded MQTT broker in "
                                              "one process on a virtual clock, place N scripted calls and print "
                                              "a summary.")
-    config_option(demo)
     demo.add_argument("--calls", type=_positive_int, default=20, help="number of calls (default 20)")
     demo.add_argument("--seed", type=int, default=1, help="random seed (same seed, same summary)")
     demo.add_argument("--json", action="store_true", help="print the summary as one JSON line (the last line)")
-    demo.add_argument("--data-dir", type=Path, default=None,
-                      help="keep the database, sounds and recordings here (default: a temporary directory)")
+    demo.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
+                      help="keep the day's database (hotline.db), recordings and voicemail messages here; it must "
+                           "not hold a day already (default: a new folder under the system's temporary directory, "
+                           "kept after the run). The prompt sounds stay in the configured [paths] sounds_dir. The "
+                           "summary prints where the day is and the commands that search and replay it")
     demo.set_defaults(func=cmd_demo, default_log="warning")
 
     for name in DOMAIN_CLIS:
@@ -77,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
             module.register(subparsers)
 
     _add_version_everywhere(parser)
+    _add_config_everywhere(parser)
     return parser
 
 
@@ -89,6 +87,18 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
     return value
 
+
+
+def _add_config_everywhere(parser: argparse.ArgumentParser) -> None:
+    """`--config DIR` before or after the subcommand, at every level (`hotline recordings search --config X`,
+    `hotline flows --config X validate …`). The deepest one given wins."""
+    if "--config" not in parser._option_string_actions:
+        parser.add_argument("--config", dest="config_dir", type=Path, default=argparse.SUPPRESS, metavar="DIR",
+                            help="configuration directory (same as the global --config)")
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _add_config_everywhere(sub)
 
 
 def _add_version_everywhere(parser: argparse.ArgumentParser) -> None:
@@ -114,9 +124,16 @@ def main(argv: list[str] | None = None) -> int:
         result = func(args)
         if inspect.iscoroutine(result):
             result = asyncio.run(result)
+        sys.stdout.flush()                    # a closed pipe surfaces here, not in the interpreter's shutdown
     except KeyboardInterrupt:
         return 130
-    except (ConfigError, CliError) as exc:
+    except BrokenPipeError:
+        return _reader_went_away()
+    except ConfigError as exc:
+        for line in exc.lines:
+            print(f"hotline: error: {line}", file=sys.stderr)
+        return 1
+    except CliError as exc:
         print(f"hotline: error: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:
@@ -125,6 +142,15 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         raise
     return int(result or 0)
+
+
+def _reader_went_away() -> int:
+    """`hotline recordings search … | head`: the reader has what it wanted. Quietly exit 0, like a completed
+    command, and point stdout at /dev/null so that the interpreter's final flush does not complain."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 0
 
 
 def _is_expected(exc: BaseException) -> bool:
@@ -145,6 +171,26 @@ def settings_from_args(args: argparse.Namespace):
     return load_settings(getattr(args, "config_dir", None))
 
 
+def checked_settings_from_args(args: argparse.Namespace):
+    """Every file of the config folder checked as a whole (serve, sim, demo): raises ConfigError, one line each."""
+    from hotline.configcheck import checked_settings
+
+    return checked_settings(getattr(args, "config_dir", None))
+
+
+def require_database(settings) -> None:
+    """Read-only commands (search, export, verify, show) never create an empty SQLite database: say where
+    they looked instead."""
+    url = settings.database.url
+    prefix = "sqlite+aiosqlite:///"
+    if url.startswith(prefix) and url[len(prefix):] not in ("", ":memory:"):
+        path = Path(url[len(prefix):])
+        if not path.is_file():
+            raise CliError(f"no database at {path} (config {settings.config_dir}); a demo's day is searched with "
+                           f"the command its summary prints, e.g. `hotline demo --data-dir DIR` then "
+                           f"`HOTLINE_SERVICE_DATA_DIR=DIR hotline recordings search`")
+
+
 async def _until_signal(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -157,7 +203,7 @@ async def _until_signal(stop: asyncio.Event) -> None:
 
 
 def cmd_serve(args: argparse.Namespace):
-    settings = settings_from_args(args)      # a bad configuration stops here, before anything starts
+    settings = checked_settings_from_args(args)      # a bad configuration stops here, before anything starts
 
     async def run() -> int:
         from hotline.service import Service

@@ -45,7 +45,7 @@ import inspect
 import json
 import logging
 import random
-import shutil
+import shlex
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -53,7 +53,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hotline.config import Settings, load_settings
+from hotline.config import Settings
+from hotline.demo_progress import DemoProgress
 from hotline.plugins import optional_module
 from hotline.service import Service
 
@@ -191,10 +192,18 @@ async def run_demo(settings: Settings, *, calls: int, seed: int, data_dir: Path)
                     await module.prepare(ctx)
             script_for = next((m.caller_script for m in demos if hasattr(m, "caller_script")), greeting_caller)
 
-            for index, at in enumerate(arrival_times(rng, calls)):
-                await asyncio.sleep(max(0.0, at - loop.time()))
-                ctx.callers.append(await sim.place_call(script_for(ctx, index)))
-            outcomes = [await caller.wait() for caller in ctx.callers]
+            progress = _progress(calls, service)
+            try:
+                for index, at in enumerate(arrival_times(rng, calls)):
+                    await asyncio.sleep(max(0.0, at - loop.time()))
+                    ctx.callers.append(await sim.place_call(script_for(ctx, index)))
+                    progress.call_placed()
+                outcomes = []
+                for caller in ctx.callers:
+                    outcomes.append(await caller.wait())
+                    progress.call_done()
+            finally:
+                progress.close()
             for module in demos:
                 if hasattr(module, "settle"):
                     await module.settle(ctx)
@@ -210,6 +219,19 @@ async def run_demo(settings: Settings, *, calls: int, seed: int, data_dir: Path)
         finally:
             await service_cm.__aexit__(None, None, None)
     return summary
+
+
+def _progress(calls: int, service: Service) -> DemoProgress:
+    """The bar reads the ACD's counters and waiting lines as they are (no advance, no timer)."""
+    acd = service.deps.extras.get("acd_service") if service.deps is not None else None
+
+    def answered() -> int:
+        return acd.stats.totals().answered if acd is not None else 0
+
+    def waiting() -> int:
+        return sum(acd.engine.snapshot(name)["waiting"] for name in acd.engine.queues) if acd is not None else 0
+
+    return DemoProgress(calls, answered, waiting)
 
 
 async def _settle(service: Service) -> None:
@@ -335,9 +357,10 @@ def run_day(settings: Settings, *, calls: int, seed: int, data_dir: Path) -> dic
 
 
 def run_demo_cli(args: argparse.Namespace) -> int:
-    settings = load_settings(getattr(args, "config_dir", None))
+    from hotline.configcheck import checked_settings
+
+    settings = checked_settings(getattr(args, "config_dir", None))
     ensure_prompts(settings, progress=not args.json)
-    temp_dir = None
     if args.data_dir is not None:
         data_dir = args.data_dir.resolve()
         if (data_dir / "hotline.db").exists():
@@ -346,17 +369,34 @@ def run_demo_cli(args: argparse.Namespace) -> int:
                   f"give an empty or new --data-dir", file=sys.stderr)
             return 2
     else:
-        temp_dir = tempfile.mkdtemp(prefix="hotline-demo-")
-        data_dir = Path(temp_dir)
-    try:
-        summary = run_day(settings, calls=args.calls, seed=args.seed, data_dir=data_dir)
-    finally:
-        if temp_dir is not None:
-            shutil.rmtree(temp_dir, ignore_errors=True)
+        # kept after the run (the summary says where and how to search it); the OS's /tmp clean-up removes it
+        data_dir = Path(tempfile.mkdtemp(prefix="hotline-demo-"))
+    summary = run_day(settings, calls=args.calls, seed=args.seed, data_dir=data_dir)
+    where = where_the_day_is(settings, data_dir, getattr(args, "config_dir", None))
     if args.json:
+        print(where, file=sys.stderr)        # stdout's last line stays the one JSON object
         print(json.dumps(summary, ensure_ascii=False, sort_keys=True))
     else:
         print(f"hotline demo: {args.calls} calls, seed {args.seed}, {DEMO_DAY.isoformat()} from "
               f"{DAY_OPENS.strftime('%H:%M')} ({settings.service.time_zone})")
         print(format_table(summary))
+        print()
+        print(where)
     return 0
+
+
+def where_the_day_is(settings: Settings, data_dir: Path, config_dir: Path | None) -> str:
+    """Where the day's data is and the exact commands that search it and replay a call from it."""
+    day = demo_settings(settings, data_dir)
+    env = {"HOTLINE_SERVICE_DATA_DIR": str(data_dir), "HOTLINE_DATABASE_URL": day.database.url,
+           "HOTLINE_PATHS_RECORDINGS_DIR": str(day.paths.recordings_dir)}
+    program = sys.argv[0] if Path(sys.argv[0]).name == "hotline" else "hotline"
+    prefix = " ".join(f"{key}={shlex.quote(value)}" for key, value in env.items())
+    config = f" --config {shlex.quote(str(config_dir))}" if config_dir is not None else ""
+    command = f"{prefix} {shlex.quote(program)}{config} recordings"
+    return "\n".join([
+        f"this day's data: {data_dir} (database hotline.db, recordings/, voicemail in recordings/voicemail; "
+        f"the prompt sounds stay in {settings.paths.sounds_dir})",
+        f"search it:   {command} search     (narrow with --agent 1001, --queue presales, --caller …)",
+        f"replay a call: {command} export ID -o call.wav     (ID: first column of the search)",
+    ])

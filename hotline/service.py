@@ -29,6 +29,7 @@ from hotline.config import Settings
 from hotline.db import create_schema, make_engine, session_factory
 from hotline.deps import Deps
 from hotline.http import HttpServer, create_app
+from hotline.metrics import LiveParts, mount_metrics
 from hotline.plugins import optional_module
 
 log = logging.getLogger(__name__)
@@ -201,7 +202,13 @@ class Service:
                 module = optional_module(f"{pkg}.http")
                 if module is not None and hasattr(module, "router"):
                     routers.append(module.router(deps))
-            self.http = HttpServer(create_app(deps, routers), settings.http.host, settings.http.port)
+            app = create_app(deps, routers)
+            recordings = deps.extras.get("recordings")
+            mount_metrics(app, LiveParts(ami=self.ami, agi=self.agi, bus=self.bus, cti=deps.extras.get("cti"),
+                                         queues=deps.extras.get("acd_service"), ivr=deps.extras.get("ivr_engine"),
+                                         recorder=getattr(recordings, "recorder", None)),
+                          token=settings.http.metrics_token)
+            self.http = HttpServer(app, settings.http.host, settings.http.port)
             await self.http.start(self.tasks)
             stack.push_async_callback(_timed("HTTP", self.http.stop))
         # Leaving the stack sets the stop flag first, so wait_stopped() never outlives the service.

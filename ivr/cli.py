@@ -20,8 +20,6 @@ from ivr.prompts.catalogue import PromptCatalogue
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", dest="config_dir", type=Path, default=argparse.SUPPRESS, metavar="DIR",
-                       help="configuration directory (same as the global --config)")
         p.add_argument("--catalogue", type=Path, default=None,
                        help="prompt catalogue (default: [paths] prompts_catalogue, prompts/catalogue.yaml)")
 

@@ -101,6 +101,8 @@ class Recorder:
         self._calls: dict[str, ActiveCall] = {}
         self._lock = asyncio.Lock()
         self._background: set[asyncio.Task] = set()
+        self.written = 0               # segments whose MixMonitor ran and stopped (read by /metrics)
+        self.failed = 0                # segments MixMonitor could not start
 
     def active(self, linkedid: str) -> ActiveCall | None:
         return self._calls.get(linkedid)
@@ -154,6 +156,7 @@ class Recorder:
                 async with self._sessions() as session:
                     row = await session.get(Recording, rec.id)
                     row.status = STATUS_FAILED
+                    self.failed += 1
                     row.ended_at = self._clock()
                     row.error = f"MixMonitor failed on {facts.channel}: {message or 'no reason given'}"
                     await session.commit()
@@ -269,6 +272,7 @@ class Recorder:
             row.disposition = disposition
             row.status = STATUS_PROCESSING
             await session.commit()
+        self.written += 1
         if self._postprocessor is not None:
             task = asyncio.create_task(self._postprocess(seg.recording_id))
             self._background.add(task)

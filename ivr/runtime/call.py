@@ -1,6 +1,8 @@
 """The state of one call going through flows, and the dependencies every node executor may use."""
 from __future__ import annotations
 
+import asyncio
+
 import inspect
 import logging
 from dataclasses import dataclass, field
@@ -72,6 +74,9 @@ class Call:
     data: dict[str, Any] = field(default_factory=dict)     # call-attached data (随路数据)
     customer: Mapping[str, Any] | None = None
     pending_digit: str | None = None                        # a barge-in key the next input node receives
+    # a complete fixed-length entry: its terminator, if it is the next key and comes before the deadline
+    # (loop time), still belongs to that entry and is not the next prompt's answer
+    late_terminator: tuple[str, float] | None = None
     path: list[str] = field(default_factory=list)           # "flow:node" visited, in order
     queue: str = ""
     agent_id: str = ""
@@ -156,15 +161,31 @@ class Call:
 
     async def ask(self, prompt_id: str | None, timeout_s: float, keys: str = ALL_KEYS) -> str | None:
         """Play a prompt that any key interrupts, then wait ``timeout_s`` for a key. A key pressed during
-        an earlier prompt (``pending_digit``) answers at once."""
+        an earlier prompt (``pending_digit``) answers at once.
+
+        The `#` a caller adds right after a complete fixed-length entry (``late_terminator``) belongs to that
+        entry: when it is the next key, comes within the entry's grace time and before this prompt was heard
+        in full (it cut the prompt short, or there is no prompt), it is dropped and the prompt asked again."""
+        while True:
+            late, self.late_terminator = self.late_terminator, None
+            digit, before_prompt_ended = await self._ask_once(prompt_id, timeout_s, keys)
+            if digit is None or late is None:
+                return digit
+            terminator, deadline = late
+            in_time = asyncio.get_running_loop().time() <= deadline
+            if digit not in terminator or not in_time or not (before_prompt_ended or not prompt_id):
+                return digit
+
+    async def _ask_once(self, prompt_id: str | None, timeout_s: float, keys: str) -> tuple[str | None, bool]:
+        """(key or None, whether the key came before the prompt had played to its end)."""
         if self.pending_digit:
             digit, self.pending_digit = self.pending_digit, None
-            return digit
+            return digit, True
         if prompt_id:
             digit = await self.play(prompt_id, keys)
             if digit:
-                return digit
-        return await self.channel.wait_for_digit(int(timeout_s * 1000))
+                return digit, True
+        return await self.channel.wait_for_digit(int(timeout_s * 1000)), False
 
     # ---- helpers for executors -------------------------------------------------------------
 

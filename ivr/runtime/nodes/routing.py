@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import re
 
-from ivr.agi.errors import AgiHangup
+from ivr.agi.errors import AgiConnectionLost, AgiHangup
 
 from ..call import Call
 from ..interfaces import QueueOutcome
@@ -50,6 +50,9 @@ async def queue(call: Call) -> object:
             call.vars["agent_id"] = outcome.agent_id
         return call.target("next")
     if outcome.status == "abandoned":
+        if outcome.detail == "connection-lost":
+            raise AgiConnectionLost(f"FastAGI connection lost in queue {name} (PBX restart or network), "
+                                    f"not a caller abandon")
         raise AgiHangup(f"caller abandoned queue {name}")
     key = str(outcome.extra.get("key") or "")
     if key and key in call.waiting.options:
