@@ -77,6 +77,8 @@ class Call:
     customer: Mapping[str, Any] | None = None
     pending_digit: str | None = None                        # a barge-in key the next input node receives
     path: list[str] = field(default_factory=list)           # "flow:node" visited, in order
+    choices: list[str] = field(default_factory=list)        # "menu node:key" the caller chose, in order
+    collected: list[str] = field(default_factory=list)      # names of vars a collect node filled (order_no …)
     queue: str = ""
     agent_id: str = ""
     remembered_language: str | None = None
