@@ -92,6 +92,7 @@ class WebDesk:
             members = {q["name"]: q.get("members", []) for q in self.queues.overview()} if self.queues else {}
             return {"v": 1, "server_time": now, "me": _me(principal, read_only), "agents": self.roster.views(),
                     "calls": self.calls.calls_view(), "queues": figures, "queue_members": members,
+                    "devices": dict(self.calls.devices),
                     "kpis": self.hub.kpi_tiles(figures)}
         assert principal is not None
         me = principal.agent_id
@@ -102,6 +103,7 @@ class WebDesk:
         if pop is not None and pop.get("linkedid") != agent.linkedid:
             pop = None
         return {"v": 1, "server_time": now, "me": _me(principal, False), "agent": view, "calls": calls,
+                "device": self.calls.devices.get(agent.endpoint, ""),
                 "screenpop": pop, "announcements": await self.announcements.unread(me)}
 
 

@@ -46,7 +46,8 @@ class AgentRoster(Protocol):
 
 
 class CallViews(Protocol):
-    """The live calls (cti.model.LiveModel)."""
+    """The live calls and phones (cti.model.LiveModel)."""
+    devices: Mapping[str, str]          # "PJSIP/1001" -> NOT_INUSE | INUSE | RINGING | UNAVAILABLE ...
 
     def calls_view(self) -> list[dict[str, Any]]: ...
 
