@@ -3,8 +3,8 @@
 Definitions (the window is 今日, from 00:00 local time):
 - service_level      Σ answered within the queue's threshold ÷ Σ answered, over every queue (the ACD's figures,
                      weighted by answered calls), target ≥ 80 %, amber 70-80 %
-- live_answer_rate   人工应答率: Σ answered by an agent ÷ Σ calls that asked for an agent (offered to a queue),
-                     target ≥ 85 %, amber 80-85 %
+- live_answer_rate   人工应答率: Σ answered by an agent ÷ Σ calls that asked for an agent (offered to a queue, less
+                     those still waiting: their outcome is not known yet), target ≥ 85 %, amber 80-85 %
 - connection_rate    系统接通率: inbound calls the hotline answered (the caller's channel came Up) ÷ inbound calls
                      seen by the PBX, target ≥ 85 %, amber 80-85 %
 - satisfaction       (满意 4 + 非常满意 5) ÷ surveys answered (the post-call survey), target ≥ 90 %, amber 85-90 %
@@ -90,7 +90,7 @@ class DayCounters:
 def kpis(queue_stats: Iterable[Mapping[str, Any]], day: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     offered = answered = within = 0.0
     for stats in queue_stats:
-        offered += stats.get("offered") or 0
+        offered += (stats.get("offered") or 0) - (stats.get("waiting") or 0)
         n = stats.get("answered") or 0
         answered += n
         within += (stats.get("service_level") or 0) * n

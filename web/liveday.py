@@ -102,7 +102,21 @@ async def live_center(settings: Settings, *, data_dir: Path, sounds_dir: Path, h
             sim.pbx.agi_override = ("127.0.0.1", service.fastagi_port)
             if not await service.ami.wait_connected(timeout=30):
                 raise RuntimeError(f"the service did not log in to the simulator's AMI on port {sim.ami_port}")
-            yield LiveCenter(sim, service, settings)
+            try:
+                yield LiveCenter(sim, service, settings)
+            finally:
+                await _hang_up_everyone(sim, service)
+
+
+async def _hang_up_everyone(sim: Simulator, service: Service) -> None:
+    """Before the service stops: end the calls still running and let their FastAGI sessions finish."""
+    for channel in list(sim.pbx.channels()):
+        if not channel.destroyed:
+            channel.hangup()
+    for _ in range(100):
+        if not getattr(service.agi, "active_sessions", 0):
+            break
+        await asyncio.sleep(0.05)
 
 
 # ------------------------------------------------------------------------------------------------ the day

@@ -142,3 +142,16 @@ async def test_a_client_too_far_behind_is_told_to_resync():
     assert [i["topic"] for i in (await board.next_frame())["items"]] == ["agents/1001/state"]
     hub.disconnect(board)
     await hub.close()
+
+
+def test_kpi_tiles_grade_against_their_targets_and_show_no_data_as_none():
+    from web.kpis import kpis
+
+    queues = [{"offered": 12, "waiting": 2, "answered": 9, "service_level": 0.75},
+              {"offered": 0, "waiting": 0, "answered": 0, "service_level": None}]
+    tiles = kpis(queues, {"inbound": 20, "connected": 16, "surveys": 0, "satisfied": 0})
+    assert (tiles["live_answer_rate"]["value"], tiles["live_answer_rate"]["grade"]) == (0.9, "green")
+    assert (tiles["service_level"]["value"], tiles["service_level"]["grade"]) == (0.75, "amber")
+    assert (tiles["connection_rate"]["value"], tiles["connection_rate"]["grade"]) == (0.8, "amber")
+    assert (tiles["satisfaction"]["value"], tiles["satisfaction"]["grade"]) == (None, "none")
+    assert kpis([], {"inbound": 10, "connected": 7, "surveys": 4, "satisfied": 4})["connection_rate"]["grade"] == "red"
