@@ -99,6 +99,7 @@ async def live_center(settings: Settings, *, data_dir: Path, sounds_dir: Path, h
                          ami_port=0, host="127.0.0.1", seed=seed, phone_defaults=phone_defaults) as sim:
         settings = settings.replace(ami={"host": "127.0.0.1", "port": sim.ami_port})
         async with Service(settings, extras={"clock": business_clock(settings)}) as service:
+            assert sim.pbx is not None and service.ami is not None
             sim.pbx.agi_override = ("127.0.0.1", service.fastagi_port)
             if not await service.ami.wait_connected(timeout=30):
                 raise RuntimeError(f"the service did not log in to the simulator's AMI on port {sim.ami_port}")
@@ -110,7 +111,7 @@ async def live_center(settings: Settings, *, data_dir: Path, sounds_dir: Path, h
 
 async def _hang_up_everyone(sim: Simulator, service: Service) -> None:
     """Before the service stops: end the calls still running and let their FastAGI sessions finish."""
-    for channel in list(sim.pbx.channels()):
+    for channel in list(sim.pbx.channels() if sim.pbx is not None else ()):
         if not channel.destroyed:
             channel.hangup()
     for _ in range(100):

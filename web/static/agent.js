@@ -2,7 +2,7 @@
 // The page draws the agent's state only from the server (snapshot + live events), never from its own clicks.
 import {
   api, ApiError, clock, duration, elapsed, el, groupNumber, LiveSocket, login, REASON_ZH, session, setText,
-  STATE_ZH, SYSTEM_REASONS,
+  showIn, STATE_ZH, SYSTEM_REASONS,
 } from "/web/common.js";
 
 const $ = (id) => document.getElementById(id);
@@ -27,12 +27,7 @@ const page = {
 };
 
 // ---------------------------------------------------------------------------------------------- messages
-function showMessage(text, kind = "error") {
-  const box = $("message");
-  box.className = `message ${kind}`;
-  setText(box, text);
-  box.hidden = !text;
-}
+const showMessage = (text, kind = "error") => showIn($("message"), text, kind);
 
 function fail(exc) {
   if (exc instanceof ApiError && exc.status === 401) {

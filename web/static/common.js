@@ -170,3 +170,10 @@ export function setText(node, text) {
   const value = String(text ?? "");
   if (node.textContent !== value) node.textContent = value;
 }
+
+// A message line (role=alert): "error" for refusals, "info" for confirmations; an empty text hides it.
+export function showIn(box, text, kind = "error") {
+  box.className = `message ${kind}`;
+  setText(box, text);
+  box.hidden = !text;
+}

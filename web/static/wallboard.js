@@ -2,7 +2,7 @@
 // ?tv=1 is the big-screen mode: no controls, a read-only token from the address (#token=...), no login prompt.
 import {
   api, ApiError, clock, duration, elapsed, el, LiveSocket, login, maskNumber, percent, REASON_ZH, seconds, session,
-  setText, STATE_ZH, SYSTEM_REASONS,
+  setText, showIn, STATE_ZH, SYSTEM_REASONS,
 } from "/web/common.js";
 
 const $ = (id) => document.getElementById(id);
@@ -23,12 +23,7 @@ if (TV) {
   if (hash.get("token")) session.token = hash.get("token");
 }
 
-function showMessage(text, kind = "error") {
-  const box = $("message");
-  box.className = `message ${kind}`;
-  setText(box, text);
-  box.hidden = !text;
-}
+const showMessage = (text, kind = "error") => showIn($("message"), text, kind);
 
 function backToLogin(reason) {
   session.token = "";
@@ -201,11 +196,13 @@ function renderAgents() {
     .filter((a) => (!team || a.team === team) && (!members || members.has(a.agent_id)))
     .sort((a, b) => STATE_ORDER.indexOf(a.state) - STATE_ORDER.indexOf(b.state) || Date.parse(a.since) - Date.parse(b.since));
   const seen = new Set();
+  let index = 0;
   for (const a of shown) {
     seen.add(a.agent_id);
     let card = box.querySelector(`.card[data-agent="${a.agent_id}"]`);
     if (!card) card = buildCard(a);
-    box.append(card);                          // keeps the sort order; the node itself is reused
+    if (box.children[index] !== card) box.insertBefore(card, box.children[index] || null);   // sort order, no churn
+    index += 1;
     const chip = card.querySelector(".chip");
     const reason = a.state === "not-ready" && a.reason ? ` ${REASON_ZH[a.reason] || a.reason}` : "";
     setText(chip, `${STATE_ZH[a.state] || a.state}${reason}`);
