@@ -186,7 +186,7 @@ def build_router(desk: WebDesk) -> APIRouter:
         client = desk.hub.connect(principal, read_only=read_only)
         try:
             await ws.send_json({"type": "hello", "me": _me(principal, read_only), "server_time": time.time()})
-            await _serve(ws, client)
+            await _serve(ws, client, lambda: desk.principal(token))
         finally:
             desk.hub.disconnect(client)
 
@@ -225,8 +225,13 @@ async def _close(ws: WebSocket, code: int, reason: str) -> None:
         pass
 
 
-async def _serve(ws: WebSocket, client: LiveClient) -> None:
-    """Send the client's frames (and a heartbeat) while reading what it says (pings; bounded)."""
+class _TokenLapsed(Exception):
+    pass
+
+
+async def _serve(ws: WebSocket, client: LiveClient, check_token: Any) -> None:
+    """Send the client's frames (and a heartbeat) while reading what it says (pings; bounded). The token is
+    checked again at every heartbeat: once it expires the socket closes with 4401 and the page logs in again."""
 
     async def sender() -> None:
         while True:
@@ -234,6 +239,10 @@ async def _serve(ws: WebSocket, client: LiveClient) -> None:
                 async with asyncio.timeout(HEARTBEAT_S):
                     frame = await client.next_frame()
             except TimeoutError:
+                try:
+                    check_token()
+                except Exception as exc:
+                    raise _TokenLapsed(str(exc)) from None
                 frame = {"type": "ping", "server_time": time.time()}
             await ws.send_json(frame)
             await asyncio.sleep(client.interval)
@@ -251,6 +260,8 @@ async def _serve(ws: WebSocket, client: LiveClient) -> None:
             exc = task.exception()
             if isinstance(exc, _FrameTooLarge):
                 await _close(ws, 1009, "frame over 4 KiB")
+            elif isinstance(exc, _TokenLapsed):
+                await _close(ws, 4401, str(exc)[:120])
     finally:
         for task in tasks:
             task.cancel()

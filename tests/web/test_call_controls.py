@@ -38,7 +38,7 @@ class Tasks:
 
 
 @contextlib.asynccontextmanager
-async def desk_on_rig(tmp_path):
+async def desk_on_rig(tmp_path, before_login=lambda r: None):
     """(rig, page of agent 1001 logged in and not-ready); 1002 is ready."""
     feed = FanOut()
     async with rig(tmp_path, publisher=feed) as r:
@@ -53,6 +53,8 @@ async def desk_on_rig(tmp_path):
         await server.start(Tasks())
         try:
             await r.ready_agents("1002")
+            before_login(r)
+            await r.settle()
             async with async_playwright() as pw:
                 browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
                 try:
@@ -125,5 +127,34 @@ async def test_consult_cancel_brings_the_agent_back_to_the_caller(tmp_path):
         await r.wait_state("1002", "wrap-up")
         await expect(page.locator("#btn-hold")).to_be_enabled()
         caller.hang_up()
+        await expect(chip).to_have_attribute("data-state", "wrap-up")
+        assert page.errors == []
+
+
+@pytest.mark.chromium
+async def test_an_unregistered_phone_keeps_the_agent_not_ready_and_dial_out_uses_the_queue_caller_id(tmp_path):
+    unregister = lambda r: r.sim.phones["1001"].set_behaviour(registered=False)  # noqa: E731
+    async with desk_on_rig(tmp_path, before_login=unregister) as (r, page):
+        chip = page.locator("#state-chip")
+        await expect(page.locator("#message")).to_contain_text("is not registered; the agent stays not-ready")
+        await expect(page.locator("#phone")).to_contain_text("话机未注册")
+        await expect(chip).to_contain_text("话机未注册")
+        await page.click("#btn-ready")
+        await expect(page.locator("#message")).to_contain_text("phone PJSIP/1001 is not registered")
+        assert r.state("1001") == "not-ready"
+
+        r.sim.phones["1001"].set_behaviour(registered=True)
+        await r.settle()
+        await page.reload()
+        await expect(page.locator("#phone")).to_have_text("话机 ✓")
+        await page.click("#btn-ready")
+        await expect(chip).to_have_attribute("data-state", "ready")
+        await page.fill("#dial-number", "13900139000")
+        await page.select_option("#dial-queue", "presales")
+        await page.click("#btn-dial")
+        await expect(chip).to_have_attribute("data-state", "talking", timeout=10000)
+        customer = next(c for c in r.sim.pbx.channels() if c.name.startswith("PJSIP/trunk") and not c.destroyed)
+        assert customer.connected_num == "4008001234"          # what the customer sees
+        await page.click("#btn-hangup")
         await expect(chip).to_have_attribute("data-state", "wrap-up")
         assert page.errors == []

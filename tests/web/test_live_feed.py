@@ -11,6 +11,8 @@ import websockets
 
 from pbxsim.participants import CallerScript
 from tests.web.conftest import command, token, until
+import web.http as web_http
+from web.kpis import kpis
 from web.live import MAX_BACKLOG, LiveHub
 
 PRESALES = ["wait 0.5", "press 1", "wait 1.2", "press 1"]
@@ -145,8 +147,6 @@ async def test_a_client_too_far_behind_is_told_to_resync():
 
 
 def test_kpi_tiles_grade_against_their_targets_and_show_no_data_as_none():
-    from web.kpis import kpis
-
     queues = [{"offered": 12, "waiting": 2, "answered": 9, "service_level": 0.75},
               {"offered": 0, "waiting": 0, "answered": 0, "service_level": None}]
     tiles = kpis(queues, {"inbound": 20, "connected": 16, "surveys": 0, "satisfied": 0})
@@ -155,3 +155,20 @@ def test_kpi_tiles_grade_against_their_targets_and_show_no_data_as_none():
     assert (tiles["connection_rate"]["value"], tiles["connection_rate"]["grade"]) == (0.8, "amber")
     assert (tiles["satisfaction"]["value"], tiles["satisfaction"]["grade"]) == (None, "none")
     assert kpis([], {"inbound": 10, "connected": 7, "surveys": 4, "satisfied": 4})["connection_rate"]["grade"] == "red"
+
+
+async def test_the_socket_closes_with_4401_when_its_token_expires(center, monkeypatch):
+    monkeypatch.setattr(web_http, "HEARTBEAT_S", 0.3)
+    auth = center.service.deps.extras["cti"].auth
+    ttl, auth.ttl = auth.ttl, 1.5
+    try:
+        short = auth.login("1001", "1234")["token"]
+    finally:
+        auth.ttl = ttl
+    async with websockets.connect(ws_url(center)) as ws:
+        await ws.send(json.dumps({"type": "auth", "token": short}))
+        assert json.loads(await ws.recv())["type"] == "hello"
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            while True:
+                await asyncio.wait_for(ws.recv(), 10)
+    assert closed.value.rcvd.code == 4401 and "expired" in closed.value.rcvd.reason

@@ -92,8 +92,9 @@ async function resync() {
   const snap = await api("/api/live/snapshot");
   clock.sync(snap.server_time);
   page.me = snap.me;
-  page.device = snap.device || "";
   applyAgent(snap.agent);
+  page.device = snap.device || "";          // the PBX's word on the phone, over what the last state implied
+  render();
   if (snap.screenpop) showPop(snap.screenpop, false);
   page.announcements = snap.announcements || [];
   showAnnouncement();
@@ -116,6 +117,7 @@ function applyAgent(view) {
   page.agent = view;
   if (view.linkedid) page.lastCall = view.linkedid;
   if (view.reason === "unreachable") page.device = "UNAVAILABLE";
+  else if (view.state !== "not-ready" && view.state !== "logged-out") page.device = "";   // it takes calls: registered
   render();
   if (view.state === "wrap-up" && before !== "wrap-up") openWrapup();
   if (view.state !== "ringing") stopRinging();
