@@ -25,15 +25,16 @@ from typing import Any
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, JSONResponse
 
-from cti.agents import AGENT_REASONS
+from cti.agents import AGENT_REASONS, CtiError
 from cti.records import DISPOSITIONS
 from web.live import LiveClient, LiveHub
 from web.ports import AgentRoster, AnnouncementBox, Authenticator, CallViews, LocalFeed, Principal, QueueFigures
-from web.tv import TvTokens
+from web.tv import TvTokenError, TvTokens
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
+AUTH_ERRORS = (CtiError, TvTokenError)           # bad, expired or missing credentials (they carry .status)
 _FILE = re.compile(r"^[a-z0-9_-]{1,64}\.(js|css|html|wav)$")
 MEDIA = {"js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8",
          "html": "text/html; charset=utf-8", "wav": "audio/wav"}
@@ -67,6 +68,13 @@ class WebDesk:
         self.hub = hub or LiveHub(roster=roster, queues=queues, time_zone=options.time_zone)
         self.tv = tv or TvTokens()
         self.unlisten = feed.add_local_listener(self.hub.publish) if feed is not None else None
+
+    async def close(self) -> None:
+        """Stop listening to the bus and stop the hub's queue refresher (the service's shutdown)."""
+        if self.unlisten is not None:
+            self.unlisten()
+            self.unlisten = None
+        await self.hub.close()
 
     # -- who is asking ---------------------------------------------------------------------------
     def principal(self, token: str) -> tuple[Principal | None, bool]:
@@ -139,7 +147,7 @@ def build_router(desk: WebDesk) -> APIRouter:
     async def desktop_config(request: Request):
         try:
             desk.from_request(request)
-        except Exception as exc:
+        except AUTH_ERRORS as exc:
             return _error(exc)
         o = desk.options
         agents = [{"agent_id": a["agent_id"], "name": a["name"], "team": a["team"], "role": a["role"]}
@@ -152,7 +160,7 @@ def build_router(desk: WebDesk) -> APIRouter:
     async def snapshot(request: Request):
         try:
             principal, read_only = desk.from_request(request)
-        except Exception as exc:
+        except AUTH_ERRORS as exc:
             return _error(exc)
         return await desk.snapshot(principal, read_only)
 
@@ -162,7 +170,7 @@ def build_router(desk: WebDesk) -> APIRouter:
             principal, _ = desk.from_request(request)
             if principal is None or not principal.supervises:
                 return JSONResponse({"error": "only supervisors may issue a wallboard TV token"}, status_code=403)
-        except Exception as exc:
+        except AUTH_ERRORS as exc:
             return _error(exc)
         return desk.tv.issue(by=principal.agent_id)
 
@@ -180,7 +188,7 @@ def build_router(desk: WebDesk) -> APIRouter:
         except (asyncio.TimeoutError, ValueError, WebSocketDisconnect):
             await _close(ws, 4401, "authenticate first: {\"type\": \"auth\", \"token\": ...}")
             return
-        except Exception as exc:
+        except AUTH_ERRORS as exc:
             await _close(ws, 4403 if getattr(exc, "status", 401) == 403 else 4401, str(exc)[:120])
             return
         client = desk.hub.connect(principal, read_only=read_only)
@@ -241,7 +249,7 @@ async def _serve(ws: WebSocket, client: LiveClient, check_token: Any) -> None:
             except TimeoutError:
                 try:
                     check_token()
-                except Exception as exc:
+                except AUTH_ERRORS as exc:
                     raise _TokenLapsed(str(exc)) from None
                 frame = {"type": "ping", "server_time": time.time()}
             await ws.send_json(frame)
