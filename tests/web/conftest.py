@@ -53,3 +53,14 @@ async def until(predicate, timeout: float = 10.0, what: str = "condition"):
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+async def rendering_fonts(page, selector: str) -> list[str]:
+    """The platform fonts Chromium really used to draw the text of `selector` (DevTools CSS domain)."""
+    cdp = await page.context.new_cdp_session(page)
+    await cdp.send("DOM.enable")
+    await cdp.send("CSS.enable")
+    root = await cdp.send("DOM.getDocument")
+    node = await cdp.send("DOM.querySelector", {"nodeId": root["root"]["nodeId"], "selector": selector})
+    fonts = await cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]})
+    return [f["familyName"] for f in fonts["fonts"]]

@@ -9,7 +9,7 @@ import pytest
 from playwright.async_api import async_playwright, expect
 
 from pbxsim.participants import CallerScript
-from tests.web.conftest import ARGS, CHROMIUM, command, token, until
+from tests.web.conftest import ARGS, CHROMIUM, command, rendering_fonts, token, until
 
 PRESALES = ["wait 0.5", "press 1", "wait 1.2", "press 1"]
 SHOTS = Path(os.environ["HOTLINE_SCREENSHOTS"]) if os.environ.get("HOTLINE_SCREENSHOTS") else None
@@ -110,6 +110,9 @@ async def test_tv_mode_reads_with_a_read_only_token_and_shows_no_controls(center
             await expect(page.locator("#announce")).to_be_hidden()
             assert await page.locator(".card .actions").count() == 0
             await expect(page.locator("#conn")).to_have_class("conn up")
+            # the Chinese heading is drawn with a CJK font of the font stack, not with boxes
+            assert any("CJK" in f or "Han" in f or "YaHei" in f or "PingFang" in f
+                       for f in await rendering_fonts(page, ".head h1")), await rendering_fonts(page, ".head h1")
             (await command(http, agent, "1001", "login")).raise_for_status()
             await expect(page.locator('.card[data-agent="1001"]')).to_have_attribute("data-state", "not-ready")
 
