@@ -215,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", help="configuration directory (default: config/)")
     parser.add_argument("--data-dir", help="where the day's database and recordings go (default: a new temp dir)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("web").setLevel(logging.INFO)          # callers arriving, agents taken over
     return asyncio.run(main_async(args))
 
 
