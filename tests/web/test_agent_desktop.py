@@ -86,6 +86,9 @@ async def test_agent_takes_a_call_from_offer_to_wrap_up_and_sees_it_in_the_next_
             await until(lambda: cti.agents.get("1002").state.value in ("talking", "wrap-up"), 10, "1002 takes the call")
             await expect(page.locator("#wrapup")).to_be_visible()
             await expect(page.locator("#wrapup-countdown")).to_contain_text("整理剩余")
+            await page.click("#btn-end-wrapup")                  # not before the service summary is saved
+            await expect(page.locator("#message")).to_contain_text("请先选择并保存服务小结分类")
+            assert cti.agents.get("1001").state.value == "wrap-up"
             await page.select_option("#dispo", "complaint")
             await page.fill("#notes", "客户要求退款，已登记")
             await page.click("#btn-save-dispo")
@@ -104,6 +107,7 @@ async def test_agent_takes_a_call_from_offer_to_wrap_up_and_sees_it_in_the_next_
             await expect(row).to_have_count(1)
             await expect(row.locator("td").nth(1)).to_contain_text("1001")
             await expect(row.locator(".notes")).to_have_text("客户要求退款，已登记")
+            await expect(page.locator("#pop-repeat")).to_contain_text("重复来电：近 7 天")
             await page.screenshot(path=str(tmp_path / "agent.png"))
             assert errors == []
         finally:

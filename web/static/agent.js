@@ -23,7 +23,7 @@ const LEGAL = {
 
 const page = {
   me: null, config: null, agent: null, device: "", pop: null, lastCall: null, announcements: [],
-  socket: null, audio: null, titleTimer: null,
+  socket: null, audio: null, titleTimer: null, saved: new Set(),
 };
 
 // ---------------------------------------------------------------------------------------------- messages
@@ -170,9 +170,19 @@ async function command(name, args) {
   }
 }
 
-$("btn-ready").onclick = () => { unlockAudio(); command(page.agent.state === "logged-out" ? "login" : "ready"); };
+// 示闲 after a call needs its service summary first (every interaction gets a disposition)
+function summaryMissing() {
+  if (page.agent.state !== "wrap-up" || !page.lastCall || page.saved.has(page.lastCall)) return false;
+  showMessage("请先选择并保存服务小结分类，再结束整理");
+  $("dispo").focus();
+  return true;
+}
+$("btn-ready").onclick = () => {
+  unlockAudio();
+  if (!summaryMissing()) command(page.agent.state === "logged-out" ? "login" : "ready");
+};
 $("btn-not-ready").onclick = () => command("not-ready", { reason: $("reason").value });
-$("btn-end-wrapup").onclick = () => command("end-wrap-up");
+$("btn-end-wrapup").onclick = () => { if (!summaryMissing()) command("end-wrap-up"); };
 $("btn-hold").onclick = () => command("hold");
 $("btn-unhold").onclick = () => command("unhold");
 $("btn-hangup").onclick = () => command("hangup");
@@ -249,6 +259,9 @@ function showPop(pop, ring) {
   $("pop-empty").hidden = true;
   $("pop-body").hidden = false;
   setText($("pop-caller"), `来电号码 ${groupNumber(pop.caller.number)}${pop.caller.name ? " · " + pop.caller.name : ""}`);
+  const weekAgo = clock.now() - 7 * 86400 * 1000;
+  const repeats = (pop.history || []).filter((h) => Date.parse(h.date) >= weekAgo).length;
+  setText($("pop-repeat"), repeats ? `重复来电：近 7 天 ${repeats} 次` : "");
   const c = pop.customer;
   const customer = $("pop-customer");
   if (c) {
@@ -301,6 +314,7 @@ $("btn-save-dispo").onclick = async () => {
   const result = await command("disposition", { code: $("dispo").value, notes: $("notes").value, linkedid: page.lastCall });
   if (result) {
     sessionStorage.removeItem(draftKey());
+    page.saved.add(page.lastCall);
     setText($("dispo-status"), `已保存：${result.disposition.disposition_zh}`);
   }
 };
