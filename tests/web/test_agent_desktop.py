@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 from playwright.async_api import async_playwright, expect
 
+from sqlalchemy import select
+
 from pbxsim.participants import CallerScript
+from recordings.models import Recording
 from tests.web.conftest import ARGS, CHROMIUM, command, token, until
 
 CALLER = "13800138000"
@@ -93,6 +96,11 @@ async def test_agent_takes_a_call_from_offer_to_wrap_up_and_sees_it_in_the_next_
             await page.fill("#notes", "客户要求退款，已登记")
             await page.click("#btn-save-dispo")
             await expect(page.locator("#dispo-status")).to_contain_text("已保存：投诉")
+            first_call = cti.agents.get("1001").linkedid
+            async with center.service.deps.sessions() as session:     # the wrap-up on 1001's recording too
+                tags = [r.tags for r in (await session.scalars(select(Recording).where(
+                    Recording.linkedid == first_call, Recording.agent_id == "1001"))).all()]
+            assert tags and all("wrapup:complaint" in t and "notes:客户要求退款，已登记" in t for t in tags), tags
             if SHOTS:
                 await page.screenshot(path=str(SHOTS / "agent-desktop.png"))
             await page.click("#btn-end-wrapup")
