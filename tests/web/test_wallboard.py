@@ -84,6 +84,22 @@ async def test_wallboard_matches_the_queue_stats_and_a_supervisor_barges_in(cent
             await until(lambda: numbers_agree(page, http, auth, "presales"), 5, "board = GET stats (after)")
             row = await board_row(page, "presales")
             assert int(row["abandoned"]) >= 1
+
+            await card.locator('select[aria-label="强制状态"]').select_option("not-ready")
+            await card.locator('button[data-cmd="force-state"]').click()
+            await expect(card).to_have_attribute("data-state", "not-ready")
+            await page.select_option("#ann-audience", "team")
+            await page.fill("#ann-target", "A")
+            await page.fill("#ann-text", "请注意：今天下午系统维护")
+            await page.click("#ann-send")
+            await expect(page.locator("#message")).to_contain_text("公告已发送给 4 位坐席")
+            assert [a["text"] for a in await cti.announcements.unread("1003")] == ["请注意：今天下午系统维护"]
+            await page.fill("#ann-text", "")
+            await page.click("#ann-send")
+            await expect(page.locator("#message")).to_contain_text("an announcement needs a text")
+            await page.select_option("#f-team", "B")
+            await expect(card).to_be_hidden()
+            await expect(page.locator('.card[data-agent="1004"]')).to_be_visible()
             assert errors == []
         finally:
             await browser.close()
