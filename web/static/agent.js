@@ -2,7 +2,7 @@
 // The page draws the agent's state only from the server (snapshot + live events), never from its own clicks.
 import {
   api, ApiError, clock, duration, elapsed, el, groupNumber, LiveSocket, login, REASON_ZH, session, setText,
-  showIn, STATE_ZH, SYSTEM_REASONS,
+  showConnection, showIn, STATE_ZH, SYSTEM_REASONS,
 } from "/web/common.js";
 
 const $ = (id) => document.getElementById(id);
@@ -73,14 +73,8 @@ async function start() {
   $("login-error").hidden = true;
   page.socket = new LiveSocket({
     onFrame, resync,
-    onStatus: (status, reason) => {
-      $("conn").className = `conn ${status === "up" ? "up" : "down"}`;
-      const stale = $("stale");
-      stale.hidden = status === "up";
-      if (status !== "up") {
-        setText(stale, `连接中断，数据可能已过期（最后更新 ${new Date().toLocaleTimeString("zh-CN", { hour12: false })}）${reason ? "：" + reason : ""}`);
-      }
-    },
+    onStatus: (status, reason) => showConnection($("conn"), $("stale"), status, reason,
+      new Date().toLocaleTimeString("zh-CN", { hour12: false })),
     onAuthFailed: (reason) => backToLogin(`登录已失效：${reason}`),
   });
   page.socket.start();

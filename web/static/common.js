@@ -177,3 +177,12 @@ export function showIn(box, text, kind = "error") {
   setText(box, text);
   box.hidden = !text;
 }
+
+// The connection dot and the staleness banner: "up", or down/stale with when the data was last fresh.
+export function showConnection(dot, banner, status, reason, lastUpdate) {
+  dot.className = `conn ${status === "up" ? "up" : "down"}`;
+  banner.hidden = status === "up";
+  if (status !== "up") {
+    setText(banner, `连接中断，数据可能已过期（最后更新 ${lastUpdate || "—"}）${reason ? "：" + reason : ""}`);
+  }
+}

@@ -2,7 +2,7 @@
 // ?tv=1 is the big-screen mode: no controls, a read-only token from the address (#token=...), no login prompt.
 import {
   api, ApiError, clock, duration, elapsed, el, LiveSocket, login, maskNumber, percent, REASON_ZH, seconds, session,
-  setText, showIn, STATE_ZH, SYSTEM_REASONS,
+  setText, showConnection, showIn, STATE_ZH, SYSTEM_REASONS,
 } from "/web/common.js";
 
 const $ = (id) => document.getElementById(id);
@@ -58,12 +58,8 @@ async function start() {
   board.socket = new LiveSocket({
     resync, onFrame,
     onStatus: (status, reason) => {
-      $("conn").className = `conn ${status === "up" ? "up" : "down"}`;
-      $("stale").hidden = status === "up";
-      if (status !== "up") {
-        setText($("stale"), `连接中断，数据可能已过期（最后更新 ${board.updated || "—"}）${reason ? "：" + reason : ""}`);
-        document.querySelectorAll(".card .chip").forEach((chip) => chip.classList.add("unknown"));
-      }
+      showConnection($("conn"), $("stale"), status, reason, board.updated);
+      if (status !== "up") document.querySelectorAll(".card .chip").forEach((chip) => chip.classList.add("unknown"));
     },
     onAuthFailed: (reason) => backToLogin(reason),
   });
