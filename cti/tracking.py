@@ -21,6 +21,9 @@ log = logging.getLogger("hotline.cti.tracking")
 S = AgentState
 CALL_ENDED = "HotlineCallEnded"          # synthetic event queued behind a call's last event
 UNREACHABLE_STATES = {"UNAVAILABLE", "INVALID"}
+# what the IVR leaves on the caller's channel (ivr.runtime.nodes.routing.attach_ivr_path) -> call data keys
+IVR_LISTS = {"HOTLINE_IVR_PATH": "ivr_path", "HOTLINE_IVR_CHOICES": "ivr_choices"}
+IVR_VALUES = {"HOTLINE_IVR_FLOW": "ivr_flow", "HOTLINE_IVR_LANGUAGE": "ivr_language"}
 
 
 class AgentTracker:
@@ -157,6 +160,7 @@ class AgentTracker:
     async def _on_hotlinecallended(self, e) -> None:
         linkedid = e.get("CallLinkedid", "")
         data = self.calldata.end(linkedid)
+        self.screenpop.forget(linkedid)
         await self.records.close(linkedid, data)
         self.outbound.pop(linkedid, None)
         for key in [k for k in self.callers if k[1] == linkedid]:
@@ -195,8 +199,10 @@ class AgentTracker:
             if variable == "HOTLINE_QUEUE":
                 self.calldata.update(linkedid, {"queue": value or None,
                                                 "queue_entered_at": self.model.clock() if value else None})
-            elif variable == "HOTLINE_IVR_PATH":
-                self.calldata.update(linkedid, {"ivr_path": [p for p in value.split(",") if p]})
+            elif variable in IVR_LISTS:
+                self.calldata.update(linkedid, {IVR_LISTS[variable]: [p for p in value.split(",") if p]})
+            elif variable in IVR_VALUES:
+                self.calldata.update(linkedid, {IVR_VALUES[variable]: value or None})
             elif variable.startswith("HOTLINE_DATA_"):
                 self.calldata.update(linkedid, {variable[len("HOTLINE_DATA_"):].lower(): value})
         except CtiError as exc:

@@ -35,7 +35,7 @@ from hotline.plugins import optional_module
 log = logging.getLogger(__name__)
 
 COMPONENT_ORDER = ("cti", "acd", "recordings", "ivr")
-HTTP_DOMAINS = ("ivr", "cti", "acd", "recordings")
+HTTP_DOMAINS = ("ivr", "cti", "acd", "recordings", "web")
 
 
 def _timed(what: str, stop: Callable[[], Any]) -> Callable[[], Any]:

@@ -210,6 +210,18 @@ class Recorder:
                 await self.set_satisfaction(linkedid, satisfaction)
             return last
 
+    async def set_wrapup(self, linkedid: str, agent_id: str, disposition: str, notes: str = "") -> int:
+        """The agent's wrap-up (disposition code and notes) on that agent's segments of the call, as tags
+        ``wrapup:<code>`` and ``notes:<text>`` (replacing earlier ones); returns how many segments."""
+        async with self._sessions() as session:
+            rows = (await session.scalars(select(Recording).where(Recording.linkedid == linkedid,
+                                                                  Recording.agent_id == agent_id))).all()
+            for row in rows:
+                kept = [t for t in (row.tags or []) if not str(t).startswith(("wrapup:", "notes:"))]
+                row.tags = kept + [f"wrapup:{disposition}"] + ([f"notes:{notes}"] if notes else [])
+            await session.commit()
+            return len(rows)
+
     async def set_satisfaction(self, linkedid: str, score: int) -> int:
         """The post-call survey's rating (1-5) belongs to every segment of the call; returns how many."""
         async with self._sessions() as session:

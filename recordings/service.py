@@ -54,6 +54,11 @@ class RecordingsService:
         await audit(self.context, str(staff_id), "replay", int(recording_id),
                     f"{channel} {detail}".strip())
 
+    async def set_wrapup(self, disposition: dict) -> int:
+        """CTI's wrap-up of one agent leg ({linkedid, agent_id, disposition, notes}) onto its recordings."""
+        return await self.recorder.set_wrapup(disposition["linkedid"], disposition["agent_id"],
+                                              disposition["disposition"], disposition.get("notes", ""))
+
     async def set_satisfaction(self, linkedid: str, rating: int) -> int:
         """The IVR's post-call survey rating (1-5) onto every recording segment of the call; returns how many."""
         return await self.recorder.set_satisfaction(linkedid, rating)
@@ -80,6 +85,8 @@ async def component(deps: Any):
     if session is not None and hasattr(session, "add_observer") and not getattr(cti, "drives_recordings", False):
         service.tracker = CallTracker(recorder, deps.settings.agents, call_info=_cti_call_info(cti))
         session.add_observer(service.tracker.on_event)
+    if cti is not None and hasattr(getattr(cti, "records", None), "listeners"):
+        cti.records.listeners.append(service.set_wrapup)          # the agent's wrap-up on the recordings
     deps.extras["recordings"] = service
     try:
         yield service

@@ -78,6 +78,8 @@ class Call:
     # (loop time), still belongs to that entry and is not the next prompt's answer
     late_terminator: tuple[str, float] | None = None
     path: list[str] = field(default_factory=list)           # "flow:node" visited, in order
+    choices: list[str] = field(default_factory=list)        # "menu node:key" the caller chose, in order
+    collected: list[str] = field(default_factory=list)      # names of vars a collect node filled (order_no …)
     queue: str = ""
     agent_id: str = ""
     remembered_language: str | None = None

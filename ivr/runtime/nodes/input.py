@@ -44,6 +44,7 @@ async def menu(call: Call) -> object:
         if digit in options:
             call.count(f"option:{digit}")
             call.vars["last_digits"] = digit
+            call.choices.append(f"{call.node.id if call.node else ''}:{digit}")
             return options[digit]
         invalid += 1
         call.count("invalid")
@@ -96,6 +97,8 @@ async def collect(call: Call) -> object:
         else:
             call.vars[var] = digits
             call.vars["last_digits"] = digits
+            if var not in call.collected:
+                call.collected.append(var)
             call.count("collected")
             return call.target("next")
         if attempt < retries and invalid_prompt:
