@@ -43,16 +43,11 @@ DESK_POLL_S = 15.0
 
 
 async def prepare(ctx: Any) -> None:
-    deps = ctx.service.deps
-    cti = deps.extras.get("cti")
-    service = deps.extras.get("acd_service")
-    if service is None:
-        return
+    cti = ctx.service.cti
+    service = ctx.service.acd
     rng = random.Random(f"{ctx.seed}:agents")
     for agent_id, phone in sorted(ctx.sim.phones.items()):
         _softphone(ctx, phone, base_answer_s=round(rng.uniform(1.5, 4.0), 1))
-    if cti is None:
-        return                                       # without CTI every agent is ready from the start
     for agent_id in sorted(service.engine.agents):
         start, end = SHIFTS.get(agent_id, EARLY)
         short_break = ctx.at(start) + rng.uniform(1.0, 3.0) * 3600
@@ -150,12 +145,9 @@ async def _back_from_autopause(cti: Any, agent_id: str) -> None:
 
 async def settle(ctx: Any) -> None:
     """After the last caller: callbacks still owed are placed (late-shift agents stay until they are done)."""
-    service = ctx.service.deps.extras.get("acd_service")
-    if service is None:
-        return
+    service = ctx.service.acd
     loop = asyncio.get_running_loop()
-    from hotline.demo import SETTLE_LIMIT_S
-    limit = max(loop.time(), ctx.at("20:00")) + SETTLE_LIMIT_S
+    limit = max(loop.time(), ctx.at("20:00")) + ctx.settle_limit_s
     while service.engine.calls and loop.time() < limit:
         await asyncio.sleep(10)
     if service.log_store is not None:
@@ -298,13 +290,12 @@ def tally(rows: list[Any], queues: dict[str, Any], wrapup_s) -> tuple[_Tally, di
 
 
 async def summarize(ctx: Any) -> dict[str, Any]:
-    deps = ctx.service.deps
-    service = deps.extras.get("acd_service")
-    if service is None or service.log_store is None:
+    service = ctx.service.acd
+    if service.log_store is None:
         return {}
     await service.log_store.flush()
     rows = await service.log_store.query()
-    cti = deps.extras.get("cti")
+    cti = ctx.service.cti
     queues = service.engine.queues
 
     def wrapup_s(agent_id: str, queue: str) -> float:
