@@ -98,7 +98,7 @@ def callback_session(service: AcdService, dialer: CallbackDialer) -> AgiHandler:
             offer_id = 0
         call = service.engine.calls.get(call_id)
         try:
-            if call is None or call.state is not CallState.RINGING or call.offer_id != offer_id:
+            if call is None or call.state is not CallState.RINGING or call.offer_id != offer_id or not call.agent_id:
                 log.warning("acd-callback for %s (offer %s) that is no longer ringing", call_id, offer_id)
                 await channel.hangup()
                 return
@@ -119,7 +119,7 @@ def callback_session(service: AcdService, dialer: CallbackDialer) -> AgiHandler:
             if live is not None and live.offer_id == offer_id:
                 if live.state is CallState.CONNECTED:
                     service.callback_failed(call_id)
-                elif live.state is CallState.RINGING:
+                elif live.state is CallState.RINGING and live.agent_id:
                     service.offer_failed(call_id, live.agent_id, "noanswer", offer_id)
             dialer.finished(call_id, offer_id)
     return handle

@@ -71,8 +71,10 @@ def _softphone(ctx: Any, phone: Any, base_answer_s: float) -> None:
         ring_incoming(chan)
 
     def on_bridged(chan: Any, other: Any) -> None:
-        talk = getattr(other.participant, "agent_talk_s", "callback")
-        if talk == "callback":                      # a callback: the customer reached through the trunk
+        talk: float | None
+        if hasattr(other.participant, "agent_talk_s"):
+            talk = other.participant.agent_talk_s
+        else:                                       # a callback: the customer reached through the trunk
             talk = float(random.Random(f"{seed}:callback:{chan.linkedid}").randint(60, 300))
         if talk is not None:
             pbx.spawn(_hang_up_after(phone, chan, talk))

@@ -164,7 +164,7 @@ class AcdHandoff:
 
     @staticmethod
     def _interval(waiting: "QueueWaiting | None", q) -> float:
-        if waiting is not None and getattr(waiting, "announce_interval_s", 0):
+        if waiting is not None and waiting.announce_interval_s:
             return float(waiting.announce_interval_s)
         return float(q.announce_interval_s)
 

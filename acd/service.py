@@ -54,7 +54,7 @@ class AcdService:
         self.log_store = log_store
         if log_store is not None:
             self.engine.log.append(log_store.append)
-        self._callback_dialer = None
+        self._callback_dialer: CallbackDialer | None = None
         self.callback_dialer = callback_dialer
         self.on_autopause = on_autopause
         # the agent directory that times wrap-up (CTI) is told when an ACD call's wrap-up starts

@@ -57,7 +57,7 @@ class Cti:
         self.model = LiveModel()
         self.notifier = Notifier(publisher)
         self.agents = AgentService(agents, sessions, default_wrapup_seconds=default_wrapup_seconds,
-                                   queue_wrapup_seconds=queue_wrapup_seconds)
+                                   queue_wrapup_seconds=dict(queue_wrapup_seconds or {}))
         self.calldata = CallDataStore()
         self.customers = CustomerDirectory(sessions)
         self.records = CallRecords(sessions)
@@ -93,6 +93,10 @@ class Cti:
         if acd is not None and agent is not None:
             acd.offer_answered(e.get("Linkedid") or e.get("DestLinkedid") or "", agent.id)
 
+    def apply_to_model(self, e: Message) -> None:
+        """AMI observer: the live model follows every event, in arrival order."""
+        self.model.apply(e)
+
     # -- life cycle ------------------------------------------------------------------------------
     async def start(self) -> None:
         await self.agents.recover()
@@ -101,7 +105,7 @@ class Cti:
 
     def attach(self, session: AmiSession) -> None:
         self.ami = self.commands.ami = self.supervisor.ami = session
-        session.add_observer(self.model.apply)
+        session.add_observer(self.apply_to_model)
         session.add_observer(self.tell_acd_answer)
         session.add_handler(self.tracker.handle)
         session.add_connect_hook(self.resync)

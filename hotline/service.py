@@ -53,6 +53,7 @@ from recordings.policy import RecordingPolicy
 from recordings.postprocess import Postprocessor
 from recordings.recorder import Recorder
 from recordings.service import RecordingsService, call_info_from
+from recordings.storage import LocalStorage
 from recordings.tracking import CallTracker
 
 log = logging.getLogger(__name__)
@@ -276,9 +277,12 @@ class Service:
             context = context_from_settings(settings, sessions, engine)
         except RecordingConfigError as exc:
             raise StartupError(str(exc)) from None
+        primary = context.primary
+        if not isinstance(primary, LocalStorage):   # MixMonitor writes where Asterisk runs: a local directory
+            raise StartupError(f"recordings: the primary storage must be a local directory, not {primary!r}")
         policy = RecordingPolicy(context.config)
-        postprocessor = Postprocessor(context.sessions, context.primary, context.config.postprocess)
-        recorder = Recorder(self.ami.session, context.sessions, policy, context.primary, postprocessor,
+        postprocessor = Postprocessor(context.sessions, primary, context.config.postprocess)
+        recorder = Recorder(self.ami.session, context.sessions, policy, primary, postprocessor,
                             clock=self.clocks.utc or utcnow, action_timeout=settings.ami.action_timeout)
         return RecordingsService(context, policy, recorder)
 

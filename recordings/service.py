@@ -9,7 +9,7 @@
 """
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -68,7 +68,7 @@ class RecordingsService:
         return await self.recorder.set_satisfaction(linkedid, rating)
 
 
-def call_info_from(calldata: CallData):
+def call_info_from(calldata: CallData) -> Callable[[str], dict[str, Any]]:
     """Queue, customer and called number of a call, from the CTI's call-attached data."""
     def info(linkedid: str) -> dict[str, Any]:
         data = calldata.get(linkedid) or {}

@@ -37,7 +37,7 @@ class CallTracker:
         self._call_info = call_info
         self._bridges: dict[str, dict[str, Mapping[str, str]]] = {}
         self._callers: dict[str, str] = {}  # linkedid -> caller channel being recorded
-        self._chains: dict[str, asyncio.Task] = {}
+        self._chains: dict[str, asyncio.Task[None]] = {}
 
     def agent_of(self, channel: str) -> Agent | None:
         """`PJSIP/1001-0000002a` -> the agent whose endpoint is PJSIP/1001, else None."""
@@ -73,6 +73,8 @@ class CallTracker:
         if not entered_is_agent and len(callers) > 1:
             return  # a third party (supervisor barge, conference) joining is not a new segment
         agent = self.agent_of(agent_event["Channel"])
+        if agent is None:
+            return
         linkedid = caller_event.get("Linkedid", "")
         info = dict(self._call_info(linkedid) or {}) if self._call_info else {}
         facts = CallFacts(
@@ -113,7 +115,11 @@ class CallTracker:
 
         task = asyncio.ensure_future(step())
         self._chains[linkedid] = task
-        task.add_done_callback(lambda t, k=linkedid: self._chains.pop(k, None) if self._chains.get(k) is t else None)
+        def forget(done: asyncio.Task[None]) -> None:
+            if self._chains.get(linkedid) is done:
+                del self._chains[linkedid]
+
+        task.add_done_callback(forget)
 
     async def drain(self) -> None:
         while self._chains:
