@@ -1,8 +1,8 @@
 """Where the ACD learns which agents are ready: an injected AgentDirectory.
 
 CTI provides the real one (``CtiAgentDirectory``: its agent state machine is the source of truth, wrap-up
-included); without CTI, ``InMemoryAgentDirectory`` serves config/agents.yaml with every agent ready and the
-engine times wrap-up itself. ``attach`` feeds a directory's current states and later changes into the ACD
+included); ``InMemoryAgentDirectory`` (every agent ready, the engine timing wrap-up) is the stand-in for the
+ACD's own tests. ``attach`` feeds a directory's current states and later changes into the ACD
 service; ``link_cti`` wires the ACD to a running CTI both ways (states in, autopause and wrap-up out).
 """
 from __future__ import annotations

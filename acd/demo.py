@@ -30,7 +30,10 @@ import logging
 import random
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cti.core import Cti
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +91,7 @@ async def _hang_up_after(phone: Any, chan: Any, seconds: float) -> None:
         phone.hang_up(chan)
 
 
-async def _desk(cti: Any, agent_id: str, request: str, reason: str | None = None) -> None:
+async def _desk(cti: "Cti", agent_id: str, request: str, reason: str | None = None) -> None:
     """Ask the CTI for a state change; while the agent is ringing or talking, ask again a little later."""
     from cti.agents import CtiError
 
@@ -109,7 +112,7 @@ async def _until(ctx: Any, virtual_s: float) -> None:
     await asyncio.sleep(max(0.0, virtual_s - asyncio.get_running_loop().time()))
 
 
-async def _agent_day(ctx: Any, cti: Any, agent_id: str, start: str, end: str | None, meal: str | None,
+async def _agent_day(ctx: Any, cti: "Cti", agent_id: str, start: str, end: str | None, meal: str | None,
                      short_break: float) -> None:
     breaks = sorted([(ctx.at(meal), MEAL_S, "meal")] if meal else [])
     breaks.append((short_break, BREAK_S, "break"))
@@ -135,7 +138,7 @@ async def _agent_day(ctx: Any, cti: Any, agent_id: str, start: str, end: str | N
         watcher.cancel()
 
 
-async def _back_from_autopause(cti: Any, agent_id: str) -> None:
+async def _back_from_autopause(cti: "Cti", agent_id: str) -> None:
     """An agent the ACD paused after missed rings notices it and gets ready again a few minutes later."""
     while True:
         await asyncio.sleep(60)

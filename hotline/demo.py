@@ -56,6 +56,7 @@ import acd.demo
 import ivr.demo
 import recordings.demo
 from hotline.config import Settings, load_settings
+from pbxsim.simulator import Simulator
 from hotline.service import Clocks, Service
 from ivr.prompts.build import PromptError, build_prompts
 from ivr.prompts.catalogue import PromptCatalogue
@@ -75,7 +76,7 @@ SETTLE_LIMIT_S = 3 * 3600           # after 20:00: at most this long to finish c
 
 @dataclass
 class DemoContext:
-    sim: Any                          # pbxsim.simulator.Simulator
+    sim: Simulator
     service: Service
     settings: Settings
     rng: random.Random
@@ -136,8 +137,6 @@ async def run_demo(settings: Settings, *, calls: int, seed: int, data_dir: Path)
     """Place `calls` scripted calls over the demo day and return the summary. Must run on pbxsim's
     VirtualClockLoop started at 0."""
     from sqlalchemy.pool import NullPool
-
-    from pbxsim.simulator import Simulator
 
     settings = demo_settings(settings, data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
