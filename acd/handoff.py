@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from acd import actions as act
 from acd.service import AcdService, Ticket
@@ -24,6 +24,11 @@ from acd.state import CallRequest, CallState, Outcome
 from ivr import say as speech
 from ivr.agi.errors import AgiConnectionLost, AgiHangup
 from ivr.runtime.interfaces import QueueOutcome
+
+if TYPE_CHECKING:
+    from ivr.agi.channel import AgiChannel
+    from ivr.runtime.call import Call
+    from ivr.runtime.waiting import QueueWaiting
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +41,7 @@ DEFAULT_PROMPTS = {"hold": "please_wait", "wait": "sorry_to_keep_waiting",
                    "wait_time": ("queue_wait_before", "queue_wait_after"), "options": "queue_options"}
 
 
-def _customer(call: Any) -> Mapping[str, Any]:
+def _customer(call: "Call") -> Mapping[str, Any]:
     customer = getattr(call, "customer", None)
     return customer if isinstance(customer, Mapping) else {}
 
@@ -48,7 +53,7 @@ def _ms(value: str | None) -> int:
         return 0
 
 
-async def channel_alive(channel: Any) -> bool:
+async def channel_alive(channel: "AgiChannel") -> bool:
     """Is the AGI session's channel still up? (CHANNEL STATUS answers 511 on a dead one.)"""
     if channel.hungup:
         return False
@@ -65,7 +70,7 @@ class AcdHandoff:
         self.poll_ms = poll_ms
         self.sound_prefix = sound_prefix
 
-    # ------------------------------------------------------------------ for CTI (deps.extras["acd"])
+    # ------------------------------------------------------------------ for CTI (its cti.ports.QueueDesk)
     def offer_answered(self, linkedid: str, agent_id: str) -> bool:
         """CTI saw the agent answer (DialEnd ANSWER): live stats and the agent's busy state start now."""
         return self.service.agent_answered(linkedid, agent_id)
@@ -75,7 +80,7 @@ class AcdHandoff:
         return {name: self.service.queue_stats(name) for name in self.service.queue_names()}
 
     # ------------------------------------------------------------------ entry
-    async def enqueue(self, call: Any, queue: str, skill: str | None, priority: int) -> QueueOutcome:
+    async def enqueue(self, call: "Call", queue: str, skill: str | None, priority: int) -> QueueOutcome:
         service = self.service
         if queue not in service.queue_names():
             return QueueOutcome("overflow", detail=f"unknown queue {queue!r}")
@@ -108,7 +113,7 @@ class AcdHandoff:
             service.forget(ticket.call_id)
 
     # ------------------------------------------------------------------ waiting
-    async def _wait(self, call: Any, ticket: Ticket, started: float) -> QueueOutcome:
+    async def _wait(self, call: "Call", ticket: Ticket, started: float) -> QueueOutcome:
         service, channel = self.service, call.channel
         waiting = getattr(call, "waiting", None)
         q = service.engine.queues[ticket.queue]
@@ -160,24 +165,24 @@ class AcdHandoff:
                 key = None
 
     @staticmethod
-    def _interval(waiting: Any, q) -> float:
-        if waiting is not None and getattr(waiting, "announce_interval_s", 0):
+    def _interval(waiting: "QueueWaiting | None", q) -> float:
+        if waiting is not None and waiting.announce_interval_s:
             return float(waiting.announce_interval_s)
         return float(q.announce_interval_s)
 
     @staticmethod
-    def _option_keys(waiting: Any, q) -> str:
+    def _option_keys(waiting: "QueueWaiting | None", q) -> str:
         if waiting is not None:
             return waiting.option_keys
         return "".join(k for k in (q.voicemail_key, q.callback_key) if k)
 
-    def _sound(self, call: Any, prompt_id: str) -> str:
+    def _sound(self, call: "Call", prompt_id: str) -> str:
         sound = getattr(call, "sound", None)
         if callable(sound):
             return sound(prompt_id)
         return f"{self.sound_prefix}/{getattr(call, 'lang', 'zh-CN')}/{prompt_id}"
 
-    async def _play(self, call: Any, prompt_ids: list[str], escape: str = "", ticket: Ticket | None = None
+    async def _play(self, call: "Call", prompt_ids: list[str], escape: str = "", ticket: Ticket | None = None
                     ) -> str | None:
         """Play prompts one by one; a key in ``escape`` stops them, and so does an offer for this caller
         (the agent is waiting: the rest of an announcement is not worth their time)."""
@@ -189,17 +194,17 @@ class AcdHandoff:
                 return digit
         return None
 
-    def _prompts(self, waiting: Any, name: str):
+    def _prompts(self, waiting: "QueueWaiting | None", name: str):
         if waiting is None:
             return DEFAULT_PROMPTS[name]
         return {"hold": waiting.hold_prompt, "wait": waiting.wait_prompt, "position": waiting.position_prompts,
                 "wait_time": waiting.wait_time_prompts, "options": waiting.options_prompt}[name]
 
-    async def _hold(self, call: Any, ticket: Ticket, waiting: Any, q) -> str | None:
+    async def _hold(self, call: "Call", ticket: Ticket, waiting: "QueueWaiting | None", q) -> str | None:
         prompt = self._prompts(waiting, "hold")
         return await self._play(call, [prompt], self._option_keys(waiting, q), ticket) if prompt else None
 
-    async def _announce(self, call: Any, ticket: Ticket, waiting: Any, q) -> str | None:
+    async def _announce(self, call: "Call", ticket: Ticket, waiting: "QueueWaiting | None", q) -> str | None:
         position = self.service.position(ticket.call_id)
         if position <= 0:
             return None
@@ -221,7 +226,7 @@ class AcdHandoff:
             waiting.announcements += 1
         return await self._play(call, ids, keys, ticket)
 
-    def _outcome_for_key(self, call: Any, key: str, q) -> str:
+    def _outcome_for_key(self, call: "Call", key: str, q) -> str:
         waiting = getattr(call, "waiting", None)
         if waiting is not None:
             return waiting.outcome_for(key)
@@ -229,7 +234,7 @@ class AcdHandoff:
             return "callback"
         return "voicemail" if key == q.voicemail_key else "overflow"
 
-    def _key(self, call: Any, ticket: Ticket, key: str, started: float) -> QueueOutcome | None:
+    def _key(self, call: "Call", ticket: Ticket, key: str, started: float) -> QueueOutcome | None:
         service = self.service
         q = service.engine.queues[ticket.queue]
         status = self._outcome_for_key(call, key, q)
@@ -242,7 +247,7 @@ class AcdHandoff:
         service._drain()
         return QueueOutcome(status, wait_s=service.clock() - started, detail=f"key {key}", extra={"key": key})
 
-    def _released(self, call: Any, ticket: Ticket, started: float) -> QueueOutcome | None:
+    def _released(self, call: "Call", ticket: Ticket, started: float) -> QueueOutcome | None:
         """The engine ended the wait (overflow, empty queue, callback conversion)."""
         if ticket.outcome is None or ticket.outcome is Outcome.ANSWERED:
             return None
@@ -256,7 +261,7 @@ class AcdHandoff:
         return QueueOutcome(status, wait_s=self.service.clock() - started, detail="overflow", extra=extra)
 
     # ------------------------------------------------------------------ ringing an agent
-    async def _ring(self, call: Any, ticket: Ticket, offer: act.Offer, started: float) -> QueueOutcome | None:
+    async def _ring(self, call: "Call", ticket: Ticket, offer: act.Offer, started: float) -> QueueOutcome | None:
         service, channel = self.service, call.channel
         q = service.engine.queues[ticket.queue]
         await channel.set_variable("HOTLINE_AGENT_ID", offer.agent_id)

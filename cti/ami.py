@@ -110,7 +110,7 @@ class AmiConfig:
     events: str = "on"
 
     @classmethod
-    def from_settings(cls, ami: Any) -> "AmiConfig":
+    def from_settings(cls, ami: object) -> "AmiConfig":
         """Build from ``settings.ami`` (hotline.config); missing attributes keep the defaults."""
         values = {name: getattr(ami, name) for name in cls.__dataclass_fields__ if hasattr(ami, name)}
         return cls(**values)

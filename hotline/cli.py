@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import inspect
 import logging
 import os
@@ -18,9 +19,8 @@ from pathlib import Path
 
 import hotline
 from hotline.config import ConfigError, load_settings
-from hotline.plugins import optional_module
 
-DOMAIN_CLIS = ("ivr.cli", "cti.cli", "acd.cli", "recordings.cli")
+DOMAIN_CLIS = ("ivr.cli", "cti.cli", "recordings.cli")
 QUIET_LOGGERS = ("transitions", "amqtt", "aiosqlite", "asyncio", "httpx", "uvicorn", "multipart")
 
 
@@ -69,9 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo, default_log="warning")
 
     for name in DOMAIN_CLIS:
-        module = optional_module(name)
-        if module is not None and hasattr(module, "register"):
-            module.register(subparsers)
+        importlib.import_module(name).register(subparsers)
 
     _add_version_everywhere(parser)
     _add_config_everywhere(parser)
@@ -224,9 +222,7 @@ def cmd_serve(args: argparse.Namespace):
 
 def cmd_sim(args: argparse.Namespace):
     settings = settings_from_args(args)
-    simulator = optional_module("pbxsim.simulator")
-    if simulator is None:
-        raise CliError("the PBX simulator (pbxsim.simulator) is not installed")
+    from pbxsim import simulator
     conf_dir = args.conf_dir or settings.paths.asterisk_conf_dir
     if not conf_dir.is_dir():
         raise CliError(f"{conf_dir}: Asterisk configuration directory not found")

@@ -281,20 +281,6 @@ def _file(name: str) -> FileResponse:
                         headers={"Cache-Control": "no-cache"})
 
 
-def router(deps: Any) -> APIRouter:
-    """hotline.service's HTTP seam: the desk from the CTI (deps.extras["cti"]) and the ACD
-    (deps.extras["acd_service"]), fed by deps.bus. The lead ports this into the composition root as
-    ``build_router(WebDesk(auth=cti.auth, roster=cti.agents, calls=cti.model, announcements=cti.announcements,
-    queues=acd_service, feed=bus, options=desktop_options(settings)))``."""
-    cti = deps.extras.get("cti")
-    if cti is None:
-        raise RuntimeError("web.http.router needs the CTI component (deps.extras['cti'])")
-    desk = WebDesk(auth=cti.auth, roster=cti.agents, calls=cti.model, announcements=cti.announcements,
-                   queues=deps.extras.get("acd_service"), feed=deps.bus, options=desktop_options(deps.settings))
-    deps.extras["web"] = desk
-    return build_router(desk)
-
-
 def desktop_options(settings: Any) -> DesktopOptions:
     flows_dir = Path(settings.paths.flows_dir)
     flows = sorted(p.stem for p in flows_dir.glob("*.yaml") if p.stem not in ("calendars", "hotline"))

@@ -29,7 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hotline.config import Settings, load_settings
-from hotline.service import Service
+from hotline.service import Clocks, Service
 from ivr.prompts.catalogue import PromptCatalogue
 from ivr.say import SAY_PROMPTS
 from pbxsim.participants import CallerScript
@@ -98,7 +98,7 @@ async def live_center(settings: Settings, *, data_dir: Path, sounds_dir: Path, h
                          monitor_dir=settings.paths.recordings_dir, agents_file=settings.config_dir / "agents.yaml",
                          ami_port=0, host="127.0.0.1", seed=seed, phone_defaults=phone_defaults) as sim:
         settings = settings.replace(ami={"host": "127.0.0.1", "port": sim.ami_port})
-        async with Service(settings, extras={"clock": business_clock(settings)}) as service:
+        async with Service(settings, clocks=Clocks(utc=business_clock(settings))) as service:
             assert sim.pbx is not None and service.ami is not None
             sim.pbx.agi_override = ("127.0.0.1", service.fastagi_port)
             if not await service.ami.wait_connected(timeout=30):
@@ -129,14 +129,12 @@ class ScriptedDay:
         self.speed = max(0.1, speed)
         self.calls_per_hour = calls_per_hour
         self.rng = random.Random(seed)
-        deps = center.service.deps
-        assert deps is not None
-        self.cti = deps.extras["cti"]
-        self.web = deps.extras.get("web")
+        self.cti = center.service.cti
+        self.web = center.service.web
 
     def human_at(self, agent_id: str) -> bool:
         """An agent's own desktop is open (its live feed is connected): a human drives that agent."""
-        hub = getattr(self.web, "hub", None)
+        hub = self.web.hub if self.web is not None else None
         return bool(hub and any(c.agent_id == agent_id for c in hub.clients))
 
     async def run(self) -> None:

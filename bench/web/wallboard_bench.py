@@ -74,7 +74,7 @@ async def run(args) -> None:
 
 
 async def measure(center, args) -> None:
-    cti = center.service.deps.extras["cti"]
+    cti = center.service.cti
     ids = [a for a, agent in cti.agents.agents.items() if agent.role == "agent"]
     boss = cti.auth._principals["9001"]
     for agent_id in ids:
@@ -152,8 +152,8 @@ async def measure(center, args) -> None:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await ws.close()
-    hub = center.service.deps.extras["web"].hub
-    print(f"wallboard bench: {len(ids)} agents, {len(center.service.deps.extras['acd_service'].queue_names())} queues, "
+    hub = center.service.web.hub
+    print(f"wallboard bench: {len(ids)} agents, {len(center.service.acd.queue_names())} queues, "
           f"{changes} state changes in {args.seconds:.0f} s, callers every 0.5 s")
     print(f"{'':24}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'seen':>7}")
     for name, values in (("push (WebSocket)", push), ("poll 1 s (overview)", poll)):

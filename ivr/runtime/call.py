@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ivr.agi.channel import AgiChannel
 from ivr.flowdef.expr import evaluate_value, runtime_functions
@@ -18,6 +18,12 @@ from ivr.stats import NodeStats
 from .interfaces import (CallerPreferences, CustomerDirectory, OrderDirectory, Publisher, QueueHandoff,
                          RecordingsSearch)
 from .qa_lockouts import QaLockouts
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from ivr.prompts.catalogue import PromptCatalogue
+    from ivr.runtime.waiting import QueueWaiting
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +35,7 @@ class RuntimeDeps:
     """Everything the flow runtime is given (nothing is looked up globally)."""
 
     flows: Mapping[str, Flow]
-    sessions: Any = None                                  # async_sessionmaker, or None (no persistence)
+    sessions: async_sessionmaker[AsyncSession] | None = None    # None: no persistence
     publish: Publisher | None = None                      # MQTT publish(topic_suffix, payload)
     customers: CustomerDirectory | None = None
     orders: OrderDirectory | None = None
@@ -39,7 +45,7 @@ class RuntimeDeps:
     staff: Mapping[str, Any] = field(default_factory=dict)  # agent id (工号) -> AgentConfig (id, name, role, pin)
     qa_lockouts: QaLockouts = field(default_factory=QaLockouts)
     functions: Mapping[str, Callable] = field(default_factory=runtime_functions)
-    catalogue: Any = None                                 # ivr.prompts PromptCatalogue (optional)
+    catalogue: PromptCatalogue | None = None
     sound_prefix: str = "hotline"                         # sound name: <prefix>/<lang>/<prompt_id>
     voicemail_dir: str = "/var/spool/asterisk/voicemail/hotline"
     time_zone: str = "Asia/Shanghai"
@@ -83,7 +89,7 @@ class Call:
     queue: str = ""
     agent_id: str = ""
     remembered_language: str | None = None
-    waiting: Any = None                                     # QueueWaiting while in a queue node
+    waiting: QueueWaiting | None = None                     # while in a queue node
     started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     # ---- identity --------------------------------------------------------------------------

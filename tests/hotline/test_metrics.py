@@ -32,7 +32,7 @@ async def test_metrics_follow_a_call(tmp_path, mqtt_url, topic_prefix):
             http={"port": 0}, fastagi={"port": 0}, mqtt={"url": mqtt_url, "topic_prefix": topic_prefix},
             service={"data_dir": tmp_path / "data"})
         async with Service(settings, validate=False) as service:
-            cti = service.deps.extras["cti"]
+            cti = service.cti
             await until(lambda: cti.resyncs >= 1, what="resync on connect")
             async with httpx.AsyncClient(base_url=service.http_url, auth=("1003", "3456")) as http:
                 before = scrape((await http.get("/metrics")).text)
@@ -49,11 +49,11 @@ async def test_metrics_follow_a_call(tmp_path, mqtt_url, topic_prefix):
                 call.hang_up()
                 await until(lambda: cti.agents.get("1003").state.value == "wrap-up", what="wrap-up")
                 await until(lambda: not cti.model.calls, what="call ended")
-                recorder = service.deps.extras["recordings"].recorder
+                recorder = service.recordings.recorder
                 await until(lambda: recorder.written + recorder.failed == 1, what="the recording segment ended")
                 after = scrape((await http.get("/metrics")).text)
 
-            acd = service.deps.extras["acd_service"]
+            acd = service.acd
             assert during[("hotline_calls_in_progress", ())] == 1
             assert during[("hotline_agents", (("state", "talking"),))] == 1
             assert during[("hotline_agents", (("state", "logged-out"),))] == len(settings.agents) - 1

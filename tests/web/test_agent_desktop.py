@@ -52,7 +52,7 @@ async def open_desk(browser, url: str, agent_id: str, pin: str):
 
 @pytest.mark.chromium
 async def test_agent_takes_a_call_from_offer_to_wrap_up_and_sees_it_in_the_next_pop(center, http, tmp_path):
-    cti = center.service.deps.extras["cti"]
+    cti = center.service.cti
     colleague = await token(http, "1002")
     async with chromium() as browser:
         page, errors = await open_desk(browser, center.http_url, "1001", "1234")
@@ -131,7 +131,7 @@ async def test_agent_takes_a_call_from_offer_to_wrap_up_and_sees_it_in_the_next_
 
 @pytest.mark.chromium
 async def test_desktop_survives_reload_reconnects_after_a_drop_and_reports_an_expired_token(center, http):
-    cti = center.service.deps.extras["cti"]
+    cti = center.service.cti
     supervisor = await token(http, "9001")
     async with chromium() as browser:
         page, errors = await open_desk(browser, center.http_url, "1001", "1234")

@@ -49,7 +49,7 @@ async def desk_on_rig(tmp_path, before_login=lambda r: None):
                                               queues=[{"name": "presales", "caller_id": "4008001234"}],
                                               ivr_flows=["verify-id"]))
         server = HttpServer(create_app(SimpleNamespace(health=lambda: {}),
-                                       [cti_router(SimpleNamespace(extras={"cti": cti})), build_router(desk)]))
+                                       [cti_router(cti), build_router(desk)]))
         await server.start(Tasks())
         try:
             await r.ready_agents("1002")

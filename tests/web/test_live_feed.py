@@ -71,7 +71,7 @@ async def test_bad_token_missing_auth_and_oversized_frames_are_refused(center):
 
 
 async def test_an_agent_gets_only_its_own_events_and_a_supervisor_everything(center, http):
-    cti = center.service.deps.extras["cti"]
+    cti = center.service.cti
     tokens = {a: await token(http, a) for a in ("1001", "1002", "9001")}
     feeds = {a: await open_feed(center, t) for a, t in tokens.items()}
     try:
@@ -159,7 +159,7 @@ def test_kpi_tiles_grade_against_their_targets_and_show_no_data_as_none():
 
 async def test_the_socket_closes_with_4401_when_its_token_expires(center, monkeypatch):
     monkeypatch.setattr(web_http, "HEARTBEAT_S", 0.3)
-    auth = center.service.deps.extras["cti"].auth
+    auth = center.service.cti.auth
     ttl, auth.ttl = auth.ttl, 1.5
     try:
         short = auth.login("1001", "1234")["token"]

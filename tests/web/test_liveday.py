@@ -11,8 +11,8 @@ from web.liveday import ScriptedDay, main
 
 
 async def test_the_scripted_day_takes_calls_and_lets_go_of_an_agent_taken_over_from_the_browser(center, http):
-    cti = center.service.deps.extras["cti"]
-    acd = center.service.deps.extras["acd_service"]
+    cti = center.service.cti
+    acd = center.service.acd
     day = asyncio.create_task(ScriptedDay(center, speed=20, calls_per_hour=1200).run())
     try:
         await until(lambda: all(cti.agents.get(a).state.value != "logged-out" for a in ("1001", "1002", "1003")),

@@ -38,7 +38,7 @@ def _js(value) -> str:
 
 @pytest.mark.chromium
 async def test_wallboard_matches_the_queue_stats_and_a_supervisor_barges_in(center, http):
-    cti = center.service.deps.extras["cti"]
+    cti = center.service.cti
     sup = await token(http, "9001")
     auth = {"Authorization": f"Bearer {sup}"}
     agent = await token(http, "1001")
