@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 async def _directory(args, *, read_only: bool = False):
-    from hotline.cli import require_database
+    from hotline.clitools import require_database
     from hotline.config import load_settings
     from hotline.db import create_schema, make_engine, session_factory
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import inspect
 import logging
 import os
@@ -17,15 +16,15 @@ import signal
 import sys
 from pathlib import Path
 
+import cti.cli
 import hotline
+import ivr.cli
+import recordings.cli
+from hotline.clitools import CliError
 from hotline.config import ConfigError, load_settings
 
-DOMAIN_CLIS = ("ivr.cli", "cti.cli", "recordings.cli")
+DOMAIN_CLIS = (ivr.cli, cti.cli, recordings.cli)
 QUIET_LOGGERS = ("transitions", "amqtt", "aiosqlite", "asyncio", "httpx", "uvicorn", "multipart")
-
-
-class CliError(Exception):
-    """An expected failure: printed as `hotline: error: <message>` and exit code 1."""
 
 
 # ------------------------------------------------------------------ parser
@@ -68,8 +67,21 @@ def build_parser() -> argparse.ArgumentParser:
                            "summary prints where the day is and the commands that search and replay it")
     demo.set_defaults(func=cmd_demo, default_log="warning")
 
-    for name in DOMAIN_CLIS:
-        importlib.import_module(name).register(subparsers)
+    live = subparsers.add_parser(
+        "live-day", help="watch a simulated day live: simulator, service and callers in real time, HTTP on",
+        description="Run the simulator, the service (HTTP on) and scripted callers and agents in real time (or "
+                    "faster), so /wallboard and /agent show calls arriving, ringing, connecting and ending. Log "
+                    "in on /agent as an agent (e.g. 1001 / 1234) to take that agent over from the script.")
+    live.add_argument("--http-port", type=int, default=8080, help="HTTP port of the pages (default 8080)")
+    live.add_argument("--speed", type=float, default=1.0, help="play the day N times faster (default 1: real time)")
+    live.add_argument("--calls-per-hour", type=float, default=120, help="callers per hour (default 120)")
+    live.add_argument("--seed", type=int, default=1, help="random seed of the callers and agents")
+    live.add_argument("--data-dir", type=Path, default=None,
+                      help="where the day's database and recordings go (default: a new temporary folder)")
+    live.set_defaults(func=cmd_live_day, default_log="info")
+
+    for module in DOMAIN_CLIS:
+        module.register(subparsers)
 
     _add_version_everywhere(parser)
     _add_config_everywhere(parser)
@@ -176,19 +188,6 @@ def checked_settings_from_args(args: argparse.Namespace):
     return checked_settings(getattr(args, "config_dir", None))
 
 
-def require_database(settings) -> None:
-    """Read-only commands (search, export, verify, show) never create an empty SQLite database: say where
-    they looked instead."""
-    url = settings.database.url
-    prefix = "sqlite+aiosqlite:///"
-    if url.startswith(prefix) and url[len(prefix):] not in ("", ":memory:"):
-        path = Path(url[len(prefix):])
-        if not path.is_file():
-            raise CliError(f"no database at {path} (config {settings.config_dir}); a demo's day is searched with "
-                           f"the command its summary prints, e.g. `hotline demo --data-dir DIR` then "
-                           f"`HOTLINE_SERVICE_DATA_DIR=DIR hotline recordings search`")
-
-
 async def _until_signal(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -240,6 +239,12 @@ def cmd_sim(args: argparse.Namespace):
             await _until_signal(stop)
         return 0
     return run()
+
+
+def cmd_live_day(args: argparse.Namespace):
+    from hotline.liveday import run_live_day
+
+    return run_live_day(args)
 
 
 def cmd_demo(args: argparse.Namespace):

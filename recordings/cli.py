@@ -77,14 +77,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _fail(message: str):
-    from hotline.cli import CliError
+    from hotline.clitools import CliError
 
     raise CliError(message)
 
 
 @asynccontextmanager
 async def _context(args, *, read_only: bool = False):
-    from hotline.cli import require_database
+    from hotline.clitools import require_database
     from hotline.config import load_settings
     from hotline.db import create_schema, make_engine, session_factory
 

@@ -11,9 +11,15 @@ from typing import Any, Protocol
 
 class Principal(Protocol):
     """Who is asking (cti.auth.Principal)."""
-    agent_id: str
-    role: str
-    name: str
+
+    @property
+    def agent_id(self) -> str: ...
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
 
     @property
     def reads_all(self) -> bool: ...
@@ -32,22 +38,33 @@ class Authenticator(Protocol):
 
 
 class AgentLike(Protocol):
-    id: str
-    endpoint: str
-    team: str
-    linkedid: str | None
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def endpoint(self) -> str: ...
+
+    @property
+    def team(self) -> str: ...
+
+    @property
+    def linkedid(self) -> str | None: ...
 
 
 class AgentRoster(Protocol):
     """The agents and their live states (cti.agents.AgentService)."""
-    agents: Mapping[str, Any]           # id -> AgentLike
+
+    @property
+    def agents(self) -> Mapping[str, AgentLike]: ...
 
     def views(self) -> list[dict[str, Any]]: ...
 
 
 class CallViews(Protocol):
     """The live calls and phones (cti.model.LiveModel)."""
-    devices: Mapping[str, str]          # "PJSIP/1001" -> NOT_INUSE | INUSE | RINGING | UNAVAILABLE ...
+
+    @property
+    def devices(self) -> Mapping[str, str]: ...   # "PJSIP/1001" -> NOT_INUSE | INUSE | RINGING | UNAVAILABLE ...
 
     def calls_view(self) -> list[dict[str, Any]]: ...
 

@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 
 from hotline.config import load_settings  # noqa: E402
 from pbxsim.participants import CallerScript  # noqa: E402
-from web.liveday import live_center  # noqa: E402
+from hotline.liveday import live_center  # noqa: E402
 
 STANDARD = ("presales", "aftersales", "logistics", "complaints", "vip", "english")
 

@@ -1,4 +1,4 @@
-"""The real service and the PBX simulator in real time, HTTP on (web.liveday.live_center), for the pages' tests."""
+"""The real service and the PBX simulator in real time, HTTP on (hotline.liveday.live_center), for the pages' tests."""
 from __future__ import annotations
 
 import asyncio
@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from hotline.config import load_settings
-from web.liveday import live_center
+from hotline.liveday import live_center
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"

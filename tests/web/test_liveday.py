@@ -7,7 +7,8 @@ import json
 import websockets
 
 from tests.web.conftest import command, token, until
-from web.liveday import ScriptedDay, main
+from hotline.cli import main
+from hotline.liveday import ScriptedDay
 
 
 async def test_the_scripted_day_takes_calls_and_lets_go_of_an_agent_taken_over_from_the_browser(center, http):
@@ -42,7 +43,7 @@ async def test_the_scripted_day_takes_calls_and_lets_go_of_an_agent_taken_over_f
 
 def test_the_command_line_explains_itself(capsys):
     try:
-        main(["--help"])
+        main(["live-day", "--help"])
     except SystemExit as exc:
         assert exc.code == 0
     out = capsys.readouterr().out

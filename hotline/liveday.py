@@ -184,8 +184,9 @@ class ScriptedDay:
             log.info("caller %d (%s) dials the hotline, menu key %s", index, number, key)
 
 
-async def main_async(args: argparse.Namespace) -> int:
-    settings = load_settings(Path(args.config) if args.config else None)
+async def run_live_day(args: argparse.Namespace) -> int:
+    """`hotline live-day`: until Ctrl-C."""
+    settings = load_settings(args.config_dir)
     data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="hotline-liveday-"))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -202,21 +203,3 @@ async def main_async(args: argparse.Namespace) -> int:
         day.cancel()
         await asyncio.gather(day, return_exceptions=True)
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m web.liveday", description=__doc__.split("\n")[0])
-    parser.add_argument("--http-port", type=int, default=8080)
-    parser.add_argument("--speed", type=float, default=1.0, help="play the day N times faster (default 1: real time)")
-    parser.add_argument("--calls-per-hour", type=float, default=120)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--config", help="configuration directory (default: config/)")
-    parser.add_argument("--data-dir", help="where the day's database and recordings go (default: a new temp dir)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("web").setLevel(logging.INFO)          # callers arriving, agents taken over
-    return asyncio.run(main_async(args))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
