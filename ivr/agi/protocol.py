@@ -24,6 +24,11 @@ from dataclasses import dataclass, field
 
 from .errors import AgiHeaderError, AgiProtocolError
 
+MAX_HEADER_LINES = 256   # Asterisk sends ~25 agi_ lines plus the agi_arg_N ones
+MAX_USAGE_LINES = 200    # the longest usage text of Asterisk 22 (RECORD FILE) has ~30 lines
+MAX_USAGE_BYTES = 64 * 1024
+DTMF = frozenset("0123456789*#ABCDabcd")
+
 
 class State(enum.Enum):
     HEADER = "header"   # reading agi_ lines until the empty line
@@ -82,13 +87,13 @@ def parse_status_line(text: str) -> AgiReply:
     """Parse a one-line reply (``200 …``, ``510 …``, ``511 …``, a single-line ``520 …``)."""
     m = _STATUS_RE.match(text)
     if not m:
-        raise AgiProtocolError(f"not a FastAGI reply line: {text!r}")
+        raise AgiProtocolError(f"not a FastAGI reply line: {text[:80]!r}")
     code = int(m.group(1))
     rest = m.group(3) or ""
     if code != 200:
         return AgiReply(code=code, message=rest)
     if not rest.startswith("result="):
-        raise AgiProtocolError(f"200 reply without result=: {text!r}")
+        raise AgiProtocolError(f"200 reply without result=: {text[:80]!r}")
     rest = rest[len("result="):]
     endpos = None
     em = _ENDPOS_RE.search(rest)
@@ -109,11 +114,14 @@ def parse_status_line(text: str) -> AgiReply:
 class AgiReader:
     """Line-by-line state machine for the Asterisk → server direction of one FastAGI connection."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_header_lines: int = MAX_HEADER_LINES, max_usage_lines: int = MAX_USAGE_LINES) -> None:
         self.state = State.HEADER
         self.header: dict[str, str] = {}
         self._usage_lines: list[str] = []
+        self._usage_bytes = 0
         self._usage_message = ""
+        self.max_header_lines = max_header_lines
+        self.max_usage_lines = max_usage_lines
 
     def feed(self, raw: bytes) -> dict[str, str] | AgiReply | _Hangup | None:
         """Feed one line (with or without its ``\\n``). Returns a completed item, or None if more is needed."""
@@ -141,7 +149,9 @@ class AgiReader:
             return dict(self.header)
         name, sep, value = text.partition(":")
         if not sep or not name.startswith("agi_") or " " in name:
-            raise AgiHeaderError(f"malformed agi_ header line: {text!r}")
+            raise AgiHeaderError(f"malformed agi_ header line: {text[:80]!r}")
+        if len(self.header) >= self.max_header_lines and name not in self.header:
+            raise AgiHeaderError(f"agi_ header block longer than {self.max_header_lines} lines")
         self.header[name] = value[1:] if value.startswith(" ") else value
         return None
 
@@ -156,6 +166,7 @@ class AgiReader:
             self.state = State.USAGE
             self._usage_message = text[4:]
             self._usage_lines = []
+            self._usage_bytes = 0
             return None
         return parse_status_line(text)
 
@@ -167,8 +178,20 @@ class AgiReader:
             usage = "\n".join(self._usage_lines)
             self._usage_lines = []
             return AgiReply(code=520, message=self._usage_message, usage=usage)
+        self._usage_bytes += len(text) + 1
+        if len(self._usage_lines) >= self.max_usage_lines or self._usage_bytes > MAX_USAGE_BYTES:
+            raise AgiProtocolError(f"520 usage block longer than {self.max_usage_lines} lines or "
+                                   f"{MAX_USAGE_BYTES} bytes without its '520 End' line")
         self._usage_lines.append(text)
         return None
+
+
+def digit_from_code(code: int | None) -> str | None:
+    """A result code as the DTMF digit it names (49 -> "1"); anything that is no DTMF digit -> None."""
+    if code is None or not 0 < code < 128:
+        return None
+    char = chr(code)
+    return char if char in DTMF else None
 
 
 class Quoted(str):
