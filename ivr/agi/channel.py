@@ -127,14 +127,34 @@ class AgiChannel:
         if self._busy:
             raise AgiProtocolError(f"{verb} sent while another command waits for its reply")
         self._busy = True
+        conn = self._conn
         try:
-            await self._conn.write(line)
-            reply = await self._read_reply(verb, self.limits.timeout_for(verb, args) if timeout is None else timeout)
+            drain = conn.send(line)
+            if drain is not None:
+                await drain
+            wait = self.limits.timeout_for(verb, args) if timeout is None else timeout
+            while True:                 # inline: one coroutine frame per command on the hot path
+                try:
+                    item = await conn.next_item(wait, f"reply to {verb}")
+                except AgiConnectionLost:
+                    self.hungup = True
+                    conn.abort()
+                    raise
+                except AgiError:
+                    conn.abort()
+                    raise
+                if item is HANGUP:
+                    if not self.hungup:
+                        log.info("%s: caller hung up", self.request.channel)
+                    self.hungup = True
+                    continue
+                if isinstance(item, AgiReply):
+                    break
         finally:
             self._busy = False
         if self._on_command:
-            self._on_command(verb, reply)
-        return reply
+            self._on_command(verb, item)
+        return item
 
     async def checked_command(self, verb: str, *args: object) -> AgiReply:
         """Send a command the typed API has no method for (DATABASE PUT, CONTROL STREAM FILE, GOSUB…) and
@@ -146,25 +166,6 @@ class AgiChannel:
             self.hungup = True
             raise AgiHangup(f"{verb}: channel is dead (511)")
         return reply
-
-    async def _read_reply(self, verb: str, timeout: float) -> AgiReply:
-        while True:
-            try:
-                item = await self._conn.next_item(timeout, f"reply to {verb}")
-            except AgiConnectionLost:
-                self.hungup = True
-                self._conn.abort()
-                raise
-            except AgiError:
-                self._conn.abort()
-                raise
-            if item is HANGUP:
-                if not self.hungup:
-                    log.info("%s: caller hung up", self.request.channel)
-                self.hungup = True
-                continue
-            if isinstance(item, AgiReply):
-                return item
 
     async def _channel_command(self, verb: str, *args: object) -> AgiReply:
         """A command that needs a live channel: 511 / known hang-up → AgiHangup; 510/520 → typed errors."""

@@ -12,9 +12,10 @@ from collections import deque
 from typing import Any
 
 from .errors import AgiConnectionLost, AgiError, AgiProtocolError, AgiTimeout
-from .protocol import AgiReader
+from .protocol import AgiReader, State
 
 MAX_LINE = 64 * 1024
+MAX_HEADER_BYTES = 256 * 1024
 MAX_QUEUED = 64        # unread items before reading from the socket pauses (a peer sending replies unasked)
 
 
@@ -30,6 +31,8 @@ class AgiConnection(asyncio.Protocol):
         self._waiter: asyncio.Future | None = None
         self._paused = False
         self._drain: asyncio.Future | None = None
+        self._deadline = 0.0
+        self._timer: asyncio.TimerHandle | None = None   # one per connection, moved lazily (see _arm)
 
     # -- asyncio.Protocol ------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -41,8 +44,14 @@ class AgiConnection(asyncio.Protocol):
             return
         buffer = self._buffer + data if self._buffer else data
         start = 0
-        feed = self.parser.feed
+        parser = self.parser
+        feed = parser.feed
         try:
+            if parser.state is State.HEADER:
+                end = buffer.find(b"\n\n")
+                if end >= 0 and end <= MAX_HEADER_BYTES:
+                    self._items.append(parser.feed_header_block(buffer[:end + 2]))
+                    start = end + 2
             while True:
                 end = buffer.find(b"\n", start)
                 if end < 0:
@@ -75,6 +84,7 @@ class AgiConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self._stop_timer()
         if self._error is None:
             self._error = AgiConnectionLost(f"FastAGI socket broke: {exc}" if exc else "FastAGI connection closed")
         self._wake()
@@ -107,11 +117,10 @@ class AgiConnection(asyncio.Protocol):
                 raise self._error
             loop = asyncio.get_running_loop()
             self._waiter = waiter = loop.create_future()
-            timer = loop.call_later(timeout, _expire, waiter)
+            self._arm(loop, timeout)
             try:
                 await waiter
             finally:
-                timer.cancel()
                 self._waiter = None
             if not self._items:
                 if self._error is None:
@@ -123,25 +132,53 @@ class AgiConnection(asyncio.Protocol):
             self.transport.resume_reading()
         return item
 
-    async def write(self, data: bytes) -> None:
-        if self.closed or self.transport is None or self.transport.is_closing():
+    def _arm(self, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
+        """Set the deadline of the current wait. The one timer only moves when it would fire too late;
+        firing early it re-arms itself for the deadline, so a fast PBX costs one timer per session."""
+        self._deadline = deadline = loop.time() + timeout
+        timer = self._timer
+        if timer is None or timer.when() > deadline:
+            if timer is not None:
+                timer.cancel()
+            self._timer = loop.call_at(deadline, self._on_timer, loop)
+
+    def _on_timer(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = None
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            return
+        if loop.time() >= self._deadline:
+            waiter.set_result(None)
+        else:
+            self._timer = loop.call_at(self._deadline, self._on_timer, loop)
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def send(self, data: bytes) -> asyncio.Future | None:
+        """Write one command; returns a future to await when the socket's buffer is full (else None)."""
+        transport = self.transport
+        if self.closed or transport is None or transport.is_closing():
             self.closed = True
             raise AgiConnectionLost("FastAGI connection already closed")
-        self.transport.write(data)
-        if self._drain is not None:
-            await self._drain
+        transport.write(data)
+        return self._drain
+
+    async def write(self, data: bytes) -> None:
+        drain = self.send(data)
+        if drain is not None:
+            await drain
 
     def close(self) -> None:
         self.closed = True
+        self._stop_timer()
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
 
     def abort(self) -> None:
         self.closed = True
+        self._stop_timer()
         if self.transport is not None:
             self.transport.abort()
-
-
-def _expire(waiter: asyncio.Future) -> None:
-    if not waiter.done():
-        waiter.set_result(None)

@@ -43,13 +43,24 @@ class AgiLimits:
     long_reply_timeout: float = 4 * 3600.0          # EXEC Dial/Queue/Record…, WAIT FOR DIGIT -1
     backlog: int = 1024                             # listen queue: a burst of calls waits here, not in SYN retries
     networks: tuple[Network, ...] = field(init=False, repr=False, compare=False)
+    _verdicts: dict[str, bool] = field(init=False, repr=False, compare=False)   # host -> allowed (the PBXes)
 
     def __post_init__(self) -> None:
         if self.max_sessions < 1:
             raise ValueError("fastagi max_sessions must be at least 1")
         object.__setattr__(self, "networks", parse_allow(self.allow))
+        object.__setattr__(self, "_verdicts", {})
 
     def allows(self, host: str) -> bool:
+        verdict = self._verdicts.get(host)
+        if verdict is None:
+            verdict = self._allows(host)
+            if len(self._verdicts) >= 1024:
+                self._verdicts.clear()
+            self._verdicts[host] = verdict
+        return verdict
+
+    def _allows(self, host: str) -> bool:
         try:
             addr = ipaddress.ip_address(host.split("%", 1)[0])
         except ValueError:
