@@ -27,6 +27,19 @@ def endpoint_of(channel_name: str) -> str:
     return channel_name.rsplit("-", 1)[0]
 
 
+_UNKNOWN = object()
+_FIELDS = (("caller_num", "CallerIDNum"), ("caller_name", "CallerIDName"), ("connected_num", "ConnectedLineNum"),
+           ("connected_name", "ConnectedLineName"), ("context", "Context"), ("exten", "Exten"))
+_KEYS: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {}
+
+
+def _keys(prefix: str) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    """The header names of one channel block ("Dest", "LocalOne", … prefixes), built once per prefix."""
+    keys = _KEYS[prefix] = (prefix + "Channel", prefix + "ChannelStateDesc",
+                            tuple((attr, prefix + header) for attr, header in _FIELDS))
+    return keys
+
+
 def _clean(value: str | None) -> str:
     return "" if value in (None, "<unknown>") else value
 
@@ -97,6 +110,7 @@ class LiveModel:
         self.local_pairs: dict[str, str] = {}        # Local ;1 uniqueid <-> ;2 uniqueid
         self.clock = clock
         self.events_applied = 0
+        self._handlers: dict[str, Callable[[Mapping[str, Any]], str | None] | None] = {}  # Event -> _on_…
         self.call_ended_listeners: list[Callable[[dict[str, Any]], None]] = []
 
     # -- queries ------------------------------------------------------------------------------
@@ -173,9 +187,13 @@ class LiveModel:
     # -- event application ---------------------------------------------------------------------
     def apply(self, event: Mapping[str, Any]) -> str | None:
         """Apply one AMI event; returns the Linkedid it touched (or None)."""
-        name = str(event.get("Event", ""))
+        name = event.get("Event", "")
         self.events_applied += 1
-        handler = getattr(self, "_on_" + name.lower(), None)
+        handler = self._handlers.get(name, _UNKNOWN)
+        if handler is _UNKNOWN:
+            handler = getattr(self, "_on_" + str(name).lower(), None)
+            if len(self._handlers) < 1024:
+                self._handlers[name] = handler
         if handler is not None:
             return handler(event)
         if event.get("Uniqueid") and event.get("Channel"):
@@ -201,18 +219,19 @@ class LiveModel:
             call = self._call(linkedid)
             if uid not in call.channels:
                 call.channels.append(uid)
-        if e.get(prefix + "Channel"):
-            chan.name = e[prefix + "Channel"]
-        state = e.get(prefix + "ChannelStateDesc")
+        keys = _KEYS.get(prefix) or _keys(prefix)
+        name = e.get(keys[0])
+        if name:
+            chan.name = name
+        state = e.get(keys[1])
         if state:
             if state == "Up" and chan.state != "Up":
                 chan.answered_at = self.clock()
             chan.state = state
-        for attr, header in (("caller_num", "CallerIDNum"), ("caller_name", "CallerIDName"),
-                             ("connected_num", "ConnectedLineNum"), ("connected_name", "ConnectedLineName"),
-                             ("context", "Context"), ("exten", "Exten")):
-            if prefix + header in e:
-                setattr(chan, attr, _clean(e.get(prefix + header)))
+        for attr, header in keys[2]:
+            value = e.get(header)
+            if value is not None:
+                setattr(chan, attr, "" if value == "<unknown>" else value)
         return chan
 
     def _call(self, linkedid: str) -> CallInfo:
