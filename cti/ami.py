@@ -25,6 +25,7 @@ by ActionID, list actions included, is the ~40 lines of :class:`_Pending` below.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import itertools
 import logging
@@ -318,6 +319,7 @@ class AmiSession:
         self.observers: list[Callable[[AmiMessage], None]] = []
         self.dispatcher = OrderedDispatcher()
         self.connect_hooks: list[ConnectHook] = []
+        self.periodic_hooks: list[tuple[ConnectHook, float]] = []
         self.disconnect_hooks: list[Callable[[], None]] = []
         self.actions_sent: deque[tuple[str, str]] = deque(maxlen=1000)  # (action, ActionID): audit for "nothing dialled twice"
         self.late_pongs = 0                   # Pings answered late while other traffic flowed (not a drop)
@@ -341,6 +343,26 @@ class AmiSession:
     def add_connect_hook(self, hook: ConnectHook) -> None:
         """Run after every login before events flow again (resync). A failing hook drops the connection."""
         self.connect_hooks.append(hook)
+
+    def add_periodic_hook(self, hook: ConnectHook, every: float = 1.0) -> None:
+        """Run every ``every`` seconds while connected (after the connect hooks); failures are logged, the
+        connection stays. Used for the light reconciliation, which decides itself whether it is due."""
+        self.periodic_hooks.append((hook, every))
+
+    @contextlib.asynccontextmanager
+    async def holding_events(self):
+        """Events that arrive meanwhile wait and are delivered afterwards, in order (a snapshot taken by
+        an action inside applies before them)."""
+        if self._held_events is not None:       # already holding (connect hooks): nothing to add
+            yield
+            return
+        self._held_events = held = []
+        try:
+            yield
+        finally:
+            self._held_events = None
+            for event in held:
+                self._deliver(event)
 
     # -- life cycle ---------------------------------------------------------------------------
     async def run(self) -> None:
@@ -402,6 +424,8 @@ class AmiSession:
                 for event in held:
                     self._deliver(event)
                 self.connected.set()
+                for hook, every in self.periodic_hooks:
+                    tg.create_task(self._periodic(hook, every, lost))
                 await lost
         finally:
             self.connected.clear()
@@ -416,6 +440,18 @@ class AmiSession:
                     hook()
                 except Exception:
                     log.exception("AMI disconnect hook failed")
+
+    async def _periodic(self, hook: ConnectHook, every: float, lost: asyncio.Future) -> None:
+        while not lost.done():
+            await asyncio.wait({lost}, timeout=every)
+            if lost.done():
+                return
+            try:
+                await hook(self)
+            except AmiError as exc:
+                log.warning("AMI periodic %s: %s", getattr(hook, "__name__", hook), exc)
+            except Exception:
+                log.exception("AMI periodic %s failed", getattr(hook, "__name__", hook))
 
     async def _ping_loop(self, protocol: _AmiProtocol, lost: asyncio.Future) -> None:
         """Ping every ping_interval. No Pong within ping_timeout AND nothing else received meanwhile ->

@@ -102,6 +102,7 @@ class Cti:
         session.add_observer(self.tell_acd_answer)
         session.add_handler(self.tracker.handle)
         session.add_connect_hook(self.resync)
+        session.add_periodic_hook(self.tracker.reconcile_with_pbx)    # ghosts and stuck dials
         self.model.call_ended_listeners.append(
             lambda view: session.dispatcher.submit(view["linkedid"], Message(
                 {"Event": CALL_ENDED, "CallLinkedid": view["linkedid"]})))
