@@ -51,6 +51,12 @@ class AgiLimits:
         object.__setattr__(self, "networks", parse_allow(self.allow))
         object.__setattr__(self, "_verdicts", {})
 
+    @classmethod
+    def from_settings(cls, fastagi: object) -> "AgiLimits":
+        """From ``settings.fastagi`` (hotline.config.FastAgiConfig); attributes it lacks keep the defaults."""
+        names = ("allow", "max_sessions", "header_timeout", "reply_timeout", "long_reply_timeout", "backlog")
+        return cls(**{name: getattr(fastagi, name) for name in names if hasattr(fastagi, name)})
+
     def allows(self, host: str) -> bool:
         verdict = self._verdicts.get(host)
         if verdict is None:

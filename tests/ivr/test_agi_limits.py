@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from hotline.config import FastAgiConfig
 from ivr.agi import AgiChannel, AgiLimits, AgiProtocolError, AgiTimeout, FastAgiServer
 
 from .fakepbx import header_bytes
@@ -176,6 +177,9 @@ async def test_allow_list_refuses_other_addresses_before_reading(caplog):
     assert AgiLimits().allows("127.0.0.1") and AgiLimits().allows("::1") and not AgiLimits().allows("192.0.2.1")
     with pytest.raises(ValueError, match="'pbx.example'"):
         AgiLimits(allow=("pbx.example",))
+    configured = AgiLimits.from_settings(FastAgiConfig(allow=("10.0.0.0/24",), max_sessions=7, reply_timeout=3.0))
+    assert configured.allows("10.0.0.9") and not configured.allows("127.0.0.1")
+    assert (configured.max_sessions, configured.reply_timeout) == (7, 3.0)
 
 
 async def test_absurd_result_codes_do_not_crash_the_flow():
