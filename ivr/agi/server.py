@@ -135,9 +135,30 @@ class FastAgiServer:
                                             f"limit: connection from {host} closed")
             else:
                 conn.setblocking(False)
-                task = self._loop.create_task(self._serve(conn))  # type: ignore[union-attr]
-                self._sessions.add(task)
-                task.add_done_callback(self._sessions.discard)
+                self._start_session(conn, addr)
+
+    def _start_session(self, sock: socket.socket, addr: object) -> None:
+        loop = self._loop
+        assert loop is not None
+        make_transport = getattr(loop, "_make_socket_transport", None)
+        if make_transport is None:          # not a selector loop: the public (slower) way
+            task = loop.create_task(self._serve(sock))
+        else:                               # a busy hotline accepts hundreds a second: no extra coroutine
+            conn = AgiConnection(AgiReader())
+            try:
+                make_transport(sock, conn, None, extra={"peername": addr})
+            except OSError:
+                sock.close()
+                return
+            task = loop.create_task(self._run(conn))
+        self._sessions.add(task)
+        task.add_done_callback(self._sessions.discard)
+
+    async def _run(self, conn: AgiConnection) -> None:
+        try:
+            await self._session(conn)
+        finally:
+            conn.close()
 
     def _out_of_resources(self, exc: OSError) -> None:
         """EMFILE and friends: stop accepting for a while (the kernel keeps the backlog), one line per pause."""
