@@ -142,7 +142,17 @@ class LiveModel:
         return [c for c in self.channels.values() if c.endpoint == endpoint]
 
     def live_channels_of_call(self, linkedid: str) -> list[ChannelInfo]:
-        return [c for c in self.channels.values() if c.linkedid == linkedid]
+        """The call's channels still up: looked up through the call (every live channel is listed in its
+        call's ``channels``), not by scanning every channel of the PBX."""
+        call = self.calls.get(linkedid)
+        if call is None:
+            return [c for c in self.channels.values() if c.linkedid == linkedid]
+        live = []
+        for uid in call.channels:
+            chan = self.channels.get(uid)
+            if chan is not None and chan.linkedid == linkedid:
+                live.append(chan)
+        return live
 
     def bridge_peers(self, uniqueid: str) -> list[ChannelInfo]:
         """Channels sharing a bridge with this one (looking through Local channel pairs)."""

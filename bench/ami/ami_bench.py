@@ -47,12 +47,17 @@ def event_blocks() -> list[bytes]:
 
 
 def stream(messages: int) -> tuple[bytes, int]:
+    """The capture events repeated; each repetition gets its own uniqueids (the captures' all start with
+    179543…), so every pass creates and ends fresh channels and calls as a real day would."""
     blocks = event_blocks()
     out = []
     n = 0
+    rep = 0
     while n < messages:
+        prefix = b"%06d" % (300000 + rep)
+        rep += 1
         for b in blocks:
-            out.append(b)
+            out.append(b.replace(b"179543", prefix))
             n += 1
             if n == messages:
                 break

@@ -85,7 +85,7 @@ def decode_line(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace").rstrip("\r\n")
 
 
-_HEADER_LINE = re.compile(r"^(agi_[^:\s]*): ?([^\n]*?)\r?$", re.M).findall
+_HEADER_LINE = re.compile(r"^(agi_[^:\s]*): ?(.*)$", re.M).findall    # greedy: no backtracking
 _NEEDS_QUOTES = re.compile(r'[ "\\\t]').search
 _SIMPLE_RESULT = re.compile(r"200 result=(-?\d{1,9})$").match
 
@@ -152,7 +152,7 @@ class AgiReader:
         header = self.header
         limit = self.max_header_lines
         text = raw.decode("utf-8", errors="replace")
-        pairs = _HEADER_LINE(text)
+        pairs = _HEADER_LINE(text) if "\r" not in text else None
         if pairs and len(pairs) == text.count("\n") - 1 and len(header) + len(pairs) <= limit:
             header.update(pairs)        # every line is a well-formed agi_ line (the usual case)
             self.state = State.READY

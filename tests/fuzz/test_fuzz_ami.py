@@ -46,7 +46,7 @@ def _check_model(model: LiveModel) -> None:
     json.dumps(model.calls_view())
     for uid, chan in model.channels.items():
         assert uid not in model.gone
-        assert chan.linkedid in model.calls
+        assert chan.linkedid in model.calls and uid in model.calls[chan.linkedid].channels
         assert isinstance(chan.name, str)
 
 
