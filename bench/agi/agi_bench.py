@@ -478,11 +478,11 @@ def print_level(a: dict, b: dict | None) -> None:
 async def main_async(args) -> int:
     if args.closed_loop:
         cl_levels = [int(x) for x in args.closed_loop.split(",")]
-        print(f"closed loop: {', '.join(map(str, cl_levels))} concurrent PBX connections, {args.closed_loop_s:g} s each "
-              f"per server; python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+        print(f"closed loop: {', '.join(map(str, cl_levels))} concurrent PBX connections, {args.closed_loop_s:g} s "
+              f"per server and level, {args.closed_loop_rounds} rounds; python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
               "load average %.2f %.2f %.2f" % os.getloadavg())
         print("every command answered at once by the driver; 'x panoramisk' = sessions/s over panoramisk's")
-        print_closed_loop(await closed_loop(cl_levels, args.closed_loop_s, list(SERVERS)))
+        print_closed_loop(await closed_loop(cl_levels, args.closed_loop_s, list(SERVERS), args.closed_loop_rounds))
         if args.closed_loop_only:
             return 0
         print()
@@ -544,7 +544,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip-process", action="store_true", help="run only the FastAGI side")
     p.add_argument("--closed-loop", default="50,500",
                    help="levels of the closed-loop comparison hotline / panoramisk / raw asyncio ('' to skip)")
-    p.add_argument("--closed-loop-s", type=float, default=4.0, help="measured seconds per server and level")
+    p.add_argument("--closed-loop-s", type=float, default=2.0, help="measured seconds per server, level and round")
+    p.add_argument("--closed-loop-rounds", type=int, default=3, help="rounds (medians are printed)")
     p.add_argument("--closed-loop-only", action="store_true", help="skip the pbxsim + pyst2 part")
     args = p.parse_args(argv)
     if args.levels is None:
