@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Iterable
 
-from panoramisk.message import Message
+from cti.ami_reader import AmiMessage as Message
 
 from acd.config import queue_settings
 from cti.agents import AgentService, CtiError

@@ -10,6 +10,8 @@ import asyncio
 import logging
 import sys
 
+from stdin_wait import until_stdin_closes
+
 from panoramisk.fast_agi import Application
 
 
@@ -26,10 +28,7 @@ async def serve() -> None:
     app.add_route("bench", bench_flow)
     server = await asyncio.start_server(app.handler, "127.0.0.1", 0, backlog=1024)
     print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
-    loop = asyncio.get_running_loop()
-    stdin_closed = asyncio.Event()
-    loop.add_reader(sys.stdin.fileno(), lambda: sys.stdin.buffer.read1(4096) or stdin_closed.set())
-    await stdin_closed.wait()
+    await until_stdin_closes()
     server.close()
     print("DONE", flush=True)
 

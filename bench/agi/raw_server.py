@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from stdin_wait import until_stdin_closes
+
 FLOW = (b"ANSWER\n", b'STREAM FILE bench-prompt ""\n', b"GET DATA bench-prompt 300 4\n",
         b"SET VARIABLE BENCH_RESULT timeout\n", b"HANGUP\n")
 
@@ -25,10 +27,7 @@ async def session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
 async def serve() -> None:
     server = await asyncio.start_server(session, "127.0.0.1", 0, backlog=1024)
     print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
-    loop = asyncio.get_running_loop()
-    stdin_closed = asyncio.Event()
-    loop.add_reader(sys.stdin.fileno(), lambda: sys.stdin.buffer.read1(4096) or stdin_closed.set())
-    await stdin_closed.wait()
+    await until_stdin_closes()
     server.close()
     print("DONE", flush=True)
 
