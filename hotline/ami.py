@@ -1,7 +1,7 @@
 """The service's AMI link: the seam between the service shell and whatever speaks AMI.
 
-With the CTI package present, the link runs `cti.ami.AmiSession` (a supervised panoramisk Manager with
-ping/pong checks, per-action timeouts, no re-sent actions). Without it, a minimal panoramisk Manager logs in
+With the CTI package present, the link runs `cti.ami.AmiSession` (hotline's own AMI reader and session:
+ping watchdog, per-action timeouts, no re-sent actions). Without it, a minimal panoramisk Manager logs in
 with the configured user so `hotline serve` still connects to Asterisk and reports it in /api/health.
 Either way `AmiLink.session` is the AMI client other parts send actions with, and `AmiLink.connected`
 says whether it is logged in.

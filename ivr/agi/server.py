@@ -73,6 +73,15 @@ class FastAgiServer:
     def active_sessions(self) -> int:
         return len(self._sessions)
 
+    def is_serving(self) -> bool:
+        """Listening (accepting, or pausing accepts for a moment after EMFILE)."""
+        return self._sock is not None
+
+    @property
+    def _server(self) -> "FastAgiServer | None":
+        """Kept for hotline.service's health check, which reads ``agi._server.is_serving()``; use is_serving()."""
+        return self if self._sock is not None else None
+
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         infos = await self._loop.getaddrinfo(self.host, self._port, type=socket.SOCK_STREAM,

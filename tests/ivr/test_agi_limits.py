@@ -134,6 +134,7 @@ async def test_session_cap_closes_extra_connections_with_one_log_line(caplog):
 
     caplog.set_level(logging.WARNING, "ivr.agi.server")
     async with FastAgiServer({"hotline": flow}, limits=AgiLimits(max_sessions=2)) as server:
+        assert server.is_serving()
         held = [await _open(server.port) for _ in range(2)]
         for r, w in held:
             assert await r.readline() == b"ANSWER\n"
