@@ -173,9 +173,11 @@ class FastAgiServer:
         """EMFILE and friends: stop accepting for a while (the kernel keeps the backlog), one line per pause."""
         self._stop_accepting()
         delay, self._backoff = self._backoff, min(self._backoff * 2, BACKOFF_MAX_S)
-        if delay == BACKOFF_FIRST_S or delay == BACKOFF_MAX_S and self._log_due("resources"):
-            log.error("FastAGI: cannot accept (%s) with %d sessions open; pausing accepts for %.2f s",
-                      errno.errorcode.get(exc.errno or 0, exc), len(self._sessions), delay)
+        suppressed = self._refusals.get("resources", (0.0, 0))[1]
+        if self._log_due("resources"):          # at most one line per REFUSAL_LOG_EVERY_S
+            more = f" ({suppressed} more pauses since the last such line)" if suppressed else ""
+            log.error("FastAGI: cannot accept (%s) with %d sessions open; pausing accepts for %.2f s%s",
+                      errno.errorcode.get(exc.errno or 0, exc), len(self._sessions), delay, more)
         if self._loop is not None:
             self._resume = self._loop.call_later(delay, self._start_accepting)
 
