@@ -8,11 +8,14 @@ per command and no extra task.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import deque
 from typing import Any
 
 from .errors import AgiConnectionLost, AgiError, AgiProtocolError, AgiTimeout
-from .protocol import AgiReader, State
+from .protocol import AgiReader, AgiReply, State
+
+_SIMPLE_REPLY = re.compile(rb"200 result=(-?\d{1,9})\r?\n").fullmatch
 
 MAX_LINE = 64 * 1024
 MAX_HEADER_BYTES = 256 * 1024
@@ -52,11 +55,17 @@ class AgiConnection(asyncio.Protocol):
                 if end >= 0 and end <= MAX_HEADER_BYTES:
                     self._items.append(parser.feed_header_block(buffer[:end + 2]))
                     start = end + 2
+            ready = parser.state is State.READY
             while True:
                 end = buffer.find(b"\n", start)
                 if end < 0:
                     break
-                item = feed(buffer[start:end + 1])
+                simple = _SIMPLE_REPLY(buffer, start, end + 1) if ready else None
+                if simple is not None:      # "200 result=N": most replies, no decoding needed
+                    item = AgiReply(200, simple.group(1).decode())
+                else:
+                    item = feed(buffer[start:end + 1])
+                    ready = parser.state is State.READY
                 start = end + 1
                 if item is not None:
                     self._items.append(item)

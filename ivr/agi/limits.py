@@ -19,6 +19,7 @@ DEFAULT_ALLOW = ("127.0.0.1", "::1")
 # a prompt plays for as long as its sound file: these wait PROMPT_FACTOR × reply_timeout
 PROMPT_COMMANDS = frozenset({"STREAM FILE", "CONTROL STREAM FILE", "GET OPTION"})
 PROMPT_FACTOR = 5
+ARG_DEPENDENT = frozenset({"EXEC", "WAIT FOR DIGIT", "GET DATA"})
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -44,12 +45,14 @@ class AgiLimits:
     backlog: int = 1024                             # listen queue: a burst of calls waits here, not in SYN retries
     networks: tuple[Network, ...] = field(init=False, repr=False, compare=False)
     _verdicts: dict[str, bool] = field(init=False, repr=False, compare=False)   # host -> allowed (the PBXes)
+    _fixed: dict[str, float] = field(init=False, repr=False, compare=False)     # verb -> timeout (no args needed)
 
     def __post_init__(self) -> None:
         if self.max_sessions < 1:
             raise ValueError("fastagi max_sessions must be at least 1")
         object.__setattr__(self, "networks", parse_allow(self.allow))
         object.__setattr__(self, "_verdicts", {})
+        object.__setattr__(self, "_fixed", {})
 
     @classmethod
     def from_settings(cls, fastagi: object) -> "AgiLimits":
@@ -77,6 +80,15 @@ class AgiLimits:
 
     def timeout_for(self, verb: str, args: tuple[object, ...]) -> float:
         """Seconds to wait for the reply of one command: its own timeout argument plus reply_timeout."""
+        fixed = self._fixed.get(verb)
+        if fixed is not None:
+            return fixed
+        if verb not in ARG_DEPENDENT and len(self._fixed) < 256:
+            fixed = self._fixed[verb] = self._timeout_for(verb, ())
+            return fixed
+        return self._timeout_for(verb, args)
+
+    def _timeout_for(self, verb: str, args: tuple[object, ...]) -> float:
         if verb == "EXEC":
             app = str(args[0]).lower() if args else ""
             return self.long_reply_timeout if app in LONG_APPLICATIONS else self.reply_timeout
