@@ -435,9 +435,9 @@ class AmiSession:
             if not lost.done():
                 lost.set_result(None)
             self._fail_pending()
-            for hook in self.disconnect_hooks:
+            for on_disconnect in self.disconnect_hooks:
                 try:
-                    hook()
+                    on_disconnect()
                 except Exception:
                     log.exception("AMI disconnect hook failed")
 

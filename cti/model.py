@@ -34,7 +34,6 @@ def endpoint_of(channel_name: str) -> str:
     return channel_name.rsplit("-", 1)[0]
 
 
-_UNKNOWN = object()
 _FIELDS = (("caller_num", "CallerIDNum"), ("caller_name", "CallerIDName"), ("connected_num", "ConnectedLineNum"),
            ("connected_name", "ConnectedLineName"), ("context", "Context"), ("exten", "Exten"))
 _KEYS: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {}
@@ -159,7 +158,7 @@ class LiveModel:
         chan = self.channels.get(uniqueid)
         if chan is None or not chan.bridge_id or chan.bridge_id not in self.bridges:
             return []
-        peers = []
+        peers: list[ChannelInfo] = []
         for uid in self.bridges[chan.bridge_id].channels:
             if uid == uniqueid or uid not in self.channels:
                 continue
@@ -218,8 +217,9 @@ class LiveModel:
         name = event.get("Event", "")
         self.events_applied += 1
         self.last_event_at = self.clock()
-        handler = self._handlers.get(name, _UNKNOWN)
-        if handler is _UNKNOWN:
+        if name in self._handlers:
+            handler = self._handlers[name]
+        else:
             handler = getattr(self, "_on_" + str(name).lower(), None)
             if len(self._handlers) < 1024:
                 self._handlers[name] = handler

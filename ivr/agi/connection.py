@@ -61,6 +61,7 @@ class AgiConnection(asyncio.Protocol):
                 if end < 0:
                     break
                 simple = _SIMPLE_REPLY(buffer, start, end + 1) if ready else None
+                item: Any
                 if simple is not None:      # "200 result=N": most replies, no decoding needed
                     item = AgiReply(200, simple.group(1).decode())
                 else:
