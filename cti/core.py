@@ -17,7 +17,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from panoramisk.message import Message
+from cti.ami_reader import AmiMessage as Message
 
 from cti.agents import AgentService, CtiError
 from cti.ami import AmiActionError, AmiSession
@@ -109,6 +109,7 @@ class Cti:
         session.add_observer(self.tell_acd_answer)
         session.add_handler(self.tracker.handle)
         session.add_connect_hook(self.resync)
+        session.add_periodic_hook(self.tracker.reconcile_with_pbx)    # ghosts and stuck dials
         self.model.call_ended_listeners.append(
             lambda view: session.dispatcher.submit(view["linkedid"], Message(
                 {"Event": CALL_ENDED, "CallLinkedid": view["linkedid"]})))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, AsyncContextManager, Callable, Protocol, Sequence
 
 from cti.agents import ON_CALL, AgentService, AgentState, CtiError, IllegalTransition
 from cti.calldata import CallDataStore
@@ -24,6 +24,14 @@ UNREACHABLE_STATES = {"UNAVAILABLE", "INVALID"}
 # what the IVR leaves on the caller's channel (ivr.runtime.nodes.routing.attach_ivr_path) -> call data keys
 IVR_LISTS = {"HOTLINE_IVR_PATH": "ivr_path", "HOTLINE_IVR_CHOICES": "ivr_choices"}
 IVR_VALUES = {"HOTLINE_IVR_FLOW": "ivr_flow", "HOTLINE_IVR_LANGUAGE": "ivr_language"}
+
+
+class ChannelLister(Protocol):
+    """What the light reconciliation needs from the AMI session."""
+
+    async def send_list(self, action: dict, item_event: str) -> Sequence[Any]: ...
+
+    def holding_events(self) -> AsyncContextManager[None]: ...
 
 
 class AgentTracker:
@@ -209,6 +217,24 @@ class AgentTracker:
             log.error("call %s: %s=%r not stored: %s", linkedid, variable, value[:80], exc)
 
     # -- after a reconnect or restart: the PBX's picture wins -------------------------------------
+    async def reconcile_with_pbx(self, session: ChannelLister) -> bool:
+        """The light reconciliation (an AMI periodic hook, called often): when the model says it is due
+        (orphan or out-of-order events then a quiet moment, or every few minutes), CoreShowChannels
+        replaces the channels — ghost calls end, dials to nowhere stop ringing — and agent states
+        follow. Returns whether it ran."""
+        if not self.model.reconcile_due():
+            return False
+        suspects = self.model.suspect_events
+        async with session.holding_events():
+            channels = await session.send_list({"Action": "CoreShowChannels"}, "CoreShowChannel")
+            changes = self.model.resync_channels(channels)
+        self.model.suspect_events = 0
+        await self.reconcile()
+        if changes["gone"] or changes["added"] or suspects:
+            log.info("reconciled with the PBX after %d odd event(s): %d channels, %d ghost(s) removed, %d missed",
+                     suspects, len(channels), len(changes["gone"]), len(changes["added"]))
+        return True
+
     async def reconcile(self) -> None:
         for agent in list(self.agents.agents.values()):
             if agent.state is S.LOGGED_OUT:

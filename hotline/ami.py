@@ -1,5 +1,5 @@
-"""The service's AMI link: runs the CTI's AMI client (`cti.ami.AmiSession`: a supervised panoramisk Manager
-with ping/pong checks, per-action timeouts, no re-sent actions) in the service's TaskGroup.
+"""The service's AMI link: runs the CTI's AMI client (`cti.ami.AmiSession`: hotline's own AMI reader, a ping
+watchdog that counts any traffic as life, per-action timeouts, no re-sent actions) in the service's TaskGroup.
 `AmiLink.session` is the AMI client the other parts send actions with and observe events on;
 `AmiLink.connected` says whether it is logged in.
 """

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import ipaddress
 import os
 import re
 import tomllib
@@ -89,6 +90,10 @@ class AmiConfig:
 class FastAgiConfig:
     host: str = "127.0.0.1"
     port: int = 4573
+    allow: tuple[str, ...] = ("127.0.0.1", "::1")   # PBX addresses/networks that may connect (ivr.agi.AgiLimits)
+    max_sessions: int = 1000
+    reply_timeout: float = 60.0
+    long_reply_timeout: float = 14400.0
 
 
 @dataclass(frozen=True)
@@ -202,7 +207,9 @@ _TOML_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
             "secret": ("nonempty", "hotline-secret"), "ping_interval": ("seconds", 10),
             "ping_timeout": ("seconds", 5), "action_timeout": ("seconds", 10),
             "reconnect_max_delay": ("seconds", 30)},
-    "fastagi": {"host": ("host", "127.0.0.1"), "port": ("bindport", 4573)},
+    "fastagi": {"host": ("host", "127.0.0.1"), "port": ("bindport", 4573),
+                "allow": ("addresses", ("127.0.0.1", "::1")), "max_sessions": ("count", 1000),
+                "reply_timeout": ("seconds", 60), "long_reply_timeout": ("seconds", 14400)},
     "http": {"host": ("host", "127.0.0.1"), "port": ("bindport", 8080), "metrics_token": ("token", "")},
     "database": {"url": ("dburl", "")},
     "mqtt": {"url": ("mqtturl", "embedded"), "topic_prefix": ("prefix", "hotline")},
@@ -229,6 +236,28 @@ def _check_value(kind: str, value: Any, from_env: bool) -> Any:
                 raise ValueError(f"{what}, got {value!r}") from None
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 65535:
             raise ValueError(f"{what}, got {value!r}")
+        return value
+    if kind == "addresses":       # IP addresses or networks: a TOML list, or comma-separated in the env
+        items = value.split(",") if from_env and isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)) or not items:
+            raise ValueError(f"must be a non-empty list of IP addresses or networks, got {value!r}")
+        out = []
+        for item in items:
+            try:
+                ipaddress.ip_network(str(item).strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network (e.g. '127.0.0.1', '10.0.0.0/24')") \
+                    from None
+            out.append(str(item).strip())
+        return tuple(out)
+    if kind == "count":
+        if from_env:
+            try:
+                value = int(value.strip())
+            except ValueError:
+                raise ValueError(f"must be a whole number >= 1, got {value!r}") from None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"must be a whole number >= 1, got {value!r}")
         return value
     if kind == "seconds":
         if from_env:

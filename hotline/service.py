@@ -43,6 +43,7 @@ from hotline.deps import Deps
 from hotline.http import HttpServer, create_app
 from hotline.metrics import LiveParts, mount_metrics
 from ivr.agi.channel import AgiHandler
+from ivr.agi.limits import AgiLimits
 from ivr.agi.server import FastAgiServer
 from ivr.flowdef.model import FlowError
 from ivr.runtime.engine import FlowEngine
@@ -299,7 +300,8 @@ class Service:
         return RecordingsService(context, policy, recorder)
 
     async def _start_fastagi(self, stack: contextlib.AsyncExitStack, routes: dict[str, AgiHandler]) -> FastAgiServer:
-        server = FastAgiServer(routes, host=self.settings.fastagi.host, port=self.settings.fastagi.port)
+        server = FastAgiServer(routes, host=self.settings.fastagi.host, port=self.settings.fastagi.port,
+                               limits=AgiLimits.from_settings(self.settings.fastagi))
         try:
             await server.start()
         except OSError as exc:
@@ -316,7 +318,5 @@ class Service:
         return {"ok": True, "dialect": engine.dialect.name}
 
     def _agi_health(self) -> dict[str, Any]:
-        server = self.agi._server
-        listening = bool(server is not None and server.is_serving())
-        return {"ok": listening, "host": self.settings.fastagi.host, "port": self.agi.port,
+        return {"ok": self.agi.is_serving(), "host": self.settings.fastagi.host, "port": self.agi.port,
                 "active_sessions": self.agi.active_sessions}
