@@ -304,6 +304,7 @@ class _AmiProtocol(asyncio.Protocol):
 
 
 ConnectHook = Callable[["AmiSession"], Awaitable[None]]
+PeriodicHook = Callable[["AmiSession"], Awaitable[object]]      # its result is not used
 
 
 class AmiSession:
@@ -320,7 +321,7 @@ class AmiSession:
         self.observers: list[Callable[[AmiMessage], None]] = []
         self.dispatcher = OrderedDispatcher()
         self.connect_hooks: list[ConnectHook] = []
-        self.periodic_hooks: list[tuple[ConnectHook, float]] = []
+        self.periodic_hooks: list[tuple[PeriodicHook, float]] = []
         self.disconnect_hooks: list[Callable[[], None]] = []
         self.actions_sent: deque[tuple[str, str]] = deque(maxlen=1000)  # (action, ActionID): audit for "nothing dialled twice"
         self.late_pongs = 0                   # Pings answered late while other traffic flowed (not a drop)
@@ -346,7 +347,7 @@ class AmiSession:
         """Run after every login before events flow again (resync). A failing hook drops the connection."""
         self.connect_hooks.append(hook)
 
-    def add_periodic_hook(self, hook: ConnectHook, every: float = 1.0) -> None:
+    def add_periodic_hook(self, hook: PeriodicHook, every: float = 1.0) -> None:
         """Run every ``every`` seconds while connected (after the connect hooks); failures are logged, the
         connection stays. Used for the light reconciliation, which decides itself whether it is due."""
         self.periodic_hooks.append((hook, every))

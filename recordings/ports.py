@@ -7,14 +7,12 @@ implementations; mypy checks them there).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
-
-from panoramisk.message import Message
 
 
 class AmiEvents(Protocol):
-    def add_observer(self, observer: Callable[[Message], None]) -> None: ...
+    def add_observer(self, observer: Callable[[Mapping[str, str]], None]) -> None: ...
 
 
 class CallData(Protocol):
