@@ -9,6 +9,12 @@ Hang-up handling, as Asterisk 22 behaves (agi_raw2.log):
   * after it, channel (media) commands answer ``511``, while GET/SET VARIABLE, VERBOSE, NOOP and EXEC still work;
   * a media command returning ``-1`` is ambiguous (missing sound file or hung up): ``CHANNEL STATUS`` tells.
 Media commands raise :class:`AgiHangup` once the call is gone; a dropped socket raises :class:`AgiConnectionLost`.
+
+``interrupt()`` cuts short the WAIT FOR DIGIT or STREAM FILE in flight (the ACD's offer for a waiting caller): Asterisk
+watches the FastAGI socket while it waits or plays (``ast_waitfordigit_full``/``ast_waitstream_full`` with the AGI's
+ctrl fd), so bytes from the server end the command at once. WAIT FOR DIGIT then answers ``200 result=1``; an
+interrupted STREAM FILE answers nothing ("there is a new command"). The bytes sent are a NOOP, whose reply is read
+before the next command's.
 """
 from __future__ import annotations
 
@@ -31,6 +37,8 @@ from .protocol import HANGUP, AgiReader, AgiReply, Quoted, format_command
 log = logging.getLogger(__name__)
 
 MAX_LINE = 64 * 1024
+# commands that bytes from the server cut short: does the command still answer after that? (res_agi.c)
+INTERRUPTIBLE = {"WAIT FOR DIGIT": True, "STREAM FILE": False}
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,9 @@ class AgiChannel:
         self.missing_sounds: list[str] = []
         self._lock = asyncio.Lock()
         self._on_command = on_command
+        self._in_flight: str | None = None     # the verb awaiting its reply
+        self._interrupts = 0                   # NOOPs sent to interrupt the command in flight
+        self._owed = 0                         # NOOP replies still to read before the next command's
 
     # ---- raw command -----------------------------------------------------------------------
 
@@ -114,16 +125,40 @@ class AgiChannel:
         async with self._lock:
             if self.closed:
                 raise AgiConnectionLost("FastAGI connection already closed")
+            while self._owed:
+                noop = await self._read_reply("NOOP")
+                self._owed -= 1
+                if self._on_command:
+                    self._on_command("NOOP", noop)
+            self._in_flight, self._interrupts = verb, 0
             try:
                 self._writer.write(line)
                 await self._writer.drain()
+                reply = await self._read_reply(verb)
             except (ConnectionError, OSError) as exc:
                 self.closed = True
                 raise AgiConnectionLost(f"FastAGI socket broke while sending {verb}: {exc}") from exc
-            reply = await self._read_reply(verb)
+            finally:
+                self._in_flight = None
+            if self._interrupts:
+                # an interrupted STREAM FILE gave no reply of its own: the first NOOP's (no endpos) stood in for it
+                stood_in = not INTERRUPTIBLE.get(verb, True) and reply.endpos is None
+                self._owed += self._interrupts - stood_in
         if self._on_command:
             self._on_command(verb, reply)
         return reply
+
+    def interrupt(self) -> bool:
+        """End the WAIT FOR DIGIT or STREAM FILE in flight now (see the module doc). False when no such command
+        is waiting for its reply."""
+        if self.closed or self._in_flight not in INTERRUPTIBLE:
+            return False
+        try:
+            self._writer.write(b"NOOP\n")
+        except (ConnectionError, OSError, RuntimeError):
+            return False
+        self._interrupts += 1
+        return True
 
     async def checked_command(self, verb: str, *args: object) -> AgiReply:
         """Send a command the typed API has no method for (DATABASE PUT, CONTROL STREAM FILE, GOSUB…) and
