@@ -75,7 +75,9 @@ def write_sounds(root: Path) -> Path:
     folder.mkdir(parents=True)
     for pid, seconds in PROMPT_SECONDS.items():
         with wave.open(str(folder / f"{pid}.wav"), "wb") as w:
-            w.setnchannels(1), w.setsampwidth(2), w.setframerate(8000)
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(8000)
             w.writeframes(b"\0\0" * int(8000 * seconds))
     return root
 
@@ -114,13 +116,13 @@ def run_policy(args, handoff_class: type[AcdHandoff], poll_ms: int, sounds: Path
                 if isinstance(a, act.Offer) and not a.callback and joined.get(a.call_id, now) < now:
                     offers.append((a.call_id, a.endpoint.split("/", 1)[1], now, time.perf_counter()))
             drain()
-        service._drain = recording_drain
+        service._drain = recording_drain  # type: ignore[method-assign]
         join = service.join
 
         def recording_join(request):
             joined[request.call_id] = loop.time()
             return join(request)
-        service.join = recording_join
+        service.join = recording_join  # type: ignore[method-assign]
         attach(service, InMemoryAgentDirectory(agents))
         handoff = handoff_class(service, poll_ms=poll_ms)
 
@@ -138,7 +140,7 @@ def run_policy(args, handoff_class: type[AcdHandoff], poll_ms: int, sounds: Path
                 endpoints=[EndpointConfig("trunk", context="hotline-inbound", kind="trunk"),
                            *[EndpointConfig(a.id, context="agents") for a in agents]])
             commands: dict[str, list[tuple[float, str]]] = defaultdict(list)
-            pbx.subscribe(lambda e: commands[e.get("Linkedid")].append((loop.time(), e.get("Command")))
+            pbx.subscribe(lambda e: commands[e.get("Linkedid") or ""].append((loop.time(), e.get("Command") or ""))
                           if e.name == "AGIExecStart" else None)
             softphones = [TimedPhone(pbx, a.id, b) for a, b in zip(agents, phones)]
             for phone in softphones:
