@@ -13,8 +13,8 @@ Media commands raise :class:`AgiHangup` once the call is gone; a dropped socket 
 ``interrupt()`` cuts short the WAIT FOR DIGIT or STREAM FILE in flight (the ACD's offer for a waiting caller): Asterisk
 watches the FastAGI socket while it waits or plays (``ast_waitfordigit_full``/``ast_waitstream_full`` with the AGI's
 ctrl fd), so bytes from the server end the command at once. WAIT FOR DIGIT then answers ``200 result=1``; an
-interrupted STREAM FILE answers nothing ("there is a new command"). The bytes sent are a NOOP, whose reply is read
-before the next command's.
+interrupted STREAM FILE answers nothing ("there is a new command"). The bytes sent are a NOOP; its reply comes
+before the next command's and is read once that command is sent.
 """
 from __future__ import annotations
 
@@ -125,15 +125,18 @@ class AgiChannel:
         async with self._lock:
             if self.closed:
                 raise AgiConnectionLost("FastAGI connection already closed")
-            while self._owed:
-                noop = await self._read_reply("NOOP")
-                self._owed -= 1
-                if self._on_command:
-                    self._on_command("NOOP", noop)
             self._in_flight, self._interrupts = verb, 0
             try:
                 self._writer.write(line)
                 await self._writer.drain()
+                # The replies to interrupting NOOPs come first. They are read only after this command is sent:
+                # a NOOP that reached Asterisk together with the interrupted command sits in res_agi's stdio
+                # buffer, and Asterisk only gets to it once more bytes make the socket readable.
+                while self._owed:
+                    noop = await self._read_reply("NOOP")
+                    self._owed -= 1
+                    if self._on_command:
+                        self._on_command("NOOP", noop)
                 reply = await self._read_reply(verb)
             except (ConnectionError, OSError) as exc:
                 self.closed = True

@@ -95,3 +95,17 @@ async def test_nothing_to_interrupt_between_commands_or_during_other_commands():
     wire.reply("200 result=0")
     assert await task == 0
     assert wire.sent == [b"EXEC Dial PJSIP/1001,15\n"]
+
+
+async def test_the_next_command_is_sent_before_the_noop_reply_is_awaited():
+    # a NOOP that reached Asterisk in the same read as WAIT FOR DIGIT waits in res_agi's stdio buffer until more
+    # bytes arrive: waiting for its reply before sending the next command would hang both sides
+    ch, wire = channel()
+    task = await started(ch.wait_for_digit(2000))
+    assert ch.interrupt()
+    wire.reply("200 result=0")                         # the wait ran to its timeout; the NOOP is not answered yet
+    assert await task is None
+    variable = await started(ch.get_variable("Z"))
+    assert wire.sent[-1] == b"GET VARIABLE Z\n"
+    wire.reply("200 result=0", "200 result=1 (z)")
+    assert await variable == "z"
