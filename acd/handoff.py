@@ -225,18 +225,14 @@ class AcdHandoff:
             else:
                 arrived.cancel()
 
-    async def _play(self, call: "Call", prompt_ids: list[str], escape: str = "", news: News | None = None
-                    ) -> str | None:
-        """Play prompts one by one; a key in ``escape`` stops them, and so does an offer for this caller
-        (the agent is waiting: the rest of an announcement is not worth their time)."""
+    async def _play(self, call: "Call", prompt_ids: list[str], escape: str, news: News) -> str | None:
+        """Play prompts one by one; a key in ``escape`` stops them, and so does news for this caller, even
+        mid-prompt (an offer: the agent is waiting, the rest of an announcement is not worth their time)."""
         for pid in prompt_ids:
-            if news is None:
-                digit, _ = await call.channel.stream_file(self._sound(call, pid), escape)
-            elif news.empty():
-                digit, _ = await self._interruptible(call.channel, news,
-                                                     call.channel.stream_file(self._sound(call, pid), escape))
-            else:
+            if not news.empty():
                 return None
+            digit, _ = await self._interruptible(call.channel, news,
+                                                 call.channel.stream_file(self._sound(call, pid), escape))
             if digit:
                 return digit
         return None
