@@ -9,6 +9,12 @@ Hang-up handling, as Asterisk 22 behaves (agi_raw2.log):
   * after it, channel (media) commands answer ``511``, while GET/SET VARIABLE, VERBOSE, NOOP and EXEC still work;
   * a media command returning ``-1`` is ambiguous (missing sound file or hung up): ``CHANNEL STATUS`` tells.
 Media commands raise :class:`AgiHangup` once the call is gone; a dropped socket raises :class:`AgiConnectionLost`.
+
+``interrupt()`` cuts short the WAIT FOR DIGIT or STREAM FILE in flight (the ACD's offer for a waiting caller): Asterisk
+watches the FastAGI socket while it waits or plays (``ast_waitfordigit_full``/``ast_waitstream_full`` with the AGI's
+ctrl fd), so bytes from the server end the command at once. WAIT FOR DIGIT then answers ``200 result=1``; an
+interrupted STREAM FILE answers nothing ("there is a new command"). The bytes sent are a NOOP; its reply comes
+before the next command's and is read once that command is sent.
 """
 from __future__ import annotations
 
@@ -32,6 +38,9 @@ from .protocol import HANGUP, AgiReply, Quoted, digit_from_code, format_command
 
 log = logging.getLogger(__name__)
 __all__ = ["MAX_LINE", "AgiChannel", "AgiHandler", "AgiRequest"]
+
+# commands that bytes from the server cut short: does the command still answer after that? (res_agi.c)
+INTERRUPTIBLE = {"WAIT FOR DIGIT": True, "STREAM FILE": False}
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,9 @@ class AgiChannel:
         self.missing_sounds: list[str] = []
         self._busy = False
         self._on_command = on_command
+        self._in_flight: str | None = None     # the verb awaiting its reply
+        self._interrupts = 0                   # NOOPs sent to interrupt the command in flight
+        self._owed = 0                         # NOOP replies still to read before the next command's
 
     @property
     def closed(self) -> bool:
@@ -127,6 +139,7 @@ class AgiChannel:
         if self._busy:
             raise AgiProtocolError(f"{verb} sent while another command waits for its reply")
         self._busy = True
+        self._in_flight, self._interrupts = verb, 0
         conn = self._conn
         try:
             drain = conn.send(line)
@@ -149,12 +162,37 @@ class AgiChannel:
                     self.hungup = True
                     continue
                 if isinstance(item, AgiReply):
+                    # The replies to interrupting NOOPs come first. They are read only after this command is
+                    # sent: a NOOP that reached Asterisk together with the interrupted command sits in res_agi's
+                    # stdio buffer, and Asterisk only gets to it once more bytes make the socket readable.
+                    if self._owed:
+                        self._owed -= 1
+                        if self._on_command:
+                            self._on_command("NOOP", item)
+                        continue
                     break
         finally:
             self._busy = False
+            self._in_flight = None
+        if self._interrupts:
+            # an interrupted STREAM FILE gave no reply of its own: the first NOOP's (no endpos) stood in for it
+            stood_in = not INTERRUPTIBLE.get(verb, True) and item.endpos is None
+            self._owed += self._interrupts - stood_in
         if self._on_command:
             self._on_command(verb, item)
         return item
+
+    def interrupt(self) -> bool:
+        """End the WAIT FOR DIGIT or STREAM FILE in flight now (see the module doc). False when no such command
+        is waiting for its reply."""
+        if self.closed or self._in_flight not in INTERRUPTIBLE:
+            return False
+        try:
+            self._conn.send(b"NOOP\n")
+        except (AgiConnectionLost, ConnectionError, OSError, RuntimeError):
+            return False
+        self._interrupts += 1
+        return True
 
     async def checked_command(self, verb: str, *args: object) -> AgiReply:
         """Send a command the typed API has no method for (DATABASE PUT, CONTROL STREAM FILE, GOSUB…) and
