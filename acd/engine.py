@@ -38,7 +38,7 @@ from acd.config import AgentProfile, QueueSettings, check_queues
 from acd.queue_log import QueueLogEntry, entry
 from acd.state import ON_CALL_REASON, AgentRecord, AgentState, CallRecord, CallRequest, CallState, Outcome
 from acd.strategies import StrategyContext, strategy_class
-from acd.waiting import WaitingCalls, wait_key
+from acd.waiting import ClassHeap, WaitingCalls, wait_key
 
 MAX_OVERFLOW_HOPS = 3
 IN_CALL = (AgentState.RINGING, AgentState.BUSY, AgentState.WRAPUP)
@@ -105,6 +105,17 @@ class Engine:
         self._eager = {aid: tuple(self.strategies[q] for q in a.queues if not self.strategies[q].lazy)
                        for aid, a in self.agents.items()}
         self._indexed = {q: w.indexed for q, w in self.waiting.items()}
+        # where each agent's callers wait: the class heaps it may take from (kept up to date as heaps
+        # appear), and the queues of filtering strategies, walked in order
+        self._heaps: dict[str, list[ClassHeap]] = {aid: [] for aid in self.agents}
+        self._walked = {aid: [self.waiting[q] for q in a.queues if self.waiting[q].filtering]
+                        for aid, a in self.agents.items()}
+        for qname, w in self.waiting.items():
+            w.new_class = lambda cls, heap, queue=qname: self._new_class(queue, cls, heap)
+        for qname, ids in self.members.items():      # each member's call classes, worked out once
+            if self._indexed[qname]:
+                for aid in ids:
+                    self.strategies[qname].classes_for(self.agents[aid])
         self.calls: dict[str, CallRecord] = {}
         self._logged_in: dict[str, int] = {q: 0 for q in self.queues}
         self._timers: list[tuple[float, int, str, str, int]] = []
@@ -203,13 +214,17 @@ class Engine:
             self._overflow(call, now, reason, entered=False)
             return
         waiting = self.waiting[q.name]
-        waiting.add(call)
-        call.orig_position = waiting.position(call)
+        call.orig_position = waiting.position(call)          # callers ahead + 1 (the call is not filed yet)
         self._emit(now, call.id, q.name, None, "ENTERQUEUE", "", call.request.caller, call.orig_position)
         call.timer_token += 1
         if q.max_wait_s is not None:
             self._timer(now + q.max_wait_s, "maxwait", call.id, call.timer_token)
-        self._dispatch_call(call, now)
+        # decision; a call that rings at once is never filed (no ready agent may take anyone waiting)
+        agent = self.strategies[q.name].pick(call, call.tried)
+        if agent is None:
+            waiting.add(call)
+        else:
+            self._offer(call, agent, now, filed=False)
 
     def _dispatch_call(self, call: CallRecord, now: float) -> None:
         """Decision: a caller is waiting for an agent (see the module docstring for the rule)."""
@@ -217,12 +232,39 @@ class Engine:
         if agent is not None:
             self._offer(call, agent, now)
 
+    def _new_class(self, queue: str, cls, heap: ClassHeap) -> None:
+        """A class heap appeared in a queue: it becomes a source of every member that may take its calls."""
+        strat, indexed = self.strategies[queue], self._indexed[queue]
+        for aid in self.members[queue]:
+            if not indexed or strat.accepts_class(self.agents[aid], cls):
+                self._heaps[aid].append(heap)
+
     def _dispatch_agent(self, agent: AgentRecord, now: float) -> None:
         """Decision: a ready agent looks for a waiting caller, else joins its queues' pools."""
-        best = fallback = None
-        waiting = self.waiting
-        for qname in agent.queues:
-            best, fallback = waiting[qname].best_for(agent, best, fallback)
+        agent_id = agent.id
+        best = fallback = None                 # the best call it has not missed / the best call at all
+        for ch in self._heaps[agent_id]:
+            heap = ch.heap
+            if not heap:
+                continue
+            key = heap[0]
+            call = ch.by_key.get(key)
+            if call is None:                   # stale top: drop what left
+                key = ch.head()
+                if key is None:
+                    continue
+                call = ch.by_key[key]
+            if fallback is None or key < fallback.wait_key:
+                fallback = call
+            if best is not None and key > best.wait_key:
+                continue
+            if agent_id in call.tried:
+                call = ch.first_untried(agent_id, best.wait_key if best is not None else None)
+                if call is None:
+                    continue
+            best = call
+        for w in self._walked[agent_id]:
+            best, fallback = w.best_in_order(agent, best, fallback)
         call = best or fallback
         if call is not None:
             self._offer(call, agent, now)
@@ -238,8 +280,9 @@ class Engine:
         for strat in self._eager[agent.id]:
             strat.remove(agent)
 
-    def _offer(self, call: CallRecord, agent: AgentRecord, now: float) -> None:
-        self.waiting[call.queue].remove(call)
+    def _offer(self, call: CallRecord, agent: AgentRecord, now: float, filed: bool = True) -> None:
+        if filed:
+            self.waiting[call.queue].remove(call)
         self._unpool(agent)
         self._offer_seq += 1
         agent.state = AgentState.RINGING
@@ -657,6 +700,9 @@ class Engine:
                  for q, ids in self.members.items()}
         for qname, strat in self.strategies.items():
             strat.check(ready[qname])
+        for aid, agent in self.agents.items():
+            want = sorted(id(h) for q in agent.queues for h in self.waiting[q].heaps_for(agent))
+            assert sorted(map(id, self._heaps[aid])) == want, f"agent {aid}: call sources out of date"
         taker: dict[tuple, str | None] = {}           # (queue, call class) -> a ready agent that may take it
         for call in self.calls.values():
             if call.state is CallState.WAITING:
