@@ -129,9 +129,10 @@ class Engine:
 
     # ---------------------------------------------------------------- helpers
     def _emit(self, time: float, callid, queue, agent, event, *data) -> None:
-        item = entry(time, callid, queue, agent, event, *data)
-        for sink in self.log:
-            sink(item)
+        if self.log:                                 # nobody listening: no entry to build
+            item = entry(time, callid, queue, agent, event, *data)
+            for sink in self.log:
+                sink(item)
 
     def _at(self, now: float) -> float:
         """The engine clock only moves forward; an event reported late (an answer learnt when Dial
@@ -220,15 +221,18 @@ class Engine:
         if q.max_wait_s is not None:
             self._timer(now + q.max_wait_s, "maxwait", call.id, call.timer_token)
         # decision; a call that rings at once is never filed (no ready agent may take anyone waiting)
-        agent = self.strategies[q.name].pick(call, call.tried)
+        agent = self._choose_agent(call)
         if agent is None:
             waiting.add(call)
         else:
             self._offer(call, agent, now, filed=False)
 
+    def _choose_agent(self, call: CallRecord) -> AgentRecord | None:
+        """Decision: the agent for a waiting caller (see the module docstring for the rule)."""
+        return self.strategies[call.queue].pick(call, call.tried)
+
     def _dispatch_call(self, call: CallRecord, now: float) -> None:
-        """Decision: a caller is waiting for an agent (see the module docstring for the rule)."""
-        agent = self.strategies[call.queue].pick(call, call.tried)
+        agent = self._choose_agent(call)
         if agent is not None:
             self._offer(call, agent, now)
 
@@ -240,7 +244,18 @@ class Engine:
                 self._heaps[aid].append(heap)
 
     def _dispatch_agent(self, agent: AgentRecord, now: float) -> None:
-        """Decision: a ready agent looks for a waiting caller, else joins its queues' pools."""
+        """A ready agent takes a waiting caller, else joins its queues' pools."""
+        call = self._choose_call(agent)
+        if call is not None:
+            self._offer(call, agent, now)
+            return
+        agent.ready_stamp += 1
+        strategies = self.strategies
+        for qname in agent.queues:
+            strategies[qname].add(agent)
+
+    def _choose_call(self, agent: AgentRecord) -> CallRecord | None:
+        """Decision: the waiting caller for an agent that becomes ready (see the module docstring)."""
         agent_id = agent.id
         best = fallback = None                 # the best call it has not missed / the best call at all
         for ch in self._heaps[agent_id]:
@@ -265,14 +280,7 @@ class Engine:
             best = call
         for w in self._walked[agent_id]:
             best, fallback = w.best_in_order(agent, best, fallback)
-        call = best or fallback
-        if call is not None:
-            self._offer(call, agent, now)
-            return
-        agent.ready_stamp += 1
-        strategies = self.strategies
-        for qname in agent.queues:
-            strategies[qname].add(agent)
+        return best or fallback
 
     def _unpool(self, agent: AgentRecord) -> None:
         """The agent stops being ready: every lazy pool entry of it goes stale at once."""

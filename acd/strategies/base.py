@@ -231,7 +231,7 @@ class SkillPoolStrategy(LazyStrategy):
             pool.push(agent)
 
     def pick(self, call, tried):
-        first, untried = self._pool(self.call_skill(call)).take(tried)
+        first, untried = self._pool(call.route_class).take(tried)     # route_class: the call's skill
         return untried or first
 
     def candidates(self, call):
