@@ -21,7 +21,8 @@ Method: two engines are built from the same seed and fed the same events. Pass 1
 (``acd.linear_scan``: a walk over every agent / every waiting call under the same rules — the reference the
 randomized test checks the engine against) on the state just before each decision, then lets the engine
 decide untimed; pass 2 times the engine's event (``agent_ready`` / ``wrapup_ended`` / ``enqueue``, queue
-log entries built for a sink). Both passes must pick the same agent / call every time, so the figures are
+log entries built for a sink), after one caller of every kind went through every queue (a strategy builds
+its pool for a skill on first use). Both passes must pick the same agent / call every time, so the figures are
 for the same decisions on the same states. Latency: wall clock (p50, p99) and the thread's CPU time (p99
 cpu: leaves out the time the process waited for a core, so it holds on a busy machine). Not a test: it
 prints figures.
@@ -200,6 +201,13 @@ def call_to_agent(args, strategy: str, measure: Measure) -> list:
         now += 0.01
         eng.agent_ready(now, aid)
     assert not offers(eng)
+    # steady state: a caller of every kind through every open queue first (a strategy builds its pool for a
+    # skill when the first caller needs it)
+    for qname in open_queues:
+        for skill in (None, *LANGUAGES):
+            now += 0.01
+            eng.enqueue(now, CallRequest(call_id=f"warm-{qname}-{skill}", queue=qname, skill=skill))
+            settle(eng, rng, now, offers(eng), end_wrapup=True)
     picks = []
     for _ in range(args.decisions):
         now += 1.0
