@@ -1,7 +1,8 @@
 """One queue's waiting callers (callback entries included), in the order they are served.
 
 The order is priority (highest first), then arrival: one integer key per call, ``wait_key`` =
--priority · 2⁴⁸ + seq, kept in a sorted list (positions for the announcements in O(log n)). For an agent
+-priority · 2⁴⁸ + seq, kept in a sorted Python list (bisect: a position is O(log n); filing and leaving move
+the list's tail with one memmove, microseconds even for 10,000 callers in one queue). For an agent
 becoming ready the calls are also indexed by the queue strategy's *class* (e.g. the skill a call needs; one
 class when the strategy accepts every call): one min-heap of keys per class with lazy deletion (a key whose
 call no longer waits here is dropped when it reaches the top), so the agent looks at the head of each class
@@ -10,10 +11,9 @@ walked in order (``best_in_order``).
 """
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from heapq import heapify, heappop, heappush
 from typing import Callable, Hashable, Iterator
-
-from sortedcontainers import SortedList
 
 from acd.state import AgentRecord, CallRecord
 from acd.strategies import Strategy
@@ -64,7 +64,7 @@ class ClassHeap:
 class WaitingCalls:
     def __init__(self, strategy: Strategy) -> None:
         self.strategy = strategy
-        self.order = SortedList()
+        self.order: list[int] = []
         self.by_key: dict[int, CallRecord] = {}
         kind = type(strategy)
         self.indexed = kind.call_class is not Strategy.call_class          # one heap per call class
@@ -75,7 +75,7 @@ class WaitingCalls:
     # ---------------------------------------------------------------- membership
     def add(self, call: CallRecord) -> None:
         key = call.wait_key
-        self.order.add(key)
+        insort(self.order, key)
         self.by_key[key] = call
         if not self.filtering:
             ch = self.classes.get(call.route_class)
@@ -95,12 +95,17 @@ class WaitingCalls:
         ch.present = set(ch.heap)
 
     def remove(self, call: CallRecord) -> None:
-        self.order.remove(call.wait_key)
-        del self.by_key[call.wait_key]
+        key = call.wait_key
+        order = self.order
+        i = bisect_left(order, key)
+        if i == len(order) or order[i] != key:
+            raise ValueError(f"call {call.id} is not waiting here")
+        del order[i]
+        del self.by_key[key]
 
     def position(self, call: CallRecord) -> int:
-        """1-based place of a waiting call."""
-        return self.order.bisect_left(call.wait_key) + 1
+        """1-based place of a call (filed or about to be: callers ahead + 1)."""
+        return bisect_left(self.order, call.wait_key) + 1 if self.order else 1
 
     def __iter__(self) -> Iterator[CallRecord]:
         by_key = self.by_key
@@ -144,8 +149,7 @@ class WaitingCalls:
 
     # ---------------------------------------------------------------- checks
     def check(self, queue: str) -> None:
-        keys = list(self.order)
-        assert keys == sorted(self.by_key), f"{queue}: waiting order and calls disagree"
+        assert self.order == sorted(self.by_key), f"{queue}: waiting order and calls disagree"
         for key, call in self.by_key.items():
             assert call.wait_key == key, f"{queue}: call {call.id} filed under a wrong key"
             if not self.filtering:

@@ -2,9 +2,7 @@
 
 The ring is a sorted list of member positions with lazy deletion: an agent that stops being ready keeps
 its place until the pointer passes it (then it is dropped), and finds it again if it is back by then."""
-from itertools import chain
-
-from sortedcontainers import SortedList
+from bisect import bisect_left, bisect_right, insort
 
 from acd.strategies.base import LazyStrategy
 from acd.strategies.registry import register
@@ -15,7 +13,7 @@ class RoundRobin(LazyStrategy):
     def __init__(self, queue, order, ctx):
         super().__init__(queue, order, ctx)
         self.last = -1                                  # member order of the agent offered last
-        self.ring = SortedList()                        # member positions (some stale)
+        self.ring: list[int] = []                       # member positions, sorted (some stale)
         self.at: dict[int, object] = {}                 # member position -> agent
 
     def add(self, agent):
@@ -23,40 +21,42 @@ class RoundRobin(LazyStrategy):
             position = self.order[agent.id]
             if position not in self.at:
                 self.at[position] = agent
-                self.ring.add(position)
+                insort(self.ring, position)
 
-    def _walk(self):
-        """Live agents in ring order from after ``last``; stale positions met on the way are dropped."""
-        ring = self.ring
-        start = ring.bisect_right(self.last)
+    def _walk(self, tried):
+        """(first live agent after ``last`` in ring order, first one not in ``tried``); drops stale places."""
+        ring, at, stamp = self.ring, self.at, self._stamp
+        n = len(ring)
+        i = bisect_right(ring, self.last)
+        first = found = None
         stale = []
-        try:
-            for position in chain(ring.islice(start), ring.islice(0, start)):
-                agent = self.at[position]
-                if self._stamp.get(agent.id) == agent.ready_stamp:
-                    yield agent
-                else:
-                    stale.append(position)
-        finally:
-            for position in stale:
-                ring.remove(position)
-                del self.at[position]
+        for _ in range(n):
+            if i == n:
+                i = 0
+            position = ring[i]
+            i += 1
+            agent = at[position]
+            if stamp.get(agent.id) != agent.ready_stamp:
+                stale.append(position)
+                continue
+            if first is None:
+                first = agent
+            if agent.id not in tried:
+                found = agent
+                break
+        for position in stale:
+            del ring[bisect_left(ring, position)]
+            del at[position]
+        return first, found
 
     def pick(self, call, tried):
-        first = None
-        walk = self._walk()
-        try:
-            for agent in walk:
-                if agent.id not in tried:
-                    return agent
-                if first is None:
-                    first = agent
-        finally:
-            walk.close()
-        return first
+        first, found = self._walk(tried)
+        return found or first
 
     def candidates(self, call):
-        return iter(list(self._walk()))
+        start = bisect_right(self.ring, self.last)
+        ring = self.ring[start:] + self.ring[:start]
+        return iter([a for a in (self.at[p] for p in ring) if self.is_ready(a)])
 
     def offered(self, agent, call):
         self.last = self.order[agent.id]
@@ -64,4 +64,4 @@ class RoundRobin(LazyStrategy):
     def check(self, ready):
         live = sorted(a.id for a in (self.at[p] for p in self.ring) if self._stamp.get(a.id) == a.ready_stamp)
         assert live == sorted(a.id for a in ready), f"{self.queue.name}: ring != ready"
-        assert sorted(self.at) == list(self.ring), f"{self.queue.name}: ring positions disagree"
+        assert sorted(self.at) == self.ring, f"{self.queue.name}: ring positions disagree"
