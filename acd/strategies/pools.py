@@ -1,7 +1,7 @@
 """The containers strategies keep their ready agents in.
 
 ``LazyPool`` is the fast one: a binary heap ordered by a key computed when the agent joins, with lazy
-deletion. An agent leaves every pool at once in O(1): the engine bumps its ``ready_stamp`` and an entry
+deletion; entries are flat tuples (key fields, agent id, stamp, agent) so a comparison is mostly one float. An agent leaves every pool at once in O(1): the engine bumps its ``ready_stamp`` and an entry
 whose stamp is no longer the agent's is dropped when it reaches the top. A decision looks at the top
 (O(log n) amortized); walking further (past agents who already missed the call) pops and pushes back.
 
@@ -25,18 +25,18 @@ class LazyPool:
 
     def __init__(self, key: Callable[[AgentRecord], tuple]) -> None:
         self._key = key
-        self._heap: list[tuple] = []            # (key, agent id, stamp, agent): the id breaks ties
+        self._heap: list[tuple] = []            # (*key, agent id, stamp, agent): the id breaks ties
         self._limit = _MIN_COMPACT
 
     def push(self, agent: AgentRecord) -> None:
         heap = self._heap
-        heappush(heap, (self._key(agent), agent.id, agent.ready_stamp, agent))
+        heappush(heap, (*self._key(agent), agent.id, agent.ready_stamp, agent))
         if len(heap) > self._limit:
             self._compact()
 
     def _compact(self) -> None:
         """Drop stale entries buried under live ones (keeps the heap within twice the live agents)."""
-        live = [e for e in self._heap if e[2] == e[3].ready_stamp]
+        live = [e for e in self._heap if e[-2] == e[-1].ready_stamp]
         heapify(live)
         self._heap = live
         self._limit = max(_MIN_COMPACT, 2 * len(live))
@@ -46,8 +46,8 @@ class LazyPool:
         heap = self._heap
         while heap:
             top = heap[0]
-            agent = top[3]
-            if top[2] != agent.ready_stamp:
+            agent = top[-1]
+            if top[-2] != agent.ready_stamp:
                 heappop(heap)
                 continue
             if not skip or agent.id not in skip:
@@ -55,11 +55,11 @@ class LazyPool:
             break
         else:
             return None, None
-        first, found, popped = heap[0][3], None, []
+        first, found, popped = heap[0][-1], None, []
         while heap:
             entry = heappop(heap)
-            agent = entry[3]
-            if entry[2] != agent.ready_stamp:
+            agent = entry[-1]
+            if entry[-2] != agent.ready_stamp:
                 continue
             popped.append(entry)
             if agent.id not in skip:
@@ -71,19 +71,19 @@ class LazyPool:
 
     def ordered(self) -> list[AgentRecord]:
         """Live agents, best first (O(n log n): for checks and debugging, not decisions)."""
-        return [e[3] for e in sorted(e for e in self._heap if e[2] == e[3].ready_stamp)]
+        return [e[-1] for e in sorted(e for e in self._heap if e[-2] == e[-1].ready_stamp)]
 
     def check(self, expected: Iterable[AgentRecord]) -> None:
         heap = self._heap
         for i in range(1, len(heap)):
             assert not heap[i] < heap[(i - 1) // 2], "pool heap out of order"
-        live = [e[1] for e in heap if e[2] == e[3].ready_stamp]
+        live = [e[-3] for e in heap if e[-2] == e[-1].ready_stamp]
         assert len(live) == len(set(live)), f"agent twice in a pool: {sorted(live)[:5]}"
         want = sorted(a.id for a in expected)
         assert sorted(live) == want, f"pool holds {sorted(live)[:5]}..., ready {want[:5]}..."
         for e in heap:
-            if e[2] == e[3].ready_stamp:
-                assert e[0] == self._key(e[3]), f"pool key of {e[1]} changed while ready"
+            if e[-2] == e[-1].ready_stamp:
+                assert e[:-3] == tuple(self._key(e[-1])), f"pool key of {e[-3]} changed while ready"
 
 
 class KeyedPool:

@@ -18,6 +18,6 @@ def test_routing_bench_quick_prints_both_decisions_for_every_strategy():
         for decision in ("agent→call", "call→agent"):
             assert f"{strategy} {decision} (" in text, f"no {strategy} {decision} section"
     assert text.count("  hotline ") == 6 and text.count("  linear scan ") == 6
-    assert text.count("ratio (linear scan ÷ hotline): mean ") == 6
+    assert text.count("ratio (linear scan ÷ hotline): p50 ") == 6
     summary = text.split("summary (targets:")[1].splitlines()[2:]
     assert len(summary) == 6 and all(line.rstrip().endswith("×") for line in summary), summary
