@@ -1,16 +1,18 @@
 """The containers strategies keep their ready agents in.
 
-``LazyPool`` is the fast one: a binary heap ordered by a key computed when the agent joins, with lazy
-deletion; entries are flat tuples (key fields, agent id, stamp, agent) so a comparison is mostly one float. An agent leaves every pool at once in O(1): the engine bumps its ``ready_stamp`` and an entry
-whose stamp is no longer the agent's is dropped when it reaches the top. A decision looks at the top
-(O(log n) amortized); walking further (past agents who already missed the call) pops and pushes back.
+``LazyPool`` is the fast one: a sorted Python list of flat entries (key fields, agent id, stamp, agent) with
+a head index and lazy deletion. An agent leaves every pool at once in O(1): the engine bumps its
+``ready_stamp``, and an entry whose stamp is no longer the agent's is stale. A decision skips stale entries
+at the head (the head only moves past stale ones) and takes the first live one; walking further (past
+agents who already missed the call) reads on without changing anything. Joining is a bisect (C) plus a
+memmove of the list's tail; stale entries are dropped in bulk when they outnumber the live ones.
 
 ``KeyedPool`` keeps a sorted list with eager removal: for strategies that need positional access
 (random picks by index).
 """
 from __future__ import annotations
 
-from heapq import heapify, heappop, heappush
+from bisect import bisect_right
 from typing import Callable, Collection, Iterable, Iterator
 
 from sortedcontainers import SortedList
@@ -21,67 +23,65 @@ _MIN_COMPACT = 64
 
 
 class LazyPool:
-    __slots__ = ("_key", "_heap", "_limit")
+    __slots__ = ("_key", "_list", "_head", "_limit")
 
     def __init__(self, key: Callable[[AgentRecord], tuple]) -> None:
         self._key = key
-        self._heap: list[tuple] = []            # (*key, agent id, stamp, agent): the id breaks ties
+        self._list: list[tuple] = []            # (*key, agent id, stamp, agent), sorted: the id breaks ties
+        self._head = 0                          # every entry before it is stale
         self._limit = _MIN_COMPACT
 
     def push(self, agent: AgentRecord) -> None:
-        heap = self._heap
-        heappush(heap, (*self._key(agent), agent.id, agent.ready_stamp, agent))
-        if len(heap) > self._limit:
+        entry = (*self._key(agent), agent.id, agent.ready_stamp, agent)
+        entries = self._list
+        i = bisect_right(entries, entry)
+        entries.insert(i, entry)
+        if i < self._head:
+            self._head = i
+        if len(entries) > self._limit:
             self._compact()
 
     def _compact(self) -> None:
-        """Drop stale entries buried under live ones (keeps the heap within twice the live agents)."""
-        live = [e for e in self._heap if e[-2] == e[-1].ready_stamp]
-        heapify(live)
-        self._heap = live
-        self._limit = max(_MIN_COMPACT, 2 * len(live))
+        """Drop the stale entries (keeps the list within twice the live agents)."""
+        self._list = [e for e in self._list[self._head:] if e[-2] == e[-1].ready_stamp]
+        self._head = 0
+        self._limit = max(_MIN_COMPACT, 2 * len(self._list))
 
     def take(self, skip: Collection[str]) -> tuple[AgentRecord | None, AgentRecord | None]:
         """(the best ready agent, the best one whose id is not in ``skip``), either None if there is none."""
-        heap = self._heap
-        while heap:
-            top = heap[0]
-            agent = top[-1]
-            if top[-2] != agent.ready_stamp:
-                heappop(heap)
-                continue
-            if not skip or agent.id not in skip:
-                return agent, agent
-            break
-        else:
-            return None, None
-        first, found, popped = heap[0][-1], None, []
-        while heap:
-            entry = heappop(heap)
-            agent = entry[-1]
-            if entry[-2] != agent.ready_stamp:
-                continue
-            popped.append(entry)
-            if agent.id not in skip:
-                found = agent
+        entries, head = self._list, self._head
+        n = len(entries)
+        while head < n:
+            entry = entries[head]
+            if entry[-2] == entry[-1].ready_stamp:
                 break
-        for entry in popped:
-            heappush(heap, entry)
-        return first, found
+            head += 1
+        self._head = head
+        if head == n:
+            return None, None
+        first = entries[head][-1]
+        if not skip or first.id not in skip:
+            return first, first
+        for i in range(head + 1, n):
+            entry = entries[i]
+            agent = entry[-1]
+            if entry[-2] == agent.ready_stamp and agent.id not in skip:
+                return first, agent
+        return first, None
 
     def ordered(self) -> list[AgentRecord]:
-        """Live agents, best first (O(n log n): for checks and debugging, not decisions)."""
-        return [e[-1] for e in sorted(e for e in self._heap if e[-2] == e[-1].ready_stamp)]
+        """Live agents, best first."""
+        return [e[-1] for e in self._list[self._head:] if e[-2] == e[-1].ready_stamp]
 
     def check(self, expected: Iterable[AgentRecord]) -> None:
-        heap = self._heap
-        for i in range(1, len(heap)):
-            assert not heap[i] < heap[(i - 1) // 2], "pool heap out of order"
-        live = [e[-3] for e in heap if e[-2] == e[-1].ready_stamp]
+        entries = self._list
+        assert all(entries[i] < entries[i + 1] for i in range(len(entries) - 1)), "pool out of order"
+        assert all(e[-2] != e[-1].ready_stamp for e in entries[:self._head]), "a live agent behind the head"
+        live = [e[-3] for e in entries if e[-2] == e[-1].ready_stamp]
         assert len(live) == len(set(live)), f"agent twice in a pool: {sorted(live)[:5]}"
         want = sorted(a.id for a in expected)
         assert sorted(live) == want, f"pool holds {sorted(live)[:5]}..., ready {want[:5]}..."
-        for e in heap:
+        for e in entries:
             if e[-2] == e[-1].ready_stamp:
                 assert e[:-3] == tuple(self._key(e[-1])), f"pool key of {e[-3]} changed while ready"
 
