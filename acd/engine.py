@@ -37,7 +37,7 @@ from acd import actions as act
 from acd.config import AgentProfile, QueueSettings, check_queues
 from acd.queue_log import QueueLogEntry, entry
 from acd.state import ON_CALL_REASON, AgentRecord, AgentState, CallRecord, CallRequest, CallState, Outcome
-from acd.strategies import StrategyContext, strategy_class
+from acd.strategies import Strategy, StrategyContext, strategy_class
 from acd.waiting import ClassHeap, WaitingCalls, wait_key
 
 MAX_OVERFLOW_HOPS = 3
@@ -105,6 +105,8 @@ class Engine:
         self._eager = {aid: tuple(self.strategies[q] for q in a.queues if not self.strategies[q].lazy)
                        for aid, a in self.agents.items()}
         self._indexed = {q: w.indexed for q, w in self.waiting.items()}
+        # queues whose strategy remembers offers (round robin's pointer)
+        self._remembering = {q for q, s in self.strategies.items() if type(s).offered is not Strategy.offered}
         # where each agent's callers wait: the class heaps it may take from (kept up to date as heaps
         # appear), and the queues of filtering strategies, walked in order
         self._heaps: dict[str, list[ClassHeap]] = {aid: [] for aid in self.agents}
@@ -186,7 +188,8 @@ class Engine:
     # ---------------------------------------------------------------- calls
     def enqueue(self, now: float, request: CallRequest) -> CallRecord:
         """A caller arrives from the IVR. The returned record's ``outcome`` is set if it could not join."""
-        now = self._at(now)
+        if now > self.now:
+            self.now = now
         if request.call_id in self.calls:
             raise DuplicateCall(request.call_id)
         q = self.queues.get(request.queue)
@@ -299,10 +302,10 @@ class Engine:
         call.agent_id = agent.id
         call.offer_id = self._offer_seq
         call.ring_started = now
-        self.strategies[call.queue].offered(agent, call)
+        if call.queue in self._remembering:
+            self.strategies[call.queue].offered(agent, call)
         self.actions.append(act.Offer(call.id, agent.id, agent.profile.endpoint, self.queues[call.queue].ring_timeout_s,
-                                      call.offer_id, callback=call.callback,
-                                      callback_number=call.request.callback_number or ""))
+                                      call.offer_id, call.callback, call.request.callback_number or ""))
 
     def _ringing(self, call_id: str, agent_id: str, offer_id: int | None) -> CallRecord | None:
         call = self.calls.get(call_id)
@@ -528,8 +531,8 @@ class Engine:
     def agent_ready(self, now: float, agent_id: str) -> None:
         """CTI: the agent is ready (logged in and available). While in a call it applies afterwards."""
         now = self._at(now)
-        agent = self.agent(agent_id)
-        if self._after_call(agent, now, AgentState.READY) or agent.state is AgentState.READY:
+        agent = self.agents.get(agent_id) or self.agent(agent_id)
+        if agent.state is AgentState.READY or self._after_call(agent, now, AgentState.READY):
             return
         if agent.state is AgentState.NOT_READY:
             self._emit(now, None, "NONE", agent.id, "UNPAUSE", agent.reason)
