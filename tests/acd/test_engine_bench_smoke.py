@@ -13,11 +13,12 @@ def test_routing_bench_quick_prints_both_decisions_for_every_strategy():
     out = subprocess.run([sys.executable, str(BENCH), "--quick"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     text = out.stdout
-    assert text.startswith("machine: nproc ") and "Python 3" in text
+    assert text.startswith("machine: nproc ") and "Python 3" in text and "machine noise: " in text
     for strategy in ("skill-based", "longest-idle", "round-robin"):
         for decision in ("agent→call", "call→agent"):
             assert f"{strategy} {decision} (" in text, f"no {strategy} {decision} section"
     assert text.count("  hotline ") == 6 and text.count("  linear scan ") == 6
     assert text.count("ratio (linear scan ÷ hotline): p50 ") == 6
+    assert text.count("hotline undisturbed: cpu p99 ") == 6
     summary = text.split("summary (targets:")[1].splitlines()[2:]
     assert len(summary) == 6 and all(line.rstrip().endswith("×") for line in summary), summary
