@@ -2,6 +2,7 @@
 figure next to the linear scan's and the ratio (no timing assertion: the figures are the bench's business)."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,8 @@ def test_routing_bench_quick_prints_both_decisions_for_every_strategy():
     for strategy in ("skill-based", "longest-idle", "round-robin"):
         for decision in ("agent→call", "call→agent"):
             assert f"{strategy} {decision} (" in text, f"no {strategy} {decision} section"
-    assert text.count("  hotline ") == 6 and text.count("  linear scan ") == 6
+    figures = re.compile(r"^  (hotline|linear scan) +[\d,]+ +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+$", re.M)
+    assert [m.group(1) for m in figures.finditer(text)] == ["hotline", "linear scan"] * 6
     assert text.count("ratio (linear scan ÷ hotline): p50 ") == 6
     assert text.count("hotline undisturbed: cpu p99 ") == 6
     summary = text.split("summary (targets:")[1].splitlines()[2:]
