@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from functools import partial
 import random
 from collections import deque
 from typing import Callable, Iterable
@@ -113,7 +114,7 @@ class Engine:
         self._walked = {aid: [self.waiting[q] for q in a.queues if self.waiting[q].filtering]
                         for aid, a in self.agents.items()}
         for qname, w in self.waiting.items():
-            w.new_class = lambda cls, heap, queue=qname: self._new_class(queue, cls, heap)
+            w.new_class = partial(self._new_class, qname)
         for qname, ids in self.members.items():      # each member's call classes, worked out once
             if self._indexed[qname]:
                 for aid in ids:
@@ -268,10 +269,10 @@ class Engine:
             key = heap[0]
             call = ch.by_key.get(key)
             if call is None:                   # stale top: drop what left
-                key = ch.head()
-                if key is None:
+                head = ch.head()
+                if head is None:
                     continue
-                call = ch.by_key[key]
+                key, call = head, ch.by_key[head]
             if fallback is None or key < fallback.wait_key:
                 fallback = call
             if best is not None and key > best.wait_key:
@@ -712,8 +713,8 @@ class Engine:
         for qname, strat in self.strategies.items():
             strat.check(ready[qname])
         for aid, agent in self.agents.items():
-            want = sorted(id(h) for q in agent.queues for h in self.waiting[q].heaps_for(agent))
-            assert sorted(map(id, self._heaps[aid])) == want, f"agent {aid}: call sources out of date"
+            sources = sorted(id(h) for q in agent.queues for h in self.waiting[q].heaps_for(agent))
+            assert sorted(map(id, self._heaps[aid])) == sources, f"agent {aid}: call sources out of date"
         taker: dict[tuple, str | None] = {}           # (queue, call class) -> a ready agent that may take it
         for call in self.calls.values():
             if call.state is CallState.WAITING:
