@@ -16,9 +16,10 @@ agent / every waiting call; the randomized test checks the engine's choices agai
   (highest) then arrival that it has not missed yet; if it missed all of them, the first one.
   Otherwise it joins its queues' ready pools.
 
-Neither decision walks the agents or the callers: ready agents sit in per-queue (per-skill) heaps ordered
-by the strategy, waiting calls in per-queue order with a per-class heap (``acd.waiting``); entries leave
-lazily (version stamps), so a decision touches O(log n) entries.
+Neither decision walks the agents or the callers: ready agents sit in per-queue (per-skill) pools sorted
+by the strategy (``acd.strategies.pools``), waiting calls in per-queue order with a per-class heap
+(``acd.waiting``); entries leave lazily (an agent's ready stamp, a call's key), so a decision touches a few
+entries at the front, O(log n) at most.
 
 Invariants (``check_invariants``): an agent holds at most one call and a call at most one agent, and
 both sides agree; every active call is in exactly one place (waiting in its queue, ringing, connected);
