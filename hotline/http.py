@@ -4,7 +4,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import uvicorn
 from fastapi import APIRouter, FastAPI
@@ -12,13 +13,18 @@ from fastapi.responses import JSONResponse
 
 import hotline
 from hotline.deps import Deps
+from hotline.http_limits import RequestLimits
 
 log = logging.getLogger(__name__)
 
 
-def create_app(deps: Deps, routers: Iterable[APIRouter] = ()) -> FastAPI:
+def create_app(deps: Deps, routers: Iterable[APIRouter] = (), *,
+               authenticate: Callable[[str | None], Any] | None = None) -> FastAPI:
+    """``authenticate(authorization_header)`` (raising on wrong credentials) lets the edge refuse a request
+    with a body before reading it; without it the edge only insists that credentials are present."""
     app = FastAPI(title="hotline", version=hotline.__version__, docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.state.deps = deps
+    app.add_middleware(RequestLimits, authenticate=authenticate)
 
     @app.get("/api/health")
     async def health() -> JSONResponse:

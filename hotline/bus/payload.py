@@ -1,12 +1,11 @@
-"""Bounded decoding of incoming MQTT payloads: size and nesting depth are checked before json.loads.
-
-A payload of a thousand ``[`` would otherwise raise RecursionError deep inside the JSON parser; the depth
-scan below is linear, allocation-free and never recurses.
-"""
+"""Bounded decoding of incoming MQTT payloads: size and nesting depth are checked before json.loads
+(a payload of a thousand ``[`` would otherwise raise RecursionError deep inside the JSON parser)."""
 from __future__ import annotations
 
 import json
 from typing import Any
+
+from hotline.limits import json_depth_exceeds
 
 MAX_PAYLOAD_BYTES = 64 * 1024       # an agent command is a few hundred bytes
 MAX_DEPTH = 16                      # {"args": {"audience": {...}}} is depth 3
@@ -14,30 +13,6 @@ MAX_DEPTH = 16                      # {"args": {"audience": {...}}} is depth 3
 
 class PayloadError(ValueError):
     """The payload is refused; the message says why in a few words."""
-
-
-def json_depth_exceeds(raw: bytes | str, max_depth: int) -> bool:
-    """True when brackets outside JSON strings nest deeper than ``max_depth``."""
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    depth = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            if depth > max_depth:
-                return True
-        elif ch in "]}":
-            depth -= 1
-    return False
 
 
 def decode_json(raw: bytes | str, *, max_bytes: int = MAX_PAYLOAD_BYTES, max_depth: int = MAX_DEPTH) -> Any:
