@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from hotline.security.pins import is_pin_hash
+
 CONFIG_DIR_ENV = "HOTLINE_CONFIG_DIR"
 ENV_PREFIX = "HOTLINE_"
 ROLES = ("agent", "supervisor", "qa", "admin")
@@ -415,7 +417,7 @@ def _load_agents(path: Path, file: str, default_language: str) -> list[AgentConf
     agents: list[AgentConfig] = []
     seen_ids: dict[str, int] = {}
     seen_endpoints: dict[str, int] = {}
-    known = {"id", "name", "endpoint", "skills", "languages", "team", "role", "pin"}
+    known = {"id", "name", "endpoint", "skills", "languages", "team", "role", "pin", "pin_hash"}
     for i, entry in enumerate(_read_yaml(path, file, "agents")):
         key = f"agents[{i}]"
         if not isinstance(entry, dict):
@@ -455,7 +457,11 @@ def _load_agents(path: Path, file: str, default_language: str) -> list[AgentConf
         if role not in ROLES:
             raise ConfigError(file, f"{key}.role", f"unknown role {role!r} (expected one of {', '.join(ROLES)})")
         pin = entry.get("pin")
-        if not isinstance(pin, str) or not _PIN_RE.match(pin):
+        if "pin_hash" in entry and pin is None:   # AgentConfig.pin then holds the hash (hotline.security.pins)
+            pin = entry["pin_hash"]
+            if not isinstance(pin, str) or not is_pin_hash(pin):
+                raise ConfigError(file, f"{key}.pin_hash", "must be a hash from `python -m hotline.security.pins`")
+        elif not isinstance(pin, str) or not _PIN_RE.match(pin):
             raise ConfigError(file, f"{key}.pin", f"must be a quoted string of 4-8 digits (e.g. \"1234\"), got {pin!r}")
         agents.append(AgentConfig(
             id=agent_id, name=name.strip(), endpoint=endpoint, skills=skills, languages=tuple(languages),

@@ -7,7 +7,7 @@ from sqlalchemy.orm import DeclarativeBase
 
 from hotline.plugins import optional_module
 
-DOMAIN_MODELS = ("ivr.models", "cti.models", "acd.models", "recordings.models")
+DOMAIN_MODELS = ("ivr.models", "cti.models", "acd.models", "recordings.models", "hotline.security.models")
 
 
 class Base(DeclarativeBase):
