@@ -61,7 +61,8 @@ def test_qa_staff_logs_in_searches_and_steps_through_recordings(tmp_path):
     assert archive.audited == [("9101", 1), ("9101", 2), ("9101", 1)]  # every replay audit-logged
 
 
-def test_three_wrong_pins_lock_the_staff_id_across_calls(tmp_path):
+def test_wrong_pins_lock_the_staff_id_across_calls_by_the_service_policy(tmp_path):
+    """Three tries per call; the fifth wrong PIN for a staff ID (hotline.security.throttle) locks it."""
     wrong = ["wait 0.5", "press *", "wait 2", "press 9101#", "wait 1.5", "press 0000#", "wait 2.5",
              "press 9101#", "wait 1.5", "press 1111#", "wait 2.5", "press 9101#", "wait 1.5", "press 2222#",
              "wait 6"]
@@ -69,12 +70,13 @@ def test_three_wrong_pins_lock_the_staff_id_across_calls(tmp_path):
     async def body(sim, ivr, sessions):
         await (await sim.place_call(CallerScript("13800138000", dnid="4008001234", steps=wrong))).wait()
         first = ivr.engine.results[-1]
+        await (await sim.place_call(CallerScript("13800138000", dnid="4008001234", steps=wrong))).wait()
         # the right PIN now: the ID is locked, the caller hears qa_locked at once
         await (await sim.place_call(CallerScript("13800138000", dnid="4008001234", steps=QA_LOGIN))).wait()
         return first, ivr.engine.results[-1], await read_stats(sessions)
 
-    first, second, stats = run_with_simulator(tmp_path, body)
+    first, third, stats = run_with_simulator(tmp_path, body)
     assert first.path[-2:] == ["qa_replay:qa_login", "qa_replay:qa_locked_out"]
-    assert second.path[-2:] == ["qa_replay:qa_login", "qa_replay:qa_locked_out"]
-    assert stats[("qa_replay", "qa_login", "login_failed")] == 3
-    assert stats[("qa_replay", "qa_login", "locked")] == 2
+    assert third.path[-2:] == ["qa_replay:qa_login", "qa_replay:qa_locked_out"]
+    assert stats[("qa_replay", "qa_login", "login_failed")] == 5        # 3 + 2: the fifth locks
+    assert stats[("qa_replay", "qa_login", "locked")] == 3

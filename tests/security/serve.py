@@ -36,10 +36,11 @@ class Served:
 
 
 @contextlib.contextmanager
-def serving(tmp_path: Path, **env: str) -> Iterator[Served]:
-    root = site(tmp_path)
+def serving(tmp_path: Path, root: Path | None = None, **env: str) -> Iterator[Served]:
+    """`hotline serve` on a copy of the shipped site (or on ``root``, an earlier run's site, to restart it)."""
+    root = root or site(tmp_path)
     log = tmp_path / "serve.log"
-    with open(log, "w") as err:
+    with open(log, "a") as err:
         proc = subprocess.Popen([HOTLINE, "serve"], cwd=tmp_path, env=env_for(root, **env), stdout=subprocess.PIPE,
                                 stderr=err, text=True)
         try:
