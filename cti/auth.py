@@ -187,6 +187,20 @@ class Authenticator:
             return self.check_pin(agent_id, pin, source=source)
         raise AuthError(f"unsupported authorization scheme {scheme[:20]!r}")
 
+    def broker_login(self, username: str, password: str, source: str) -> str | None:
+        """The MQTT broker's CONNECT check (hotline.bus.access.AgentCredentials): password = a token of this
+        agent, or the PIN (throttled like every PIN check). The role, or None."""
+        try:
+            if len(password) > 64:
+                principal = self.verify_token(password)
+                if principal.agent_id != username:
+                    raise AuthError("token of another agent")
+            else:
+                principal = self.check_pin(username, password, source=source)
+        except AuthError:
+            return None
+        return principal.role
+
     def from_payload(self, payload: dict[str, Any]) -> Principal:
         """MQTT commands carry ``{"token": ...}`` from ``POST /api/auth/login``; never a PIN."""
         if payload.get("token"):

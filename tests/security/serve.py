@@ -21,6 +21,7 @@ class Served:
     root: Path
     http: str
     log: Path
+    banner: str = ""
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -47,7 +48,7 @@ def serving(tmp_path: Path, root: Path | None = None, **env: str) -> Iterator[Se
             line = proc.stdout.readline()
             match = re.search(r"HTTP (http://127\.0\.0\.1:\d+)", line)
             assert match, (line, log.read_text())
-            yield Served(proc, root, match.group(1), log)
+            yield Served(proc, root, match.group(1), log, line)
         finally:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
