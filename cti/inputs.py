@@ -10,7 +10,7 @@ from cti.agents import CtiError
 from hotline.bus.payload import PayloadError, decode_json
 
 M = TypeVar("M", bound=BaseModel)
-MAX_ID = 2 ** 63 - 1                    # database ids are signed 64-bit
+MAX_ID = 2 ** 31 - 1                    # database ids are INTEGER columns (32-bit on PostgreSQL)
 AGENT_ID = r"^[A-Za-z0-9_-]{1,32}$"
 LINKEDID_MAX = 64
 NUMBER_MAX = 40
