@@ -75,3 +75,26 @@ def test_big_bodies_are_refused_before_they_are_read(tmp_path):
         assert status == 422 and "nested deeper" in body["error"]
         assert served.alive() and served.health() in (200, 503)
         assert "Traceback" not in served.log_text()
+
+
+def test_a_huge_agent_id_at_login_never_makes_a_huge_log_line(tmp_path):
+    """Item 4: 10 MiB of agent ID is refused at the edge (413) and every log line stays short."""
+    with serving(tmp_path) as served:
+        host = urlsplit(served.http).netloc
+        body = json.dumps({"agent_id": "1" * (10 << 20), "pin": "0000"}).encode()
+        status, reply, _ = _raw(served.http, f"POST /api/auth/login HTTP/1.1\r\nHost: {host}\r\n"
+                                             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n",
+                                [body])
+        assert status == 413
+        # 60,000 characters fit the body limit but not the field: 422, and the log line stays short too
+        body = json.dumps({"agent_id": "1" * 60_000, "pin": "0000"}).encode()
+        status, reply, _ = _raw(served.http, f"POST /api/auth/login HTTP/1.1\r\nHost: {host}\r\n"
+                                             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n",
+                                [body])
+        assert status == 422 and "at most 64 characters" in reply["error"]
+        basic = base64.b64encode(b"1" * 30_000 + b":0000").decode()
+        status, reply, _ = _raw(served.http, f"GET /api/agents HTTP/1.1\r\nHost: {host}\r\n"
+                                             f"Authorization: Basic {basic}\r\n\r\n")
+        assert status == 401
+        assert served.alive()
+        assert max(len(line) for line in served.log_text().splitlines()) < 2500
