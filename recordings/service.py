@@ -21,6 +21,7 @@ from recordings.models import utcnow
 from recordings.policy import RecordingPolicy
 from recordings.postprocess import Postprocessor
 from recordings.recorder import Recorder
+from recordings.recovery import RecordingRecovery
 from recordings.search import RecordingFilters, RecordingPage, search_recordings
 from recordings.tracking import CallTracker
 
@@ -80,12 +81,19 @@ async def component(deps: Any):
     if session is not None and hasattr(session, "add_observer") and not getattr(cti, "drives_recordings", False):
         service.tracker = CallTracker(recorder, deps.settings.agents, call_info=_cti_call_info(cti))
         session.add_observer(service.tracker.on_event)
+    # every row final after a PBX restart, an AMI drop or a restart of this service (recordings.recovery)
+    recovery = RecordingRecovery(recorder, clock)
+    if session is not None and hasattr(session, "add_connect_hook"):
+        session.add_connect_hook(recovery.on_connect)
+        if session.connected.is_set():
+            await recovery.on_connect(session)
     deps.extras["recordings"] = service
     try:
         yield service
     finally:
         if service.tracker is not None:
             await service.tracker.drain()
+        await recovery.drain()
         await recorder.drain()
 
 
