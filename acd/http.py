@@ -7,7 +7,7 @@ queues the agent answers) — and gets 403 (logged) for any other queue.
 """
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request, Path
 
 from cti.auth import READ_ALL, AuthError, Forbidden, Principal, authenticator_for, authorize, require
 
@@ -40,7 +40,7 @@ def router(deps) -> APIRouter:
         return [q for q in queues if who.agent_id in q.get("members", ())]
 
     @api.get("/{name}/stats")
-    async def queue_stats(name: str, request: Request) -> dict:
+    async def queue_stats(request: Request, name: str = Path(max_length=64)) -> dict:
         who = caller(request)
         service = _service(deps)
         if who.role not in READ_ALL:

@@ -44,7 +44,7 @@ def router(deps) -> APIRouter:
         return None
 
     @api.get("/api/ivr/stats")
-    async def stats(request: Request, flow: str | None = None, day_from: date | None = None,
+    async def stats(request: Request, flow: str | None = Query(None, max_length=64), day_from: date | None = None,
                     day_to: date | None = None):
         if (refused := denied(request)) is not None:
             return refused
@@ -71,8 +71,9 @@ def router(deps) -> APIRouter:
             return [_row(r, fields) for r in (await db.execute(stmt)).scalars()]
 
     @api.get("/api/ivr/voicemails")
-    async def voicemails(request: Request, status: str | None = None, queue: str | None = None,
-                         limit: int = Query(50, ge=1)):
+    async def voicemails(request: Request, status: str | None = Query(None, max_length=20),
+                         queue: str | None = Query(None, max_length=64),
+                         limit: int = Query(50, ge=1, le=1000)):
         if (refused := denied(request)) is not None:
             return refused
         return {"items": await _list(Voicemail, [(Voicemail.status, status), (Voicemail.queue, queue)], limit, (
@@ -80,7 +81,7 @@ def router(deps) -> APIRouter:
             "format", "duration_s", "ended_by", "status"))}
 
     @api.get("/api/ivr/callbacks")
-    async def callbacks(request: Request, status: str | None = None, limit: int = Query(50, ge=1)):
+    async def callbacks(request: Request, status: str | None = Query(None, max_length=20), limit: int = Query(50, ge=1, le=1000)):
         if (refused := denied(request)) is not None:
             return refused
         return {"items": await _list(CallbackRequest, [(CallbackRequest.status, status)], limit, (
@@ -88,7 +89,7 @@ def router(deps) -> APIRouter:
             "status"))}
 
     @api.get("/api/ivr/surveys")
-    async def surveys(request: Request, agent_id: str | None = None, limit: int = Query(50, ge=1)):
+    async def surveys(request: Request, agent_id: str | None = Query(None, max_length=32), limit: int = Query(50, ge=1, le=1000)):
         if (refused := denied(request)) is not None:
             return refused
         return {"items": await _list(SurveyResult, [(SurveyResult.agent_id, agent_id)], limit, (
