@@ -5,7 +5,8 @@ For a request that carries a body:
    with an ``authenticate`` check installed, wrong credentials -> 401 at once too;
 2. ``Content-Length`` over the path's limit -> 413 at once, unread;
 3. otherwise the body is read while counting (a chunked body over the limit -> 413 as soon as it crosses
-   it), a JSON body nested deeper than ``max_depth`` -> 422, and the app gets the bytes replayed.
+   it), a body that is not UTF-8 -> 400, nested deeper than ``max_depth`` -> 422, and the app gets the
+   bytes replayed.
 Answers are ``{"error": "..."}`` like every other refusal of the API.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from hotline.bus.payload import PayloadError, decode_json
 from hotline.limits import json_depth_exceeds
 
 log = logging.getLogger("hotline.http")
@@ -91,9 +93,20 @@ class RequestLimits:
             log.warning("HTTP %s %s: refused a streamed body over %d bytes", scope["method"], path[:200], limit)
             await _answer(send, 413, f"request body over the {limit}-byte limit for this endpoint")
             return
-        if "json" in headers.get("content-type", "json") and json_depth_exceeds(body, self.max_depth):
+        try:
+            body.decode("utf-8")                              # every body of this API is JSON text
+        except UnicodeDecodeError as exc:
+            await _answer(send, 400, f"request body is not UTF-8 text (byte {exc.start})")
+            return
+        if json_depth_exceeds(body, self.max_depth):
             await _answer(send, 422, f"JSON nested deeper than {self.max_depth} levels")
             return
+        if body.strip() and "json" in headers.get("content-type", "application/json"):
+            try:                              # standard JSON only: no NaN/Infinity a response could not encode
+                decode_json(body, max_bytes=limit, max_depth=self.max_depth)
+            except PayloadError as exc:
+                await _answer(send, 422, f"request body: {exc}")
+                return
         await self.app(scope, _replay(body, receive), send)
 
     def _check_credentials(self, headers: dict[str, str]) -> str | None:

@@ -64,7 +64,8 @@ class LoginBody(BaseModel):
 
 
 class EvaluationBody(BaseModel):
-    scores: dict[str, float] = Field(description="scorecard item id -> points (0..scale)", max_length=100)
+    scores: dict[str, Annotated[float, Field(allow_inf_nan=False)]] = Field(
+        description="scorecard item id -> points (0..scale)", max_length=100)
     comments: str = Field("", max_length=4000)
 
 

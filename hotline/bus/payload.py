@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from hotline.limits import json_depth_exceeds
@@ -22,9 +23,22 @@ def decode_json(raw: bytes | str, *, max_bytes: int = MAX_PAYLOAD_BYTES, max_dep
     if json_depth_exceeds(raw, max_depth):
         raise PayloadError(f"JSON nested deeper than {max_depth} levels")
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_non_finite, parse_float=_finite_float)
+    except PayloadError:
+        raise
     except (ValueError, RecursionError) as exc:
         raise PayloadError(f"not JSON: {str(exc)[:120]}") from None
+
+
+def _non_finite(name: str) -> Any:
+    raise PayloadError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise PayloadError(f"number {text[:40]} is out of range")
+    return value
 
 
 def decode_object(raw: bytes | str, **limits: int) -> dict[str, Any]:
