@@ -77,7 +77,10 @@ def command_args(command: str, args: Any) -> dict[str, Any]:
     if not isinstance(args, dict):
         raise InvalidInput("'args' must be a JSON object")
     model = COMMAND_ARGS.get(command, NO_ARGS)
-    return validate(model, args).model_dump(exclude_unset=True)
+    try:
+        return model.model_validate(args).model_dump(exclude_unset=True)
+    except ValidationError as exc:
+        raise InvalidInput(f"{command}: bad arguments {sorted(str(k)[:40] for k in args)[:10]}: {reason(exc)}") from None
 
 
 def parse_json(raw: bytes, *, max_bytes: int = 1 << 20) -> Any:
