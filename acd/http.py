@@ -27,9 +27,10 @@ def router(deps) -> APIRouter:
 
     def caller(request: Request) -> Principal:
         try:
-            return authorize(auth, request.headers.get("authorization"), "read queues")
-        except AuthError as exc:
-            raise HTTPException(401, str(exc), headers=CHALLENGE) from None
+            return authorize(auth, request.headers.get("authorization"), "read queues",
+                             source=request.client.host if request.client else None)
+        except AuthError as exc:                   # 401, or 429 while locked out
+            raise HTTPException(exc.status, str(exc), headers=CHALLENGE) from None
 
     @api.get("")
     async def list_queues(request: Request) -> list[dict]:

@@ -37,7 +37,7 @@ def router(deps) -> APIRouter:
     def denied(request: Request) -> JSONResponse | None:
         try:
             authorize(auth, request.headers.get("authorization"), f"read IVR reports ({request.url.path})",
-                      roles=READ_ALL)
+                      roles=READ_ALL, source=request.client.host if request.client else None)
         except (AuthError, Forbidden) as exc:      # 401; 403 is logged by cti.auth.require
             headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
             return JSONResponse({"error": str(exc)}, status_code=exc.status, headers=headers)
