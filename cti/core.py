@@ -25,6 +25,7 @@ from cti.auth import Authenticator, Principal
 from cti.calldata import CallDataStore
 from cti.commands import AgentCommands
 from cti.customers import CustomerDirectory
+from cti.inputs import command_args
 from cti.dialplan import DialplanNames
 from cti.model import LiveModel, endpoint_of
 from cti.notifier import Notifier, Publisher
@@ -72,7 +73,7 @@ class Cti:
                                       ring_timeout=ring_timeout, announcements=self.announcements)
         self.supervisor = SupervisorDesk(ami=ami, model=self.model, agents=self.agents,
                                          announcements=self.announcements, queue_stats=self.queue_stats)
-        self.auth = Authenticator(agents, secret=auth_secret)
+        self.auth = Authenticator(agents, secret=auth_secret, sessions=sessions)
         self.resyncs = 0
         self.agents.listeners.append(lambda agent, change: self.notifier.agent_state(agent.view()))
 
@@ -99,6 +100,7 @@ class Cti:
 
     # -- life cycle ------------------------------------------------------------------------------
     async def start(self) -> None:
+        await self.auth.start()             # login lockouts survive a restart
         await self.agents.recover()
         for agent in self.agents.agents.values():
             self.notifier.agent_state(agent.view())
@@ -132,10 +134,13 @@ class Cti:
 
     async def close(self) -> None:
         await self.agents.close()
+        await self.auth.close()
 
     # -- one entry for HTTP and MQTT commands ----------------------------------------------------
     async def dispatch(self, principal: Principal, agent_id: str, command: str,
                        args: dict[str, Any] | None = None) -> dict[str, Any]:
+        if command in SUPERVISOR_COMMANDS or command in self.commands.table:
+            args = command_args(command, args if args is not None else {})   # 422 with the reason
         args = dict(args or {})
         if command not in SUPERVISOR_COMMANDS:
             return await self.commands.execute(principal, agent_id, command, args)

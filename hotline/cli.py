@@ -21,6 +21,7 @@ import hotline
 import ivr.cli
 import recordings.cli
 from hotline.clitools import CliError
+from hotline import logsafe
 from hotline.config import ConfigError, load_settings
 
 DOMAIN_CLIS = (ivr.cli, cti.cli, recordings.cli)
@@ -172,6 +173,7 @@ def _is_expected(exc: BaseException) -> bool:
 def _configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logsafe.install()                   # bounded lines, secrets masked, at every level
     if level != "debug":
         for name in QUIET_LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)
@@ -209,7 +211,7 @@ def cmd_serve(args: argparse.Namespace):
         async with Service(settings) as service:
             print(f"hotline serve: FastAGI {settings.fastagi.host}:{service.fastagi_port}, "
                   f"HTTP {service.http_url}, AMI {settings.ami.host}:{settings.ami.port}, "
-                  f"MQTT {service.mqtt_url}", flush=True)
+                  f"MQTT {logsafe.redact(service.mqtt_url)}", flush=True)
             waiter = asyncio.ensure_future(_until_signal(stop))
             stopped = asyncio.ensure_future(service.wait_stopped())
             await asyncio.wait({waiter, stopped}, return_when=asyncio.FIRST_COMPLETED)

@@ -37,6 +37,7 @@ from acd.service import AcdService, build_service
 from cti.core import Cti
 from hotline.ami import AmiLink
 from hotline.bus import EmbeddedBroker, EventBus
+from hotline.bus.access import BrokerAccess
 from hotline.config import Settings
 from hotline.db import create_schema, make_engine, session_factory
 from hotline.deps import Deps
@@ -47,6 +48,7 @@ from ivr.agi.limits import AgiLimits
 from ivr.agi.server import FastAgiServer
 from ivr.flowdef.model import FlowError
 from ivr.runtime.engine import FlowEngine
+from ivr.runtime.qa_lockouts import QaLockouts
 from ivr.service import IvrDeps, build_engine, flow_routes, load_catalogue, load_site_calendars, load_site_flows
 from recordings.config import RecordingConfigError
 from recordings.context import context_from_settings
@@ -54,6 +56,7 @@ from recordings.models import utcnow
 from recordings.policy import RecordingPolicy
 from recordings.postprocess import Postprocessor
 from recordings.recorder import Recorder
+from recordings.recovery import RecordingRecovery
 from recordings.service import RecordingsService, call_info_from
 from recordings.storage import LocalStorage
 from recordings.tracking import CallTracker
@@ -199,7 +202,7 @@ class Service:
         # MQTT bus (the embedded broker unless a URL is configured)
         mqtt_url = settings.mqtt.url
         if settings.mqtt.embedded:
-            self.broker = EmbeddedBroker()
+            self.broker = EmbeddedBroker(access=BrokerAccess(settings.mqtt.topic_prefix))
             mqtt_url = await self.broker.start()
             stack.push_async_callback(_timed("embedded broker", self.broker.stop))
         bus = self.bus = await stack.enter_async_context(EventBus(
@@ -240,7 +243,9 @@ class Service:
         self.recordings = self._build_recordings(sessions, engine)
         self.call_tracker = CallTracker(self.recordings.recorder, settings.agents,
                                         call_info=call_info_from(cti_.calldata))
-        await stack.enter_async_context(recordings.service.running(self.recordings, self.call_tracker, ami.session))
+        recovery = RecordingRecovery(self.recordings.recorder, self.clocks.utc or utcnow)
+        await stack.enter_async_context(recordings.service.running(self.recordings, self.call_tracker, ami.session,
+                                                                   recovery))
         cti_.records.listeners.append(self.recordings.set_wrapup)     # the agent's wrap-up on the recordings
         stack.callback(log.debug, "stopping component %s", "recordings")
         log.info("component %s started", "recordings")
@@ -248,7 +253,7 @@ class Service:
         # IVR: the flows, queueing callers in the ACD, replaying recordings to QA staff by phone
         self.ivr = build_engine(settings, IvrDeps(
             queues=handoff, sessions=sessions, publish=bus.publish, now=self.clocks.utc,
-            recordings=self.recordings))
+            recordings=self.recordings, qa_lockouts=QaLockouts(cti_.auth.throttle)))
         log.info("component %s started", "ivr")
 
         # FastAGI: the flows, and the ACD's callback sessions on the agent's channel
@@ -273,7 +278,7 @@ class Service:
                            queues=acd_service, feed=bus, options=desktop_options(settings))
             stack.push_async_callback(_timed("web desk", desk.close))
             routers.append(build_router(desk))
-            app = create_app(deps, routers)
+            app = create_app(deps, routers, authenticate=auth.from_authorization)
             mount_metrics(app, LiveParts(ami=ami, agi=self.agi, bus=bus, cti=cti_, queues=acd_service, ivr=self.ivr,
                                          recorder=self.recordings.recorder), token=settings.http.metrics_token)
             self.http = HttpServer(app, settings.http.host, settings.http.port)
