@@ -308,9 +308,13 @@ async def summarize(ctx: Any) -> dict[str, Any]:
     queues = service.engine.queues
 
     def wrapup_s(agent_id: str, queue: str) -> float:
+        # the wrap-up the agent had after this queue's call: their own setting, else the queue's (the CTI's
+        # default applies only to calls outside a queue; after the day the agent has no queue any more)
         if cti is not None:
             try:
-                return float(cti.agents.wrapup_seconds_for(cti.agents.get(agent_id)))
+                own = cti.agents.get(agent_id).wrapup_seconds
+                if own is not None:
+                    return float(own)
             except Exception:
                 pass
         return float(queues[queue].wrapup_s) if queue in queues else 0.0

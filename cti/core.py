@@ -13,6 +13,7 @@ the figures from it and tells it when an agent answers (``acd_source()`` returns
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
 from panoramisk.message import Message
@@ -40,7 +41,8 @@ class Cti:
     def __init__(self, *, agents: Iterable[Any], queues: Iterable[Any] = (), sessions, publisher: Publisher | None,
                  ami: AmiSession | None = None, dialplan: DialplanNames = DialplanNames(),
                  default_wrapup_seconds: float = 30.0, ring_timeout: float = 30.0, auth_secret: bytes | None = None,
-                 acd_source: Callable[[], Any] = lambda: None):
+                 acd_source: Callable[[], Any] = lambda: None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
         agents = list(agents)
         self.queue_configs = list(queues)
         self.ami = ami
@@ -50,10 +52,10 @@ class Cti:
         # wrap-up after a queue's call: the queue's wrapup_time, read as the ACD reads queues.yaml
         queue_wrapup = {q.name: queue_settings(q).wrapup_s for q in self.queue_configs}
         self.agents = AgentService(agents, sessions, default_wrapup_seconds=default_wrapup_seconds,
-                                   queue_wrapup_seconds=queue_wrapup)
+                                   queue_wrapup_seconds=queue_wrapup, clock=clock)
         self.calldata = CallDataStore()
         self.customers = CustomerDirectory(sessions)
-        self.records = CallRecords(sessions)
+        self.records = CallRecords(sessions, clock)
         self.screenpop = ScreenPop(self.customers, self.calldata, self.notifier,
                                    agent_names={a.id: a.name for a in agents})
         self.tracker = AgentTracker(agents=self.agents, model=self.model, calldata=self.calldata,

@@ -19,7 +19,8 @@ async def component(deps):
     if deps.ami is not None and getattr(deps.ami, "kind", "") == "cti":
         session = deps.ami.session
     cti = Cti(agents=deps.settings.agents, queues=deps.settings.queues, sessions=deps.sessions,
-              publisher=deps.bus, ami=session, acd_source=lambda: deps.extras.get("acd"))
+              publisher=deps.bus, ami=session, acd_source=lambda: deps.extras.get("acd"),
+              **({"clock": deps.extras["clock"]} if "clock" in deps.extras else {}))
     deps.extras["cti"] = cti
     await cti.start()
     if session is not None:

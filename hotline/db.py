@@ -7,7 +7,7 @@ from sqlalchemy.orm import DeclarativeBase
 
 from hotline.plugins import optional_module
 
-DOMAIN_MODELS = ("ivr.models", "cti.models", "acd.models", "recordings.models")
+DOMAIN_MODELS = ("ivr.models", "cti.models", "acd.models", "recordings.models", "reports.models")
 
 
 class Base(DeclarativeBase):

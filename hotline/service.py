@@ -33,8 +33,8 @@ from hotline.plugins import optional_module
 
 log = logging.getLogger(__name__)
 
-COMPONENT_ORDER = ("cti", "acd", "recordings", "ivr")
-HTTP_DOMAINS = ("ivr", "cti", "acd", "recordings")
+COMPONENT_ORDER = ("cti", "acd", "recordings", "ivr", "reports")
+HTTP_DOMAINS = ("ivr", "cti", "acd", "recordings", "reports")
 
 
 def _timed(what: str, stop: Callable[[], Any]) -> Callable[[], Any]:
