@@ -26,10 +26,11 @@ from sqlalchemy import text
 from hotline.ami import AmiLink
 from hotline.bus import EmbeddedBroker, EventBus
 from hotline.config import Settings
-from hotline.db import create_schema, make_engine, session_factory
+from hotline.db import make_engine, session_factory
 from hotline.deps import Deps
 from hotline.http import HttpServer, create_app
 from hotline.plugins import optional_module
+from migrations.runner import upgrade as upgrade_schema
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +160,7 @@ class Service:
         engine = make_engine(settings.database.url, **self.engine_options)
         stack.push_async_callback(_timed("database", engine.dispose))
         try:
-            await create_schema(engine)
+            await upgrade_schema(engine)      # the one Alembic history (migrations/): `hotline db upgrade`
         except Exception as exc:
             raise StartupError(f"database {engine.url.render_as_string(hide_password=True)}: {exc}") from None
 
