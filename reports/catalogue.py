@@ -178,12 +178,14 @@ KPI = Report(
 
 async def agent_report(ctx: ReportContext, f: Filters) -> Result:
     stmt = details_where(select(
-        CallDetail.agent_id, func.count(CallDetail.id).label("answered"),
+        CallDetail.agent_id, func.sum(CallDetail.answered).label("answered"),
         func.coalesce(func.sum(CallDetail.talk_s), 0).label("talk"),
         func.coalesce(func.sum(CallDetail.hold_s), 0).label("hold"),
         func.coalesce(func.sum(CallDetail.wrapup_s), 0).label("wrapup"),
-        func.coalesce(func.sum(CallDetail.handled), 0).label("handled")), f) \
-        .where(CallDetail.answered == 1).group_by(CallDetail.agent_id)
+        func.coalesce(func.sum(CallDetail.handled), 0).label("handled"),
+        func.coalesce(func.sum(case((CallDetail.handled == 1, CallDetail.talk_s + CallDetail.wrapup_s),
+                                    else_=0)), 0).label("handle_s")), f) \
+        .where(CallDetail.agent_id != "").group_by(CallDetail.agent_id)
     async with ctx.sessions() as db:
         calls = {r.agent_id: r for r in (await db.execute(stmt)).all()}
     time_in: dict[str, dict[str, float]] = {}
@@ -207,7 +209,7 @@ async def agent_report(ctx: ReportContext, f: Filters) -> Result:
             "agent_id": agent, "name": getattr(cfg, "name", ""), "team": getattr(cfg, "team", ""),
             "answered": int(c.answered) if c else 0, "talk_s": round(float(c.talk), 1) if c else 0.0,
             "hold_s": round(float(c.hold), 1) if c else 0.0, "wrapup_s": round(float(c.wrapup), 1) if c else 0.0,
-            "aht_s": ratio(float(c.talk) + float(c.wrapup), handled, 2) if c else None,
+            "aht_s": ratio(float(c.handle_s), handled, 2) if c else None,
             "login_s": round(sum(spent.values()), 1), "ready_s": round(spent.get("ready", 0.0), 1),
             "not_ready_s": round(spent.get("not-ready", 0.0), 1),
             "not_ready_reasons": "; ".join(f"{k} {v:.0f}s" for k, v in sorted(not_ready.get(agent, {}).items())),
@@ -316,9 +318,9 @@ async def _extension_rows(ctx: ReportContext, f: Filters, per_day: bool) -> list
     dialect = _dialect(ctx)
     day = bucket_index(dialect, day_f).label("bucket")
     keys = [CallDetail.agent_id, day] if per_day else [CallDetail.agent_id]
-    stmt = details_where(select(*keys, func.count(CallDetail.id).label("answered"),
+    stmt = details_where(select(*keys, func.sum(CallDetail.answered).label("answered"),
                                 func.coalesce(func.sum(CallDetail.talk_s), 0).label("talk")), f) \
-        .where(CallDetail.answered == 1).group_by(*keys)
+        .where(CallDetail.agent_id != "").group_by(*keys)
     since, until = (datetime.fromtimestamp(t, timezone.utc) for t in (f.since, f.until))
     agents = ctx.agent_ids(f)
     state_stmt = select(AgentStateLog.agent_id, AgentStateLog.at, AgentStateLog.request).where(

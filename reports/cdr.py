@@ -228,16 +228,15 @@ class CdrBuilder:
             elif outcome is None:
                 continue
             elif event == "CONNECT":
+                # the call back's CONNECT is the agent's work (talk, wrap-up) but not an answer of the call
+                d.agent_id, d.answered_at = e.agent, e.time
                 if not callback:
-                    outcome, d.wait_s, d.queue, d.agent_id = "answered", _num(e.data1), e.queuename, e.agent
-                    d.answered_at = e.time
+                    outcome, d.wait_s, d.queue = "answered", _num(e.data1), e.queuename
             elif event in ("COMPLETECALLER", "COMPLETEAGENT"):
-                if not callback:
-                    d.talk_s, d.handled = _num(e.data2), 1
+                d.talk_s, d.handled = _num(e.data2), int(not callback)
             elif event == "TRANSFER":
                 d.transfers += 1
-                if not callback:
-                    d.talk_s, d.handled = _num(e.data4), 1
+                d.talk_s, d.handled = _num(e.data4), int(not callback)
             elif event == "ABANDON":
                 outcome, d.queue, d.wait_s = "abandoned", e.queuename, _num(e.data3)
             elif event == "EXITWITHKEY":

@@ -1,8 +1,10 @@
 """Writes each call's detail record when the call ends, and again once the agent's wrap-up is over.
 
 The trigger is the IVR's ``ivr/call_end`` event (the FastAGI session of the call is over, its ivr_calls row
-is written). The row is built from the stored facts only, so a missed event costs nothing durable: at start
-the writer catches up every call of the last ``catch_up_s`` that has an IVR call-end row but no record.
+is written). Work on a call can outlive its IVR session (the call back a caller asked for): the writer also
+follows the queue log's new end-of-talk rows (by primary key, a cheap range) and rebuilds those calls.
+The row is built from the stored facts only, so a missed event costs nothing durable: at start the writer
+catches up every call of the last ``catch_up_s`` that has an IVR call-end row but no record.
 """
 from __future__ import annotations
 
@@ -12,15 +14,17 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from acd.models import QueueLogRow
 from ivr.models import IvrCall
-from reports.cdr import CdrBuilder
+from reports.cdr import CdrBuilder, base_callid
 from reports.models import CallDetail
 
 log = logging.getLogger(__name__)
 
 CALL_END_TOPIC = "ivr/call_end"
+LATE_EVENTS = ("COMPLETECALLER", "COMPLETEAGENT", "TRANSFER", "CALLBACKFAILED")
 
 
 class CallEndSource(Protocol):
@@ -32,7 +36,7 @@ class CallEndSource(Protocol):
 class CdrWriter:
     def __init__(self, builder: CdrBuilder, events: CallEndSource | None, *, settle_s: float = 2.0,
                  after_wrapup_s: float = 60.0, catch_up_s: float = 86400.0,
-                 wall_clock: Callable[[], float] | None = None) -> None:
+                 follow_s: float = 5.0, wall_clock: Callable[[], float] | None = None) -> None:
         """settle_s: first build (the queue log is flushed every second); after_wrapup_s: the second build,
         when the longest wrap-up is over."""
         self.builder = builder
@@ -40,6 +44,8 @@ class CdrWriter:
         self.settle_s = settle_s
         self.after_wrapup_s = after_wrapup_s
         self.catch_up_s = catch_up_s
+        self.follow_s = follow_s
+        self._last_log_id = 0
         self.wall_clock = wall_clock or (lambda: datetime.now(timezone.utc).timestamp())
         self.written = 0
         self._tasks: set[asyncio.Task] = set()
@@ -49,7 +55,37 @@ class CdrWriter:
         if self.events is not None:
             self.events.subscribe(CALL_END_TOPIC, self.on_call_end)
         await self.catch_up()
+        async with self.builder.sessions() as db:
+            self._last_log_id = (await db.execute(select(func.max(QueueLogRow.id)))).scalar_one() or 0
+        self._spawn(self._follow_queue_log(), "cdr follow-up")
         return self
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _follow_queue_log(self) -> None:
+        while True:
+            await asyncio.sleep(self.follow_s)
+            try:
+                await self.follow_up()
+            except Exception:
+                log.exception("call-detail follow-up failed (the next round retries)")
+
+    async def follow_up(self) -> None:
+        """Calls whose talk ended since the last look and whose record exists: build them again."""
+        async with self.builder.sessions() as db:
+            rows = (await db.execute(select(QueueLogRow.id, QueueLogRow.callid).where(
+                QueueLogRow.id > self._last_log_id, QueueLogRow.event.in_(LATE_EVENTS)))).all()
+            if not rows:
+                return
+            ids = {base_callid(callid) for _, callid in rows}
+            known = set((await db.execute(select(CallDetail.linkedid).where(
+                CallDetail.linkedid.in_(sorted(ids))))).scalars())
+        self._last_log_id = max(row_id for row_id, _ in rows)
+        for linkedid in sorted(known - self._pending):
+            self.on_call_end(CALL_END_TOPIC, {"linkedid": linkedid})
 
     async def __aexit__(self, *exc: object) -> None:
         tasks = list(self._tasks)
@@ -68,9 +104,7 @@ class CdrWriter:
         if not linkedid:
             return
         self._pending.add(linkedid)
-        task = asyncio.get_running_loop().create_task(self._build_later(linkedid), name=f"cdr {linkedid}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self._build_later(linkedid), f"cdr {linkedid}")
 
     async def _build_later(self, linkedid: str) -> None:
         for delay in (self.settle_s, self.after_wrapup_s):
