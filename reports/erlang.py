@@ -36,7 +36,19 @@ def agents_needed(calls: float, aht_s: float, interval_s: float, *, target: floa
     if calls <= 0 or aht_s <= 0:
         return 0
     traffic = calls * aht_s / interval_s
-    agents = max(1, math.floor(traffic) + 1)
-    while agents < max_agents and service_level(agents, traffic, aht_s, threshold_s) < target:
-        agents += 1
-    return agents
+
+    def enough(agents: int) -> bool:
+        return service_level(agents, traffic, aht_s, threshold_s) >= target
+
+    # the service level grows with the agents: widen until enough, then bisect (each try costs O(agents))
+    low = max(1, math.floor(traffic) + 1)
+    if enough(low):
+        return low
+    step, high = 1, low + 1
+    while high < max_agents and not enough(high):
+        low, step = high, step * 2
+        high = min(max_agents, high + step)
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if enough(middle) else (middle, high)
+    return high
