@@ -129,6 +129,9 @@ def to_xlsx(report: Report, result: Result, filters: Filters) -> bytes:
         chart.width, chart.height = 18, 9
         ws.add_chart(chart, f"{get_column_letter(len(keys) + 2)}{anchor_row}")
         anchor_row += 20
+    ws.page_setup.orientation = "landscape"          # printed: one page wide, table and charts together
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

@@ -118,6 +118,8 @@ function drawCharts(data) {
     chart.setOption(option);
     charts.push(chart);
   }
+  // the grid settles its column widths only once every box is in (and the table below may add a scrollbar)
+  requestAnimationFrame(() => charts.forEach((c) => c.resize()));
 }
 
 $("filters").addEventListener("submit", async (event) => {
@@ -139,6 +141,6 @@ async function download(format) {
 }
 $("xlsx").addEventListener("click", () => download("xlsx"));
 $("csv").addEventListener("click", () => download("csv"));
-window.addEventListener("resize", () => charts.forEach((c) => c.resize()));
+new ResizeObserver(() => charts.forEach((c) => c.resize())).observe($("charts"));
 
 if (token) start(); else showLogin();
