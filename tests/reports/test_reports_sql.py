@@ -146,3 +146,52 @@ async def test_a_database_made_by_create_all_is_adopted(db_url):
         assert {"call_details", "ivr_calls", "queue_log"} <= names
     finally:
         await engine.dispose()
+
+
+class Events:
+    """The bus as the writer sees it (reports.writer.CallEndSource)."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, object] = {}
+
+    def subscribe(self, pattern: str, handler) -> None:
+        self.handlers[pattern] = handler
+
+
+async def test_the_writer_catches_up_builds_at_call_end_and_follows_late_talk(db_url):
+    import asyncio
+
+    from sqlalchemy import delete, select
+
+    from reports.models import CallDetail
+    from reports.writer import CALL_END_TOPIC, CdrWriter
+
+    engine = make_engine(db_url)
+    try:
+        await upgrade(engine)
+        sessions = session_factory(engine)
+        await write_facts(sessions)
+        settings = load_settings(PROJECT_ROOT / "config", env={})
+        events = Events()
+        writer = CdrWriter(builder_for(settings, sessions), events, settle_s=0.01, after_wrapup_s=0.01,
+                           follow_s=0.01, wall_clock=lambda: ts(60))
+        async with writer:
+            # at start: every call that ended in the last day without a record (the service was down)
+            async with sessions() as db:
+                assert len((await db.execute(select(CallDetail.linkedid))).all()) == 4
+                await db.execute(delete(CallDetail).where(CallDetail.linkedid == "c2"))
+                await db.commit()
+            events.handlers[CALL_END_TOPIC](CALL_END_TOPIC, {"linkedid": "c2"})      # the IVR says c2 ended
+            # later work on c1 (a transfer's end of talk) reaches the queue log after the call's end
+            async with sessions() as db, db.begin():
+                db.add(QueueLogRow(time=ts(5), callid="c1", queuename="presales", agent="1001", event="TRANSFER",
+                                   data1="1002", data2="hotline", data3="10", data4="150", data5="1"))
+            for _ in range(200):
+                await asyncio.sleep(0.02)
+                async with sessions() as db:
+                    rows = {d.linkedid: d for d in (await db.execute(select(CallDetail))).scalars()}
+                if "c2" in rows and rows["c1"].transfers == 1:
+                    break
+        assert rows["c2"].abandoned == 1 and rows["c1"].transfers == 1 and rows["c1"].talk_s == 150.0
+    finally:
+        await engine.dispose()
