@@ -212,7 +212,7 @@ class CdrBuilder:
         d.ivr_outcome = self._ivr_outcome(d, f)
         d.ended_how = {"answered": "answered", "abandoned": "abandoned", "voicemails": "voicemail",
                        "callbacks": "callback", "overflows": "overflowed",
-                       "still_waiting": "still_waiting"}.get(outcome) or {
+                       "still_waiting": "still_waiting"}.get(outcome or "") or {
             "ivr_hangup": "abandoned_ivr"}.get(d.ivr_outcome, d.ivr_outcome)
         return d
 

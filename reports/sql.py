@@ -132,7 +132,7 @@ async def state_segments(ctx: ReportContext, f: Filters) -> list[Segment]:
     segments = []
     for row in rows:
         start = max(epoch(row.at) or 0.0, f.since)
-        end = min(epoch(row.next_at) if row.next_at is not None else f.until, f.until)
+        end = min(epoch(row.next_at) or f.until, f.until)
         if end > start and row.state != "logged-out":
             segments.append(Segment(row.agent_id, row.state, row.reason or "", start, end))
     return segments
