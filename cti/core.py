@@ -14,7 +14,8 @@ policy. The CTI reads the figures from it and tells it when an agent answers, th
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from cti.ami_reader import AmiMessage as Message
@@ -49,7 +50,8 @@ class Cti:
                  sessions: async_sessionmaker[AsyncSession], publisher: Publisher | None,
                  ami: AmiSession | None = None, dialplan: DialplanNames = DialplanNames(),
                  default_wrapup_seconds: float = 30.0, queue_wrapup_seconds: Mapping[str, float] | None = None,
-                 ring_timeout: float = 30.0, auth_secret: bytes | None = None, acd: QueueDesk | None = None):
+                 ring_timeout: float = 30.0, auth_secret: bytes | None = None, acd: QueueDesk | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
         """``queue_wrapup_seconds``: each queue's wrap-up after its calls (the ACD's reading of queues.yaml)."""
         agents = list(agents)
         self.queue_configs = list(queues)
@@ -58,10 +60,10 @@ class Cti:
         self.model = LiveModel()
         self.notifier = Notifier(publisher)
         self.agents = AgentService(agents, sessions, default_wrapup_seconds=default_wrapup_seconds,
-                                   queue_wrapup_seconds=dict(queue_wrapup_seconds or {}))
+                                   queue_wrapup_seconds=dict(queue_wrapup_seconds or {}), clock=clock)
         self.calldata = CallDataStore()
         self.customers = CustomerDirectory(sessions)
-        self.records = CallRecords(sessions)
+        self.records = CallRecords(sessions, clock)
         self.screenpop = ScreenPop(self.customers, self.calldata, self.notifier,
                                    agent_names={a.id: a.name for a in agents})
         self.tracker = AgentTracker(agents=self.agents, model=self.model, calldata=self.calldata,

@@ -19,12 +19,14 @@ from pathlib import Path
 import cti.cli
 import hotline
 import ivr.cli
+import migrations.cli
 import recordings.cli
+import reports.cli
 from hotline.clitools import CliError
 from hotline import logsafe
 from hotline.config import ConfigError, load_settings
 
-DOMAIN_CLIS = (ivr.cli, cti.cli, recordings.cli)
+DOMAIN_CLIS = (ivr.cli, cti.cli, recordings.cli, reports.cli, migrations.cli)
 QUIET_LOGGERS = ("transitions", "amqtt", "aiosqlite", "asyncio", "httpx", "uvicorn", "multipart")
 
 

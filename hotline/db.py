@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.orm import DeclarativeBase
 
 
-DOMAIN_MODELS = ("ivr.models", "cti.models", "acd.models", "recordings.models", "hotline.security.models")
+DOMAIN_MODELS = ("ivr.models", "cti.models", "acd.models", "recordings.models", "hotline.security.models",
+                 "reports.models")
 
 
 class Base(DeclarativeBase):

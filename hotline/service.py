@@ -30,6 +30,7 @@ import cti.service
 import ivr.http
 import recordings.http
 import recordings.service
+import reports.http
 from acd.callback import CallbackDialer, callback_session, originate_over
 from acd.config import queue_settings
 from acd.handoff import AcdHandoff
@@ -39,10 +40,11 @@ from hotline.ami import AmiLink
 from hotline.bus import EmbeddedBroker, EventBus
 from hotline.bus.access import BrokerAccess
 from hotline.config import Settings
-from hotline.db import create_schema, make_engine, session_factory
+from hotline.db import make_engine, session_factory
 from hotline.deps import Deps
 from hotline.http import HttpServer, create_app
 from hotline.metrics import LiveParts, mount_metrics
+from migrations.runner import upgrade as upgrade_schema
 from ivr.agi.channel import AgiHandler
 from ivr.agi.limits import AgiLimits
 from ivr.agi.server import FastAgiServer
@@ -60,6 +62,8 @@ from recordings.recovery import RecordingRecovery
 from recordings.service import RecordingsService, call_info_from
 from recordings.storage import LocalStorage
 from recordings.tracking import CallTracker
+from reports.service import builder_for, longest_wrapup_s
+from reports.writer import CdrWriter
 from web.http import WebDesk, build_router, desktop_options
 
 log = logging.getLogger(__name__)
@@ -133,6 +137,7 @@ class Service:
         self.queue_handoff: AcdHandoff
         self.cti: Cti
         self.recordings: RecordingsService
+        self.cdr: CdrWriter
         self.call_tracker: CallTracker
         self.ivr: FlowEngine
         self.agi: FastAgiServer
@@ -194,7 +199,7 @@ class Service:
         engine = make_engine(settings.database.url, **self.engine_options)
         stack.push_async_callback(_timed("database", engine.dispose))
         try:
-            await create_schema(engine)
+            await upgrade_schema(engine)      # the one Alembic history (migrations/): `hotline db upgrade`
         except Exception as exc:
             raise StartupError(f"database {engine.url.render_as_string(hide_password=True)}: {exc}") from None
         sessions = session_factory(engine)
@@ -227,7 +232,8 @@ class Service:
         # CTI: live model, agents, call data, screen pops, commands
         cti_ = self.cti = Cti(
             agents=settings.agents, queues=settings.queues, sessions=sessions, publisher=bus, ami=ami.session,
-            queue_wrapup_seconds={q.name: queue_settings(q).wrapup_s for q in settings.queues}, acd=handoff)
+            queue_wrapup_seconds={q.name: queue_settings(q).wrapup_s for q in settings.queues}, acd=handoff,
+            clock=self.clocks.utc or utcnow)
         await stack.enter_async_context(cti.service.running(cti_, ami.session, bus))
         stack.callback(log.debug, "stopping component %s", "cti")
         log.info("component %s started", "cti")
@@ -249,6 +255,12 @@ class Service:
         cti_.records.listeners.append(self.recordings.set_wrapup)     # the agent's wrap-up on the recordings
         stack.callback(log.debug, "stopping component %s", "recordings")
         log.info("component %s started", "recordings")
+
+        # call-detail records (reports): one per call, built from the stored facts when the IVR says it ended
+        self.cdr = CdrWriter(builder_for(settings, sessions), bus, after_wrapup_s=longest_wrapup_s(settings) + 5.0,
+                             wall_clock=self.clocks.wall)
+        await stack.enter_async_context(self.cdr)
+        log.info("component %s started", "reports")
 
         # IVR: the flows, queueing callers in the ACD, replaying recordings to QA staff by phone
         self.ivr = build_engine(settings, IvrDeps(
@@ -272,6 +284,7 @@ class Service:
                 cti.http.router(cti_),
                 acd.http.router(acd_service, auth),
                 recordings.http.router(self.recordings, auth),
+                reports.http.router(settings, sessions, auth),
             ]
             # the agent desktop and the wallboard, fed in process by the bus's publications
             desk = self.web = WebDesk(auth=auth, roster=cti_.agents, calls=cti_.model, announcements=cti_.announcements,
