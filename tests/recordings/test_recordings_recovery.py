@@ -11,12 +11,16 @@ from pathlib import Path
 from sqlalchemy import select
 
 from hotline.ami import AmiLink
-from hotline.deps import Deps
 from pbxsim.ami import AmiServer
 from pbxsim.participants import CallerScript
 from pbxsim.simulator import Simulator
 from recordings.models import STATUS_RECORDING, Recording, utcnow
-from recordings.service import component
+from recordings.policy import RecordingPolicy
+from recordings.postprocess import Postprocessor
+from recordings.recorder import Recorder
+from recordings.recovery import RecordingRecovery
+from recordings.service import RecordingsService, running
+from recordings.tracking import CallTracker
 from recording_helpers import add_recording
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,15 +50,17 @@ async def _until(predicate, timeout: float = 20.0, what: str = "condition"):
 
 @contextlib.asynccontextmanager
 async def _service(ctx, settings):
-    deps = Deps(settings=settings, engine=ctx.engine, sessions=ctx.sessions, bus=None,
-                extras={"recordings_context": ctx})
+    """The recordings as hotline/service.py runs them, on the service's AMI link."""
     async with asyncio.TaskGroup() as tasks:
         link = AmiLink(settings.ami)
         await link.start(tasks)
-        deps.ami = link
+        policy = RecordingPolicy(ctx.config)
+        recorder = Recorder(link.session, ctx.sessions, policy, ctx.primary,
+                            Postprocessor(ctx.sessions, ctx.primary, ctx.config.postprocess))
         try:
             assert await link.wait_connected(5)
-            async with component(deps) as service:
+            async with running(RecordingsService(ctx, policy, recorder), CallTracker(recorder, settings.agents),
+                               link.session, RecordingRecovery(recorder, utcnow)) as service:
                 yield service
         finally:
             await link.stop()
