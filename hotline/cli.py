@@ -27,7 +27,7 @@ from hotline import logsafe
 from hotline.config import ConfigError, load_settings
 
 DOMAIN_CLIS = (ivr.cli, cti.cli, recordings.cli, reports.cli, migrations.cli)
-QUIET_LOGGERS = ("transitions", "amqtt", "aiosqlite", "asyncio", "httpx", "uvicorn", "multipart")
+QUIET_LOGGERS = ("transitions", "amqtt", "aiosqlite", "asyncio", "httpx", "uvicorn", "multipart", "alembic")
 
 
 # ------------------------------------------------------------------ parser

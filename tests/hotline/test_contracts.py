@@ -16,6 +16,7 @@ PORTS = ["cti/ports.py", "acd/ports.py", "recordings/ports.py", "ivr/runtime/int
 SNIPPET = '''
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from enum import Enum
 from typing import Any, Awaitable, Callable, Mapping
@@ -90,9 +91,14 @@ class GoodBus:                       # the event bus, as the CTI and the ACD use
 
 
 class GoodAmi:                       # the AMI session, as the ACD and the recordings use it
+    connected: asyncio.Event
+
     async def send_action(self, action: dict[str, Any], as_list: bool | None = None, *,
                           timeout: float | None = None, check: bool = True) -> Any: ...
+    async def send_list(self, action: dict, item_event: str) -> list[Any]:
+        return []
     def add_observer(self, observer: Callable[[Any], None]) -> None: ...
+    def add_connect_hook(self, hook: Callable[[Any], Awaitable[None]]) -> None: ...
 
 
 desk: QueueDesk = GoodAcd()

@@ -25,13 +25,22 @@ AGENT = basic("1001", "1234")
 
 @contextlib.asynccontextmanager
 async def reports_app(db_url: str) -> AsyncIterator[tuple[object, Deps]]:
+    from fastapi import APIRouter, Body
+
     from cti.auth import Authenticator
     from reports.http import router
 
     settings = load_settings(PROJECT_ROOT / "config", env={})
     engine = make_engine(db_url)
     deps = Deps(settings=settings, engine=engine, sessions=session_factory(engine), bus=None)
+    auth = Authenticator(settings.agents)
+    login = APIRouter()            # what the CTI's router serves in `hotline serve`, for the page's login
+
+    @login.post("/api/auth/login")
+    async def log_in(body: dict = Body(...)) -> dict:
+        return auth.login(str(body.get("agent_id", "")), str(body.get("pin", "")))
+
     try:
-        yield create_app(deps, [router(settings, deps.sessions, Authenticator(settings.agents))]), deps
+        yield create_app(deps, [login, router(settings, deps.sessions, auth)]), deps
     finally:
         await engine.dispose()

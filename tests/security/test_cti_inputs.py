@@ -16,7 +16,7 @@ AGENT, OTHER, SUP = ("1001", "1234"), ("1002", "2345"), ("9001", "9001")
 
 async def test_bad_inputs_are_422_with_the_reason_and_customer_history_rule(tmp_path):
     async with rig(tmp_path) as r:
-        app = create_app(SimpleNamespace(extras={"cti": r.cti}), [router(SimpleNamespace(extras={"cti": r.cti}))])
+        app = create_app(SimpleNamespace(health=lambda: {}), [router(r.cti)], authenticate=r.cti.auth.from_authorization)
         async with asyncio.TaskGroup() as tg:
             server = HttpServer(app, "127.0.0.1", 0)
             await server.start(tg)
