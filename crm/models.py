@@ -115,7 +115,17 @@ class CustomerProfile(Base):
 
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
     birthday: Mapped[date | None] = mapped_column(Date, nullable=True)
-    phones: Mapped[list] = mapped_column(JSON, default=list)      # further numbers, normalised
+
+
+class CustomerPhone(Base):
+    """Further numbers a customer calls from (normalised); the card is found by any of them."""
+
+    __tablename__ = "crm_customer_phones"
+    __table_args__ = (UniqueConstraint("number", name="uq_crm_customer_phones_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    number: Mapped[str] = mapped_column(String(32))
 
 
 class CustomerAudit(Base):

@@ -28,6 +28,7 @@ MAX_DETAILS = 20_000
 MAX_CATEGORY = 100
 MAX_NOTE = 4_000
 LINK_KINDS = ("call", "recording", "voicemail", "callback")
+UNASSIGNED = "ivr"     # owner of a request the IVR opened until an agent of its queue takes it
 
 
 class RequestError(Exception):
@@ -325,6 +326,23 @@ class RequestService:
                 row.owner_id = to_agent
                 row.updated_at = now
         self._announce(row, "handed-over")
+        return await self.get(actor, request_id)
+
+    async def take(self, actor: Actor, request_id: int) -> dict[str, Any]:
+        """An agent of the request's queue takes a request the IVR opened (it becomes its owner)."""
+        now = self.clock()
+        async with self.sessions() as session:
+            async with session.begin():
+                row = await self._load(session, actor, request_id)
+                if row.owner_id != UNASSIGNED:
+                    raise RequestError(f"request {request_id} is already owned by agent {row.owner_id}", 409)
+                if not (actor.supervises or (row.queue and row.queue in self.agent_queues.get(actor.agent_id, ()))):
+                    raise RequestError(f"request {request_id} belongs to queue {row.queue}; agent "
+                                       f"{actor.agent_id} does not serve it", 403)
+                session.add(RequestEvent(request_id=row.id, at=now, by=actor.agent_id, action="taken", detail={}))
+                row.owner_id = actor.agent_id
+                row.updated_at = now
+        self._announce(row, "taken")
         return await self.get(actor, request_id)
 
     async def link(self, actor: Actor, request_id: int, kind: str, ref: str) -> dict[str, Any]:

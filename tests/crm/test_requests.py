@@ -125,3 +125,46 @@ async def test_deadlines_escalate_once_and_are_announced(db_url):
         await requests.update(AGENT, complaint["id"], status="answered")
         assert (await requests.get(AGENT, complaint["id"]))["due_state"] == "done"
         assert await requests.count_open() == {"open": 1, "near_due": 0, "overdue": 1}
+
+
+async def test_the_complaint_figures_of_kpis_md_by_hand(db_url):
+    """Five complaints and two enquiries, checked by hand:
+    - customer A complains twice on 物流, once on 质量; customer B once on 物流 -> 1 repeat; rate 1 / (4 - 1)
+    - complaint answered after 30 h, one after 50 h, one never (past due), one answered at 47 h 59 min
+    - enquiries: one answered on time, one still open and not yet due -> reply 1/2, on time 1/1 decided."""
+    from crm.kpi import request_kpis
+
+    async with database(db_url) as sessions:
+        clock = Clock()
+        start = clock.now
+        calls = Calls({"a.1": "13800000001", "b.1": "13800000002"})
+        requests = service(sessions, clock, calls=calls)
+        c1 = await requests.create(AGENT, type="complaint", summary="1", category="物流", linkedid="a.1")
+        c2 = await requests.create(AGENT, type="complaint", summary="2", category="物流", linkedid="a.1")
+        c3 = await requests.create(AGENT, type="complaint", summary="3", category="质量", linkedid="a.1")
+        c4 = await requests.create(AGENT, type="complaint", summary="4", category="物流", linkedid="b.1")
+        e1 = await requests.create(AGENT, type="enquiry", summary="5", linkedid="b.1")
+        clock.advance(hours=2)
+        await requests.update(AGENT, e1["id"], status="answered")
+        clock.advance(hours=28)                                  # 30 h after intake
+        await requests.update(AGENT, c1["id"], status="answered")
+        clock.advance(hours=17, minutes=59)                     # 47 h 59 min
+        await requests.update(AGENT, c4["id"], status="closed")  # closing answers it too
+        clock.advance(hours=2, minutes=1)                       # 50 h
+        await requests.update(AGENT, c2["id"], status="answered")
+        await requests.create(AGENT, type="enquiry", summary="6", linkedid="b.1")   # open, due in 24 h
+        # the satisfaction follow-up of the closed complaint: the customer said 5
+        followup = (await requests.get(AGENT, c4["id"]))["followups"][0]
+        await requests.record_followup(AGENT, followup["id"], result="reached", satisfaction=5)
+
+        figures = {f["name"]: f for f in await request_kpis(sessions, start, clock.now + timedelta(days=1), clock.now)}
+        assert (figures["reply_rate"]["numerator"], figures["reply_rate"]["denominator"]) == (4, 6)
+        assert figures["consultation_reply_rate"]["value"] == 0.5
+        assert (figures["on_time_rate"]["numerator"], figures["on_time_rate"]["denominator"]) == (1, 1)
+        # complaints: c1 (30 h) and c4 (47 h 59) on time, c2 (50 h) late, c3 unanswered and past due
+        assert (figures["complaint_on_time_rate"]["numerator"], figures["complaint_on_time_rate"]["denominator"]) == (2, 4)
+        assert figures["complaint_answered_48h"]["value"] == 0.5 and figures["complaint_answered_48h"]["met"] is False
+        assert figures["repeat_complaint_rate"]["value"] == round(1 / 3, 4)
+        assert figures["repeat_complaint_rate"]["met"] is False
+        assert figures["complaint_satisfaction"]["value"] == 1.0 and figures["complaint_satisfaction"]["met"] is True
+        assert c3["id"] > 0
