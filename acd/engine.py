@@ -23,7 +23,7 @@ from sortedcontainers import SortedKeyList
 from acd import actions as act
 from acd.config import AgentProfile, QueueSettings, check_queues
 from acd.queue_log import QueueLogEntry, entry
-from acd.state import ON_CALL_REASON, AgentRecord, AgentState, CallRecord, CallRequest, CallState, Outcome
+from acd.state import ON_CALL_REASON, OUTBOUND_URL, AgentRecord, AgentState, CallRecord, CallRequest, CallState, Outcome
 from acd.strategies import StrategyContext, strategy_class
 
 MAX_OVERFLOW_HOPS = 3
@@ -166,7 +166,7 @@ class Engine:
             raise UnknownQueue(request.queue)
         self._seq += 1
         call = CallRecord(request=request, queue=q.name, priority=self._priority(q, request), seq=self._seq,
-                          entered_at=now, orig_position=0)
+                          entered_at=now, orig_position=0, callback=request.outbound)
         self.calls[call.id] = call
         self._join(call, q, now)
         return call
@@ -186,9 +186,10 @@ class Engine:
             return
         self.waiting[q.name].add(call)
         call.orig_position = self._live_position(call)
-        self._emit(now, call.id, q.name, None, "ENTERQUEUE", "", call.request.caller, call.orig_position)
+        self._emit(now, call.id, q.name, None, "ENTERQUEUE", OUTBOUND_URL if call.request.outbound else "",
+                   call.request.caller, call.orig_position)
         call.timer_token += 1
-        if q.max_wait_s is not None:
+        if q.max_wait_s is not None and not call.request.outbound:
             self._timer(now + q.max_wait_s, "maxwait", call.id, call.timer_token)
         self._dispatch_call(call, now)
 
