@@ -19,7 +19,7 @@ import hotline
 from hotline.config import ConfigError, load_settings
 from hotline.plugins import optional_module
 
-DOMAIN_CLIS = ("ivr.cli", "cti.cli", "acd.cli", "recordings.cli")
+DOMAIN_CLIS = ("ivr.cli", "cti.cli", "acd.cli", "recordings.cli", "crm.cli", "kb.cli")
 QUIET_LOGGERS = ("transitions", "amqtt", "aiosqlite", "asyncio", "httpx", "uvicorn", "multipart")
 
 
