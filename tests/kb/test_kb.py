@@ -110,3 +110,20 @@ async def test_the_guided_questions_lead_to_a_published_answer(db_url):
         with pytest.raises(KbError) as err:
             await kb.add_guide_node(AGENT, parent_id=None, question="?")
         assert err.value.status == 403
+
+
+async def test_the_standard_answers_shipped_with_hotline_import_and_are_found(db_url):
+    import json
+    from pathlib import Path
+
+    import kb
+
+    seed = json.loads((Path(kb.__file__).parent / "seed" / "standard-answers.json").read_text(encoding="utf-8"))
+    async with database(db_url) as sessions:
+        base = KnowledgeBase(sessions)
+        assert await base.import_all(SUPERVISOR, seed) == len(seed)
+        assert [h["title"] for h in await base.search(AGENT, "114")] == ["非本公司业务范围的咨询"]
+        assert "暂时无法答复的问题（先致歉再答复）" in [h["title"] for h in await base.search(AGENT, "先致歉再完整地答复")]
+        assert [h["title"] for h in await base.search(AGENT, "refund")] == ["Refund timing"]
+        suggested = [s["title"] for s in await base.suggest(queue="logistics", ivr_path=["order_status"])]
+        assert suggested[0] == "查询物流进度"
