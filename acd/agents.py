@@ -1,17 +1,21 @@
 """Where the ACD learns which agents are ready: an injected AgentDirectory.
 
 CTI provides the real one (``CtiAgentDirectory``: its agent state machine is the source of truth, wrap-up
-included); without CTI, ``InMemoryAgentDirectory`` serves config/agents.yaml with every agent ready and the
-engine times wrap-up itself. ``attach`` feeds a directory's current states and later changes into the ACD
+included); ``InMemoryAgentDirectory`` (every agent ready, the engine timing wrap-up) is the stand-in for the
+ACD's own tests. ``attach`` feeds a directory's current states and later changes into the ACD
 service; ``link_cti`` wires the ACD to a running CTI both ways (states in, autopause and wrap-up out).
 """
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
+
+if TYPE_CHECKING:
+    from acd.service import AcdService
 
 from acd.config import AgentProfile
+from acd.ports import CtiAgent, CtiAgents
 from acd.state import ON_CALL_REASON, AgentState
 
 READY, NOT_READY, LOGGED_OUT, WRAPUP_ENDED = "ready", "not-ready", "logged-out", "wrap-up-ended"
@@ -63,7 +67,7 @@ class InMemoryAgentDirectory:
             listener(change)
 
 
-def apply_change(service, change: AgentStateChange) -> None:
+def apply_change(service: "AcdService", change: AgentStateChange) -> None:
     agent = service.engine.agent(change.agent_id)
     if change.state == READY:
         if agent.state is AgentState.WRAPUP:        # "ready" during wrap-up ends it early
@@ -89,7 +93,7 @@ def apply_change(service, change: AgentStateChange) -> None:
         raise ValueError(f"unknown agent state {change.state!r}")
 
 
-def attach(service, directory: AgentDirectory) -> Callable[[], None]:
+def attach(service: "AcdService", directory: AgentDirectory) -> Callable[[], None]:
     """Apply the directory's current states, then follow its changes. Returns the unsubscribe."""
     service.engine.own_wrapup_timer = not directory.times_wrapup
     known = set(service.engine.agents)
@@ -115,7 +119,7 @@ class CtiAgentDirectory:
 
     times_wrapup = True
 
-    def __init__(self, agent_service: Any, profiles: Iterable[AgentProfile]) -> None:
+    def __init__(self, agent_service: CtiAgents, profiles: Iterable[AgentProfile]) -> None:
         self.cti = agent_service
         self._profiles = list(profiles)
         self._listeners: list[Callable[[AgentStateChange], None]] = []
@@ -128,7 +132,7 @@ class CtiAgentDirectory:
     def profiles(self) -> list[AgentProfile]:
         return list(self._profiles)
 
-    def change_for(self, agent: Any, previous: str | None = None, request: str | None = None) -> AgentStateChange:
+    def change_for(self, agent: CtiAgent, previous: str | None = None, request: str | None = None) -> AgentStateChange:
         state = getattr(agent.state, "value", agent.state)
         if state == READY:
             if previous == "wrap-up":
@@ -149,12 +153,12 @@ class CtiAgentDirectory:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
-    def _on_cti_change(self, agent: Any, change: dict) -> None:
+    def _on_cti_change(self, agent: CtiAgent, change: dict[str, Any]) -> None:
         item = self.change_for(agent, change.get("previous"), change.get("request"))
         for listener in list(self._listeners):
             listener(item)
 
-    def wrapup_started(self, service, agent_id: str) -> None:
+    def wrapup_started(self, service: "AcdService", agent_id: str) -> None:
         """The ACD's wrap-up began: if CTI already let the agent go (its wrap-up was shorter than the time
         the caller's Dial took to return, or it never saw the call), apply CTI's state now. Run on the next
         loop turn, outside the engine's event."""
@@ -168,13 +172,13 @@ class CtiAgentDirectory:
         asyncio.get_running_loop().call_soon(check)
 
 
-def link_cti(service, cti: Any) -> Callable[[], None]:
-    """The ACD on a running CTI: agent states (wrap-up included) from CTI's state machine; the ACD's
-    ring-no-answer policy (``max_no_answer``) tells CTI when to set an agent not-ready (``ring-no-answer``).
-    Returns the unlink."""
+def link_cti(service: "AcdService", agents: CtiAgents) -> Callable[[], None]:
+    """The ACD on a running CTI: agent states (wrap-up included) from CTI's state machine (``cti.agents``);
+    the ACD's ring-no-answer policy (``max_no_answer``) tells CTI when to set an agent not-ready
+    (``ring-no-answer``). Returns the unlink."""
     profiles = [a.profile for a in service.engine.agents.values()]
-    directory = CtiAgentDirectory(cti.agents, profiles)
-    service.on_autopause = cti.agents.autopause
+    directory = CtiAgentDirectory(agents, profiles)
+    service.on_autopause = agents.autopause
     service.on_wrapup_started = lambda agent_id: directory.wrapup_started(service, agent_id)
     unsubscribe = attach(service, directory)
 

@@ -6,7 +6,7 @@ application is a FastAGI session on our own server (``agi://HOST:PORT/acd-callba
 When the agent answers, Asterisk runs that session (``callback_session``): it tells the ACD the agent
 answered, plays the notice to the agent, dials the customer with ``EXEC Dial``, and reports the result
 (conversation ended, or CALLBACKFAILED). The AMI connection itself is CTI's: ``send_action(dict)`` is
-injected (panoramisk ``Manager.send_action`` fits).
+injected: ``originate_over(ami)`` makes one from the CTI's AMI session.
 """
 from __future__ import annotations
 
@@ -16,11 +16,22 @@ from typing import Any, Awaitable, Callable, Mapping
 
 from acd import actions as act
 from acd.handoff import channel_alive
+from acd.ports import AmiActions
+from acd.service import AcdService
 from acd.state import CallState
+from ivr.agi.channel import AgiChannel, AgiHandler
 
 log = logging.getLogger(__name__)
 
-SendAction = Callable[[dict], Awaitable[Any]]
+SendAction = Callable[[dict[str, Any]], Awaitable[Any]]
+
+
+def originate_over(ami: AmiActions) -> SendAction:
+    """Send the callback's Originate on ``ami`` (replies are checked by the dialer, not raised); the action
+    waits for the agent's answer, so its timeout is the ring timeout plus a margin."""
+    async def send_action(action: dict[str, Any]) -> Any:
+        return await ami.send_action(action, timeout=float(action.get("Timeout", 15000)) / 1000 + 10, check=False)
+    return send_action
 
 
 def _response(reply: Any) -> Mapping:
@@ -48,7 +59,7 @@ class CallbackDialer:
         host, port = self.agi_address() if callable(self.agi_address) else self.agi_address
         return f"agi://{host}:{port}/acd-callback"
 
-    async def __call__(self, service, offer: act.Offer) -> None:
+    async def __call__(self, service: AcdService, offer: act.Offer) -> None:
         done = asyncio.get_running_loop().create_future()
         self.sessions[(offer.call_id, offer.offer_id)] = done
         action = {"Action": "Originate", "Channel": offer.endpoint, "Application": "AGI",
@@ -76,9 +87,9 @@ class CallbackDialer:
             fut.set_result(None)
 
 
-def callback_session(service, dialer: CallbackDialer):
+def callback_session(service: AcdService, dialer: CallbackDialer) -> AgiHandler:
     """The FastAGI route handler for ``acd-callback`` (runs on the agent's channel)."""
-    async def handle(channel) -> None:
+    async def handle(channel: AgiChannel) -> None:
         query = channel.request.query
         call_id = query.get("call", "")
         try:
@@ -87,7 +98,7 @@ def callback_session(service, dialer: CallbackDialer):
             offer_id = 0
         call = service.engine.calls.get(call_id)
         try:
-            if call is None or call.state is not CallState.RINGING or call.offer_id != offer_id:
+            if call is None or call.state is not CallState.RINGING or call.offer_id != offer_id or not call.agent_id:
                 log.warning("acd-callback for %s (offer %s) that is no longer ringing", call_id, offer_id)
                 await channel.hangup()
                 return
@@ -108,7 +119,7 @@ def callback_session(service, dialer: CallbackDialer):
             if live is not None and live.offer_id == offer_id:
                 if live.state is CallState.CONNECTED:
                     service.callback_failed(call_id)
-                elif live.state is CallState.RINGING:
+                elif live.state is CallState.RINGING and live.agent_id:
                     service.offer_failed(call_id, live.agent_id, "noanswer", offer_id)
             dialer.finished(call_id, offer_id)
     return handle

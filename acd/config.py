@@ -12,7 +12,15 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
+from hotline.config import unknown_key
+
 OVERFLOW_KINDS = ("queue", "voicemail", "callback", "hangup")
+# every key a queues.yaml entry may have; anything else is a misspelling ("wraup_time") and an error
+QUEUE_KEYS = ("name", "skills", "members", "strategy", "strategy_options", "priorities", "max_wait", "overflow",
+              "max_length", "service_level_threshold", "service_level_target", "announce_interval",
+              "announce_position", "announce_wait", "music_on_hold", "wrapup_time", "ring_timeout",
+              "max_no_answer", "join_when_empty", "leave_when_empty", "voicemail_key", "callback_key",
+              "default_handle_time")
 
 
 class QueueConfigError(ValueError):
@@ -205,22 +213,57 @@ def agent_profile(entry: Any) -> AgentProfile:
     )
 
 
-def check_queues(queues: Iterable[QueueSettings]) -> list[QueueSettings]:
-    """Cross-queue checks: overflow targets exist and strategies are registered."""
+def _cross_problems(q: QueueSettings, names: set[str]) -> list[QueueConfigError]:
     from acd.strategies import registered
 
+    problems = []
+    if q.overflow.kind == "queue":
+        if q.overflow.queue not in names:
+            problems.append(QueueConfigError(q.name, "overflow.queue", f"unknown queue {q.overflow.queue!r} "
+                                                                       f"(known: {', '.join(sorted(names))})"))
+        elif q.overflow.queue == q.name:
+            problems.append(QueueConfigError(q.name, "overflow.queue", "a queue cannot overflow into itself"))
+    if q.strategy not in registered():
+        problems.append(QueueConfigError(q.name, "strategy",
+                                         unknown_key(q.strategy, set(registered()), f"strategy {q.strategy!r}")))
+    return problems
+
+
+def check_queues(queues: Iterable[QueueSettings]) -> list[QueueSettings]:
+    """Cross-queue checks: overflow targets exist and strategies are registered."""
     queues = list(queues)
     names = {q.name for q in queues}
     for q in queues:
-        if q.overflow.kind == "queue":
-            if q.overflow.queue not in names:
-                raise QueueConfigError(q.name, "overflow.queue", f"unknown queue {q.overflow.queue!r}")
-            if q.overflow.queue == q.name:
-                raise QueueConfigError(q.name, "overflow.queue", "a queue cannot overflow into itself")
-        if q.strategy not in registered():
-            raise QueueConfigError(q.name, "strategy",
-                                   f"unknown strategy {q.strategy!r} (known: {', '.join(sorted(registered()))})")
+        for problem in _cross_problems(q, names):
+            raise problem
     return queues
+
+
+def queue_problems(queues: Iterable[Any], file: str = "config/queues.yaml") -> list[str]:
+    """Every problem of the ACD's queue keys, one `file: queues[i].<key>: reason` line each (none: valid).
+    `queues`: the file's entries in order (QueueConfig or plain mappings; other entries are skipped)."""
+    problems: list[str] = []
+    entries = list(queues)
+    names = {str(_get(e, "name")) for e in entries if isinstance(e, Mapping) or hasattr(e, "raw")}
+    for i, entry in enumerate(entries):
+        if not (isinstance(entry, Mapping) or hasattr(entry, "raw")):
+            continue
+        raw = dict(_get(entry, "raw", None) or (entry if isinstance(entry, Mapping) else {}))
+        name = _get(entry, "name") or raw.get("name")
+        for key in list(raw):
+            if key not in QUEUE_KEYS:
+                problems.append(f"{file}: queues[{i}].{key}: {unknown_key(key, QUEUE_KEYS)}")
+                del raw[key]
+        for _ in range(len(QUEUE_KEYS)):      # drop each bad key in turn so that every one is reported
+            try:
+                parsed = queue_settings({**raw, "name": name})
+            except QueueConfigError as exc:
+                problems.append(f"{file}: queues[{i}].{exc.key}: {exc.reason}")
+                raw.pop(exc.key.split(".")[0], None)
+                continue
+            problems += [f"{file}: queues[{i}].{e.key}: {e.reason}" for e in _cross_problems(parsed, names)]
+            break
+    return problems
 
 
 def load_queues(path: Path) -> list[QueueSettings]:

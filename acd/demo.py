@@ -30,7 +30,10 @@ import logging
 import random
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cti.core import Cti
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +46,11 @@ DESK_POLL_S = 15.0
 
 
 async def prepare(ctx: Any) -> None:
-    deps = ctx.service.deps
-    cti = deps.extras.get("cti")
-    service = deps.extras.get("acd_service")
-    if service is None:
-        return
+    cti = ctx.service.cti
+    service = ctx.service.acd
     rng = random.Random(f"{ctx.seed}:agents")
     for agent_id, phone in sorted(ctx.sim.phones.items()):
         _softphone(ctx, phone, base_answer_s=round(rng.uniform(1.5, 4.0), 1))
-    if cti is None:
-        return                                       # without CTI every agent is ready from the start
     for agent_id in sorted(service.engine.agents):
         start, end = SHIFTS.get(agent_id, EARLY)
         short_break = ctx.at(start) + rng.uniform(1.0, 3.0) * 3600
@@ -76,8 +74,10 @@ def _softphone(ctx: Any, phone: Any, base_answer_s: float) -> None:
         ring_incoming(chan)
 
     def on_bridged(chan: Any, other: Any) -> None:
-        talk = getattr(other.participant, "agent_talk_s", "callback")
-        if talk == "callback":                      # a callback: the customer reached through the trunk
+        talk: float | None
+        if hasattr(other.participant, "agent_talk_s"):
+            talk = other.participant.agent_talk_s
+        else:                                       # a callback: the customer reached through the trunk
             talk = float(random.Random(f"{seed}:callback:{chan.linkedid}").randint(60, 300))
         if talk is not None:
             pbx.spawn(_hang_up_after(phone, chan, talk))
@@ -91,7 +91,7 @@ async def _hang_up_after(phone: Any, chan: Any, seconds: float) -> None:
         phone.hang_up(chan)
 
 
-async def _desk(cti: Any, agent_id: str, request: str, reason: str | None = None) -> None:
+async def _desk(cti: "Cti", agent_id: str, request: str, reason: str | None = None) -> None:
     """Ask the CTI for a state change; while the agent is ringing or talking, ask again a little later."""
     from cti.agents import CtiError
 
@@ -112,7 +112,7 @@ async def _until(ctx: Any, virtual_s: float) -> None:
     await asyncio.sleep(max(0.0, virtual_s - asyncio.get_running_loop().time()))
 
 
-async def _agent_day(ctx: Any, cti: Any, agent_id: str, start: str, end: str | None, meal: str | None,
+async def _agent_day(ctx: Any, cti: "Cti", agent_id: str, start: str, end: str | None, meal: str | None,
                      short_break: float) -> None:
     breaks = sorted([(ctx.at(meal), MEAL_S, "meal")] if meal else [])
     breaks.append((short_break, BREAK_S, "break"))
@@ -138,7 +138,7 @@ async def _agent_day(ctx: Any, cti: Any, agent_id: str, start: str, end: str | N
         watcher.cancel()
 
 
-async def _back_from_autopause(cti: Any, agent_id: str) -> None:
+async def _back_from_autopause(cti: "Cti", agent_id: str) -> None:
     """An agent the ACD paused after missed rings notices it and gets ready again a few minutes later."""
     while True:
         await asyncio.sleep(60)
@@ -150,12 +150,9 @@ async def _back_from_autopause(cti: Any, agent_id: str) -> None:
 
 async def settle(ctx: Any) -> None:
     """After the last caller: callbacks still owed are placed (late-shift agents stay until they are done)."""
-    service = ctx.service.deps.extras.get("acd_service")
-    if service is None:
-        return
+    service = ctx.service.acd
     loop = asyncio.get_running_loop()
-    from hotline.demo import SETTLE_LIMIT_S
-    limit = max(loop.time(), ctx.at("20:00")) + SETTLE_LIMIT_S
+    limit = max(loop.time(), ctx.at("20:00")) + ctx.settle_limit_s
     while service.engine.calls and loop.time() < limit:
         await asyncio.sleep(10)
     if service.log_store is not None:
@@ -298,13 +295,12 @@ def tally(rows: list[Any], queues: dict[str, Any], wrapup_s) -> tuple[_Tally, di
 
 
 async def summarize(ctx: Any) -> dict[str, Any]:
-    deps = ctx.service.deps
-    service = deps.extras.get("acd_service")
-    if service is None or service.log_store is None:
+    service = ctx.service.acd
+    if service.log_store is None:
         return {}
     await service.log_store.flush()
     rows = await service.log_store.query()
-    cti = deps.extras.get("cti")
+    cti = ctx.service.cti
     queues = service.engine.queues
 
     def wrapup_s(agent_id: str, queue: str) -> float:

@@ -5,26 +5,42 @@ without awaiting, so events are applied one at a time in the order they arrive (
 calls it from one task). What must happen outside — ring an agent, release a caller, pause an agent —
 is appended to ``actions`` and drained by the caller. Queue log entries go to the ``log`` sinks.
 
+The two decisions, and the rules they follow (``acd.linear_scan`` states them as a plain walk over every
+agent / every waiting call; the randomized test checks the engine's choices against it):
+
+- a caller arrives (or a ring fails and the call is back in its place): among the queue's ready members the
+  strategy accepts for this call, the strategy's first choice that has not missed this call yet; if every
+  one of them missed it, the strategy's first choice again (app_queue's retry).
+- an agent becomes ready (not-ready → ready, end of wrap-up, a ring it did not answer): among the calls
+  waiting in its queues that it may take (the queue strategy's ``accepts``), the first by priority
+  (highest) then arrival that it has not missed yet; if it missed all of them, the first one.
+  Otherwise it joins its queues' ready pools.
+
+Neither decision walks the agents or the callers: ready agents sit in per-queue (per-skill) pools sorted
+by the strategy (``acd.strategies.pools``), waiting calls in per-queue order with a per-class heap
+(``acd.waiting``); entries leave lazily (an agent's ready stamp, a call's key), so a decision touches a few
+entries at the front, O(log n) at most.
+
 Invariants (``check_invariants``): an agent holds at most one call and a call at most one agent, and
 both sides agree; every active call is in exactly one place (waiting in its queue, ringing, connected);
 a waiting call never has a ready agent that may take it (so nothing waits while someone could answer);
-ready agents are exactly the agents in the strategies' pools.
+ready agents are exactly the agents in the strategies' pools; the indexes are well formed.
 """
 from __future__ import annotations
 
 import heapq
 import math
+from functools import partial
 import random
 from collections import deque
 from typing import Callable, Iterable
-
-from sortedcontainers import SortedKeyList
 
 from acd import actions as act
 from acd.config import AgentProfile, QueueSettings, check_queues
 from acd.queue_log import QueueLogEntry, entry
 from acd.state import ON_CALL_REASON, OUTBOUND_URL, AgentRecord, AgentState, CallRecord, CallRequest, CallState, Outcome
-from acd.strategies import StrategyContext, strategy_class
+from acd.strategies import Strategy, StrategyContext, strategy_class
+from acd.waiting import ClassHeap, WaitingCalls, wait_key
 
 MAX_OVERFLOW_HOPS = 3
 IN_CALL = (AgentState.RINGING, AgentState.BUSY, AgentState.WRAPUP)
@@ -86,8 +102,24 @@ class Engine:
         self.strategies = {
             q.name: strategy_class(q.strategy)(q, {aid: i for i, aid in enumerate(self.members[q.name])}, ctx)
             for q in self.queues.values()}
-        self.waiting: dict[str, SortedKeyList] = {
-            q: SortedKeyList(key=lambda c: (-c.priority, c.seq)) for q in self.queues}
+        self.waiting: dict[str, WaitingCalls] = {q: WaitingCalls(s) for q, s in self.strategies.items()}
+        # strategies that must hear ``remove`` when an agent stops being ready (lazy ones only need the stamp)
+        self._eager = {aid: tuple(self.strategies[q] for q in a.queues if not self.strategies[q].lazy)
+                       for aid, a in self.agents.items()}
+        self._indexed = {q: w.indexed for q, w in self.waiting.items()}
+        # queues whose strategy remembers offers (round robin's pointer)
+        self._remembering = {q for q, s in self.strategies.items() if type(s).offered is not Strategy.offered}
+        # where each agent's callers wait: the class heaps it may take from (kept up to date as heaps
+        # appear), and the queues of filtering strategies, walked in order
+        self._heaps: dict[str, list[ClassHeap]] = {aid: [] for aid in self.agents}
+        self._walked = {aid: [self.waiting[q] for q in a.queues if self.waiting[q].filtering]
+                        for aid, a in self.agents.items()}
+        for qname, w in self.waiting.items():
+            w.new_class = partial(self._new_class, qname)
+        for qname, ids in self.members.items():      # each member's call classes, worked out once
+            if self._indexed[qname]:
+                for aid in ids:
+                    self.strategies[qname].classes_for(self.agents[aid])
         self.calls: dict[str, CallRecord] = {}
         self._logged_in: dict[str, int] = {q: 0 for q in self.queues}
         self._timers: list[tuple[float, int, str, str, int]] = []
@@ -101,9 +133,10 @@ class Engine:
 
     # ---------------------------------------------------------------- helpers
     def _emit(self, time: float, callid, queue, agent, event, *data) -> None:
-        item = entry(time, callid, queue, agent, event, *data)
-        for sink in self.log:
-            sink(item)
+        if self.log:                                 # nobody listening: no entry to build
+            item = entry(time, callid, queue, agent, event, *data)
+            for sink in self.log:
+                sink(item)
 
     def _at(self, now: float) -> float:
         """The engine clock only moves forward; an event reported late (an answer learnt when Dial
@@ -127,11 +160,10 @@ class Engine:
         call = self.calls.get(call_id)
         if call is None or call.state is not CallState.WAITING:
             return 0
-        return self.waiting[call.queue].index(call) + 1
+        return self.waiting[call.queue].position(call)
 
     def _live_position(self, call: CallRecord) -> int:
-        lst = self.waiting[call.queue]
-        return lst.index(call) + 1 if call.state is CallState.WAITING else 0
+        return self.waiting[call.queue].position(call) if call.state is CallState.WAITING else 0
 
     def staffed(self, queue: str) -> int:
         return sum(1 for aid in self.members[queue]
@@ -158,15 +190,18 @@ class Engine:
     # ---------------------------------------------------------------- calls
     def enqueue(self, now: float, request: CallRequest) -> CallRecord:
         """A caller arrives from the IVR. The returned record's ``outcome`` is set if it could not join."""
-        now = self._at(now)
+        if now > self.now:
+            self.now = now
         if request.call_id in self.calls:
             raise DuplicateCall(request.call_id)
         q = self.queues.get(request.queue)
         if q is None:
             raise UnknownQueue(request.queue)
         self._seq += 1
-        call = CallRecord(request=request, queue=q.name, priority=self._priority(q, request), seq=self._seq,
-                          entered_at=now, orig_position=0, callback=request.outbound)
+        priority = self._priority(q, request)
+        call = CallRecord(request=request, queue=q.name, priority=priority, seq=self._seq,
+                          entered_at=now, orig_position=0, wait_key=wait_key(priority, self._seq),
+                          callback=request.outbound)
         self.calls[call.id] = call
         self._join(call, q, now)
         return call
@@ -176,6 +211,7 @@ class Engine:
         call.entered_at = now
         call.state = CallState.WAITING
         call.tried.clear()
+        call.route_class = self.strategies[q.name].call_class(call) if self._indexed[q.name] else None
         reason = None
         if not q.join_when_empty and self._logged_in[q.name] == 0:
             reason = "joinempty"
@@ -184,62 +220,84 @@ class Engine:
         if reason:
             self._overflow(call, now, reason, entered=False)
             return
-        self.waiting[q.name].add(call)
-        call.orig_position = self._live_position(call)
+        waiting = self.waiting[q.name]
+        call.orig_position = waiting.position(call)          # callers ahead + 1 (the call is not filed yet)
         self._emit(now, call.id, q.name, None, "ENTERQUEUE", OUTBOUND_URL if call.request.outbound else "",
                    call.request.caller, call.orig_position)
         call.timer_token += 1
         if q.max_wait_s is not None and not call.request.outbound:
             self._timer(now + q.max_wait_s, "maxwait", call.id, call.timer_token)
-        self._dispatch_call(call, now)
+        # decision; a call that rings at once is never filed (no ready agent may take anyone waiting)
+        agent = self._choose_agent(call)
+        if agent is None:
+            waiting.add(call)
+        else:
+            self._offer(call, agent, now, filed=False)
 
-    def _pick_agent(self, call: CallRecord) -> AgentRecord | None:
-        """The strategy's first choice among agents that have not missed this call yet; if every ready
-        candidate already missed it, the first of them again (like app_queue's retry)."""
-        fallback = None
-        for looked, agent in enumerate(self.strategies[call.queue].candidates(call)):
-            if agent.id not in call.tried:
-                return agent
-            if fallback is None:
-                fallback = agent
-            if looked >= len(call.tried):
-                break
-        return fallback
+    def _choose_agent(self, call: CallRecord) -> AgentRecord | None:
+        """Decision: the agent for a waiting caller (see the module docstring for the rule)."""
+        return self.strategies[call.queue].pick(call, call.tried)
 
     def _dispatch_call(self, call: CallRecord, now: float) -> None:
-        agent = self._pick_agent(call)
+        agent = self._choose_agent(call)
         if agent is not None:
             self._offer(call, agent, now)
 
+    def _new_class(self, queue: str, cls, heap: ClassHeap) -> None:
+        """A class heap appeared in a queue: it becomes a source of every member that may take its calls."""
+        strat, indexed = self.strategies[queue], self._indexed[queue]
+        for aid in self.members[queue]:
+            if not indexed or strat.accepts_class(self.agents[aid], cls):
+                self._heaps[aid].append(heap)
+
     def _dispatch_agent(self, agent: AgentRecord, now: float) -> None:
-        best: CallRecord | None = None
+        """A ready agent takes a waiting caller, else joins its queues' pools."""
+        call = self._choose_call(agent)
+        if call is not None:
+            self._offer(call, agent, now)
+            return
+        agent.ready_stamp += 1
+        strategies = self.strategies
         for qname in agent.queues:
-            strat = self.strategies[qname]
-            first_ok = None
-            for call in self.waiting[qname]:
-                if best is not None and (-call.priority, call.seq) > (-best.priority, best.seq):
-                    break
-                if not strat.accepts(agent, call):
+            strategies[qname].add(agent)
+
+    def _choose_call(self, agent: AgentRecord) -> CallRecord | None:
+        """Decision: the waiting caller for an agent that becomes ready (see the module docstring)."""
+        agent_id = agent.id
+        best = fallback = None                 # the best call it has not missed / the best call at all
+        for ch in self._heaps[agent_id]:
+            heap = ch.heap
+            if not heap:
+                continue
+            key = heap[0]
+            call = ch.by_key.get(key)
+            if call is None:                   # stale top: drop what left
+                head = ch.head()
+                if head is None:
                     continue
-                if agent.id not in call.tried:
-                    first_ok = call
-                    break
-                if first_ok is None:
-                    first_ok = call
-            if first_ok is not None and (best is None or (-first_ok.priority, first_ok.seq) < (-best.priority, best.seq)):
-                best = first_ok
-        if best is not None:
-            self._offer(best, agent, now)
-        else:
-            for qname in agent.queues:
-                self.strategies[qname].add(agent)
+                key, call = head, ch.by_key[head]
+            if fallback is None or key < fallback.wait_key:
+                fallback = call
+            if best is not None and key > best.wait_key:
+                continue
+            if agent_id in call.tried:
+                call = ch.first_untried(agent_id, best.wait_key if best is not None else None)
+                if call is None:
+                    continue
+            best = call
+        for w in self._walked[agent_id]:
+            best, fallback = w.best_in_order(agent, best, fallback)
+        return best or fallback
 
     def _unpool(self, agent: AgentRecord) -> None:
-        for qname in agent.queues:
-            self.strategies[qname].remove(agent)
+        """The agent stops being ready: every lazy pool entry of it goes stale at once."""
+        agent.ready_stamp += 1
+        for strat in self._eager[agent.id]:
+            strat.remove(agent)
 
-    def _offer(self, call: CallRecord, agent: AgentRecord, now: float) -> None:
-        self.waiting[call.queue].remove(call)
+    def _offer(self, call: CallRecord, agent: AgentRecord, now: float, filed: bool = True) -> None:
+        if filed:
+            self.waiting[call.queue].remove(call)
         self._unpool(agent)
         self._offer_seq += 1
         agent.state = AgentState.RINGING
@@ -248,10 +306,10 @@ class Engine:
         call.agent_id = agent.id
         call.offer_id = self._offer_seq
         call.ring_started = now
-        self.strategies[call.queue].offered(agent, call)
+        if call.queue in self._remembering:
+            self.strategies[call.queue].offered(agent, call)
         self.actions.append(act.Offer(call.id, agent.id, agent.profile.endpoint, self.queues[call.queue].ring_timeout_s,
-                                      call.offer_id, callback=call.callback,
-                                      callback_number=call.request.callback_number or ""))
+                                      call.offer_id, call.callback, call.request.callback_number or ""))
 
     def _ringing(self, call_id: str, agent_id: str, offer_id: int | None) -> CallRecord | None:
         call = self.calls.get(call_id)
@@ -477,8 +535,8 @@ class Engine:
     def agent_ready(self, now: float, agent_id: str) -> None:
         """CTI: the agent is ready (logged in and available). While in a call it applies afterwards."""
         now = self._at(now)
-        agent = self.agent(agent_id)
-        if self._after_call(agent, now, AgentState.READY) or agent.state is AgentState.READY:
+        agent = self.agents.get(agent_id) or self.agent(agent_id)
+        if agent.state is AgentState.READY or self._after_call(agent, now, AgentState.READY):
             return
         if agent.state is AgentState.NOT_READY:
             self._emit(now, None, "NONE", agent.id, "UNPAUSE", agent.reason)
@@ -647,19 +705,34 @@ class Engine:
         assert logged == self._logged_in, f"logged-in counts {self._logged_in} != {logged}"
         waiting_ids = set()
         for qname, lst in self.waiting.items():
+            lst.check(qname)
             for call in lst:
                 assert call.id not in waiting_ids, f"call {call.id} waits twice"
                 waiting_ids.add(call.id)
                 assert call.queue == qname and call.state is CallState.WAITING, f"call {call.id} misplaced"
                 assert self.calls.get(call.id) is call, f"waiting call {call.id} not active"
+        ready = {q: [self.agents[aid] for aid in ids if self.agents[aid].state is AgentState.READY]
+                 for q, ids in self.members.items()}
+        for qname, strat in self.strategies.items():
+            strat.check(ready[qname])
+        for aid, agent in self.agents.items():
+            sources = sorted(id(h) for q in agent.queues for h in self.waiting[q].heaps_for(agent))
+            assert sorted(map(id, self._heaps[aid])) == sources, f"agent {aid}: call sources out of date"
+        taker: dict[tuple, str | None] = {}           # (queue, call class) -> a ready agent that may take it
         for call in self.calls.values():
             if call.state is CallState.WAITING:
                 assert call.id in waiting_ids, f"call {call.id} forgotten: waiting but in no queue"
                 assert call.agent_id is None
                 strat = self.strategies[call.queue]
-                free = [aid for aid in self.members[call.queue] if self.agents[aid].state is AgentState.READY
-                        and strat.accepts(self.agents[aid], call)]
-                assert not free, f"call {call.id} waits while agent {free[0]} is ready for it"
+                # every call of one class is accepted by the same agents (a filtering strategy: ask per call)
+                cls = None if self.waiting[call.queue].filtering else (call.queue, call.route_class)
+                if cls is None or cls not in taker:
+                    free = next((a.id for a in ready[call.queue] if strat.accepts(a, call)), None)
+                    if cls is not None:
+                        taker[cls] = free
+                else:
+                    free = taker[cls]
+                assert free is None, f"call {call.id} waits while agent {free} is ready for it"
             else:
                 assert call.state in (CallState.RINGING, CallState.CONNECTED), f"call {call.id} {call.state}"
                 assert holders.get(call.id) == call.agent_id, f"call {call.id} not held by {call.agent_id}"

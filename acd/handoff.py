@@ -3,8 +3,11 @@
 
 While waiting the caller hears music on hold (SET MUSIC ON <class>), and every announcement interval the
 flow's waiting messages (``call.waiting``: 对不起，让您久等了 / 您前面还有 N 位 / 预计等待 M 分钟 / options) with
-the position and estimated wait from the engine. Between announcements the session polls with
-WAIT FOR DIGIT so a key (voicemail, callback) is heard and an offer is dialled within ``poll_ms``.
+the position and estimated wait from the engine. Between announcements the session listens with WAIT FOR DIGIT
+(a key returns at once). News from the engine for this caller (an offer, the end of the wait) interrupts the
+WAIT FOR DIGIT or announcement prompt in flight (``AgiChannel.interrupt``: Asterisk ends it when bytes arrive on
+the FastAGI socket), so an agent who becomes free rings within a round trip, not within a poll; ``poll_ms`` only
+bounds how long one WAIT FOR DIGIT lasts.
 
 An offer rings the agent with ``EXEC Dial <endpoint>,<ring timeout>,m(<moh class>)`` from the caller's
 session (see /work/brief/acd_dialplan.md). Dial returns when the ring ends unanswered or when the
@@ -14,9 +17,11 @@ CONGESTION → rejected, CHANUNAVAIL → unreachable, CANCEL (or a dead channel)
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
-from typing import Any, Mapping
+from collections import deque
+from typing import TYPE_CHECKING, Any, Awaitable, Mapping, TypeVar
 
 from acd import actions as act
 from acd.service import AcdService, Ticket
@@ -25,7 +30,18 @@ from ivr import say as speech
 from ivr.agi.errors import AgiConnectionLost, AgiHangup
 from ivr.runtime.interfaces import QueueOutcome
 
+if TYPE_CHECKING:
+    from ivr.agi.channel import AgiChannel
+    from ivr.runtime.call import Call
+    from ivr.runtime.waiting import QueueWaiting
+
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Interrupting again when the command has not ended after this long: bytes that reach Asterisk together with the
+# command line itself are read into res_agi's line buffer and do not wake it.
+REINTERRUPT_S = 0.1
+MAX_INTERRUPTS = 5
 
 DIALSTATUS_REASON = {"NOANSWER": "noanswer", "BUSY": "busy", "CONGESTION": "rejected",
                      "CHANUNAVAIL": "unavailable", "INVALIDARGS": "unavailable", "DONTCALL": "rejected",
@@ -36,7 +52,7 @@ DEFAULT_PROMPTS = {"hold": "please_wait", "wait": "sorry_to_keep_waiting",
                    "wait_time": ("queue_wait_before", "queue_wait_after"), "options": "queue_options"}
 
 
-def _customer(call: Any) -> Mapping[str, Any]:
+def _customer(call: "Call") -> Mapping[str, Any]:
     customer = getattr(call, "customer", None)
     return customer if isinstance(customer, Mapping) else {}
 
@@ -48,7 +64,7 @@ def _ms(value: str | None) -> int:
         return 0
 
 
-async def channel_alive(channel: Any) -> bool:
+async def channel_alive(channel: "AgiChannel") -> bool:
     """Is the AGI session's channel still up? (CHANNEL STATUS answers 511 on a dead one.)"""
     if channel.hungup:
         return False
@@ -59,13 +75,27 @@ async def channel_alive(channel: Any) -> bool:
     return not channel.hungup
 
 
+class News:
+    """A ticket's inbox, with the item that woke a waiting command read ahead (it is handled first)."""
+
+    def __init__(self, ticket: Ticket) -> None:
+        self.inbox: asyncio.Queue = ticket.inbox
+        self.ahead: deque = deque()
+
+    def empty(self) -> bool:
+        return not self.ahead and self.inbox.empty()
+
+    def get_nowait(self) -> Any:
+        return self.ahead.popleft() if self.ahead else self.inbox.get_nowait()
+
+
 class AcdHandoff:
-    def __init__(self, service: AcdService, *, poll_ms: int = 1000, sound_prefix: str = "hotline") -> None:
+    def __init__(self, service: AcdService, *, poll_ms: int = 5000, sound_prefix: str = "hotline") -> None:
         self.service = service
         self.poll_ms = poll_ms
         self.sound_prefix = sound_prefix
 
-    # ------------------------------------------------------------------ for CTI (deps.extras["acd"])
+    # ------------------------------------------------------------------ for CTI (its cti.ports.QueueDesk)
     def offer_answered(self, linkedid: str, agent_id: str) -> bool:
         """CTI saw the agent answer (DialEnd ANSWER): live stats and the agent's busy state start now."""
         return self.service.agent_answered(linkedid, agent_id)
@@ -75,7 +105,7 @@ class AcdHandoff:
         return {name: self.service.queue_stats(name) for name in self.service.queue_names()}
 
     # ------------------------------------------------------------------ entry
-    async def enqueue(self, call: Any, queue: str, skill: str | None, priority: int) -> QueueOutcome:
+    async def enqueue(self, call: "Call", queue: str, skill: str | None, priority: int) -> QueueOutcome:
         service = self.service
         if queue not in service.queue_names():
             return QueueOutcome("overflow", detail=f"unknown queue {queue!r}")
@@ -92,9 +122,11 @@ class AcdHandoff:
         ticket = service.join(request)
         try:
             return await self._wait(call, ticket, started)
-        except (AgiHangup, AgiConnectionLost):
+        except (AgiHangup, AgiConnectionLost) as exc:
             service.caller_hung_up(ticket.call_id)
-            return QueueOutcome("abandoned", wait_s=service.clock() - started, detail="hangup")
+            # a broken FastAGI connection (a PBX restart) is not the caller's choice: say so in the outcome
+            detail = "connection-lost" if isinstance(exc, AgiConnectionLost) else "hangup"
+            return QueueOutcome("abandoned", wait_s=service.clock() - started, detail=detail)
         finally:
             # never leave a live caller behind in the engine (a bug or a cancelled task ends here too)
             live = service.engine.calls.get(ticket.call_id)
@@ -106,7 +138,7 @@ class AcdHandoff:
             service.forget(ticket.call_id)
 
     # ------------------------------------------------------------------ waiting
-    async def _wait(self, call: Any, ticket: Ticket, started: float) -> QueueOutcome:
+    async def _wait(self, call: "Call", ticket: Ticket, started: float) -> QueueOutcome:
         service, channel = self.service, call.channel
         waiting = getattr(call, "waiting", None)
         q = service.engine.queues[ticket.queue]
@@ -114,7 +146,8 @@ class AcdHandoff:
         outcome = self._released(call, ticket, started)
         if outcome is not None:
             return outcome
-        key = await self._hold(call, ticket, waiting, q)   # skipped when an agent is already free
+        news = News(ticket)
+        key = await self._hold(call, news, waiting, q)   # skipped when an agent is already free
         interval = self._interval(waiting, q)
         next_announce = service.clock() + interval if interval else math.inf
         music = False
@@ -124,8 +157,8 @@ class AcdHandoff:
                 if outcome is not None:
                     return outcome
                 key = None
-            while not ticket.inbox.empty():
-                action = ticket.inbox.get_nowait()
+            while not news.empty():
+                action = news.get_nowait()
                 if isinstance(action, act.Offer):
                     if music:
                         await channel.set_music(False)
@@ -144,60 +177,80 @@ class AcdHandoff:
                 if music:
                     await channel.set_music(False)
                     music = False
-                key = await self._announce(call, ticket, waiting, q)
+                key = await self._announce(call, ticket, news, waiting, q)
                 next_announce = service.clock() + interval
-                if key or not ticket.inbox.empty():
+                if key or not news.empty():
                     continue
             if not music:
                 await channel.set_music(True, q.music_on_hold)
                 music = True
             timeout = self.poll_ms if next_announce is math.inf else \
                 max(1, min(self.poll_ms, int((next_announce - service.clock()) * 1000)))
-            key = await channel.wait_for_digit(timeout)
-            if key and key not in self._option_keys(waiting, q):
+            key = await self._interruptible(channel, news, channel.wait_for_digit(timeout))
+            if key and key not in self._option_keys(waiting, q):      # chr(1): interrupted
                 key = None
 
     @staticmethod
-    def _interval(waiting: Any, q) -> float:
-        if waiting is not None and getattr(waiting, "announce_interval_s", 0):
+    def _interval(waiting: "QueueWaiting | None", q) -> float:
+        if waiting is not None and waiting.announce_interval_s:
             return float(waiting.announce_interval_s)
         return float(q.announce_interval_s)
 
     @staticmethod
-    def _option_keys(waiting: Any, q) -> str:
+    def _option_keys(waiting: "QueueWaiting | None", q) -> str:
         if waiting is not None:
             return waiting.option_keys
         return "".join(k for k in (q.voicemail_key, q.callback_key) if k)
 
-    def _sound(self, call: Any, prompt_id: str) -> str:
+    def _sound(self, call: "Call", prompt_id: str) -> str:
         sound = getattr(call, "sound", None)
         if callable(sound):
             return sound(prompt_id)
         return f"{self.sound_prefix}/{getattr(call, 'lang', 'zh-CN')}/{prompt_id}"
 
-    async def _play(self, call: Any, prompt_ids: list[str], escape: str = "", ticket: Ticket | None = None
-                    ) -> str | None:
-        """Play prompts one by one; a key in ``escape`` stops them, and so does an offer for this caller
-        (the agent is waiting: the rest of an announcement is not worth their time)."""
+    async def _interruptible(self, channel: "AgiChannel", news: News, command: Awaitable[T]) -> T:
+        """Run a WAIT FOR DIGIT or STREAM FILE that news for this caller interrupts (the item is read ahead)."""
+        running = asyncio.ensure_future(command)
+        arrived = asyncio.ensure_future(news.inbox.get())
+        try:
+            await asyncio.wait((running, arrived), return_when=asyncio.FIRST_COMPLETED)
+            interrupts = 0
+            while not running.done() and interrupts < MAX_INTERRUPTS:
+                interrupts += channel.interrupt()
+                await asyncio.wait((running,), timeout=REINTERRUPT_S)
+            return await running
+        finally:
+            if not running.done():
+                running.cancel()
+            if arrived.done() and not arrived.cancelled():
+                news.ahead.append(arrived.result())
+            else:
+                arrived.cancel()
+
+    async def _play(self, call: "Call", prompt_ids: list[str], escape: str, news: News) -> str | None:
+        """Play prompts one by one; a key in ``escape`` stops them, and so does news for this caller, even
+        mid-prompt (an offer: the agent is waiting, the rest of an announcement is not worth their time)."""
         for pid in prompt_ids:
-            if ticket is not None and not ticket.inbox.empty():
+            if not news.empty():
                 return None
-            digit, _ = await call.channel.stream_file(self._sound(call, pid), escape)
+            digit, _ = await self._interruptible(call.channel, news,
+                                                 call.channel.stream_file(self._sound(call, pid), escape))
             if digit:
                 return digit
         return None
 
-    def _prompts(self, waiting: Any, name: str):
+    def _prompts(self, waiting: "QueueWaiting | None", name: str):
         if waiting is None:
             return DEFAULT_PROMPTS[name]
         return {"hold": waiting.hold_prompt, "wait": waiting.wait_prompt, "position": waiting.position_prompts,
                 "wait_time": waiting.wait_time_prompts, "options": waiting.options_prompt}[name]
 
-    async def _hold(self, call: Any, ticket: Ticket, waiting: Any, q) -> str | None:
+    async def _hold(self, call: "Call", news: News, waiting: "QueueWaiting | None", q) -> str | None:
         prompt = self._prompts(waiting, "hold")
-        return await self._play(call, [prompt], self._option_keys(waiting, q), ticket) if prompt else None
+        return await self._play(call, [prompt], self._option_keys(waiting, q), news) if prompt else None
 
-    async def _announce(self, call: Any, ticket: Ticket, waiting: Any, q) -> str | None:
+    async def _announce(self, call: "Call", ticket: Ticket, news: News, waiting: "QueueWaiting | None", q
+                        ) -> str | None:
         position = self.service.position(ticket.call_id)
         if position <= 0:
             return None
@@ -217,9 +270,9 @@ class AcdHandoff:
             ids.append(self._prompts(waiting, "options"))
         if waiting is not None:
             waiting.announcements += 1
-        return await self._play(call, ids, keys, ticket)
+        return await self._play(call, ids, keys, news)
 
-    def _outcome_for_key(self, call: Any, key: str, q) -> str:
+    def _outcome_for_key(self, call: "Call", key: str, q) -> str:
         waiting = getattr(call, "waiting", None)
         if waiting is not None:
             return waiting.outcome_for(key)
@@ -227,7 +280,7 @@ class AcdHandoff:
             return "callback"
         return "voicemail" if key == q.voicemail_key else "overflow"
 
-    def _key(self, call: Any, ticket: Ticket, key: str, started: float) -> QueueOutcome | None:
+    def _key(self, call: "Call", ticket: Ticket, key: str, started: float) -> QueueOutcome | None:
         service = self.service
         q = service.engine.queues[ticket.queue]
         status = self._outcome_for_key(call, key, q)
@@ -240,7 +293,7 @@ class AcdHandoff:
         service._drain()
         return QueueOutcome(status, wait_s=service.clock() - started, detail=f"key {key}", extra={"key": key})
 
-    def _released(self, call: Any, ticket: Ticket, started: float) -> QueueOutcome | None:
+    def _released(self, call: "Call", ticket: Ticket, started: float) -> QueueOutcome | None:
         """The engine ended the wait (overflow, empty queue, callback conversion)."""
         if ticket.outcome is None or ticket.outcome is Outcome.ANSWERED:
             return None
@@ -254,7 +307,7 @@ class AcdHandoff:
         return QueueOutcome(status, wait_s=self.service.clock() - started, detail="overflow", extra=extra)
 
     # ------------------------------------------------------------------ ringing an agent
-    async def _ring(self, call: Any, ticket: Ticket, offer: act.Offer, started: float) -> QueueOutcome | None:
+    async def _ring(self, call: "Call", ticket: Ticket, offer: act.Offer, started: float) -> QueueOutcome | None:
         service, channel = self.service, call.channel
         q = service.engine.queues[ticket.queue]
         await channel.set_variable("HOTLINE_AGENT_ID", offer.agent_id)

@@ -9,20 +9,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
 
-from cti.auth import READ_ALL, AuthError, Forbidden, Principal, authenticator_for, authorize, require
+from acd.service import AcdService
+from cti.auth import READ_ALL, AuthError, Authenticator, Forbidden, Principal, authorize, require
 
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
-def _service(deps):
-    extras = getattr(deps, "extras", None)
-    if isinstance(extras, dict) and "acd_service" in extras:
-        return extras["acd_service"]
-    return getattr(deps, "acd", None) or deps
-
-
-def router(deps) -> APIRouter:
-    auth, _ = authenticator_for(deps)
+def router(service: AcdService, auth: Authenticator) -> APIRouter:
     api = APIRouter(prefix="/api/queues", tags=["queues"])
 
     def caller(request: Request) -> Principal:
@@ -34,7 +27,7 @@ def router(deps) -> APIRouter:
     @api.get("")
     async def list_queues(request: Request) -> list[dict]:
         who = caller(request)
-        queues = _service(deps).overview()
+        queues = service.overview()
         if who.role in READ_ALL:
             return queues
         return [q for q in queues if who.agent_id in q.get("members", ())]
@@ -42,7 +35,6 @@ def router(deps) -> APIRouter:
     @api.get("/{name}/stats")
     async def queue_stats(name: str, request: Request) -> dict:
         who = caller(request)
-        service = _service(deps)
         if who.role not in READ_ALL:
             members = {q["name"]: q.get("members", ()) for q in service.overview()}
             if who.agent_id not in members.get(name, ()):

@@ -9,13 +9,12 @@ end of the wait).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
 
 from acd import actions as act
 from acd.config import AgentProfile, QueueSettings, from_settings
@@ -23,6 +22,11 @@ from acd.engine import Engine
 from acd.queue_log import QueueLogEntry, QueueLogStore
 from acd.state import CallRequest, Outcome
 from acd.stats import StatsCollector
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from hotline.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +54,7 @@ class AcdService:
         self.log_store = log_store
         if log_store is not None:
             self.engine.log.append(log_store.append)
-        self._callback_dialer = None
+        self._callback_dialer: CallbackDialer | None = None
         self.callback_dialer = callback_dialer
         self.on_autopause = on_autopause
         # the agent directory that times wrap-up (CTI) is told when an ACD call's wrap-up starts
@@ -267,76 +271,11 @@ class AcdService:
         return len(entries)
 
 
-def build_service(settings: Any, *, sessions=None, clock: Callable[[], float] = time.time,
-                  rng: random.Random | None = None, **kw: Any) -> AcdService:
+def build_service(settings: "Settings", *, sessions: "async_sessionmaker[AsyncSession] | None" = None,
+                  clock: Callable[[], float] = time.time, rng: random.Random | None = None,
+                  callback_dialer: CallbackDialer | None = None) -> AcdService:
     """The ACD from hotline settings (queues.yaml + agents.yaml); queue log stored when ``sessions`` is given."""
     queues, agents = from_settings(settings)
     store = QueueLogStore(sessions) if sessions is not None else None
     return AcdService(queues, agents, clock=clock, rng=rng, log_store=store,
-                      time_zone=settings.service.time_zone, **kw)
-
-
-@contextlib.asynccontextmanager
-async def component(deps: Any):
-    """The ACD inside ``hotline serve`` (hotline.service enters it after CTI, before FastAGI and HTTP).
-
-    Offers ``deps.extras["acd"]`` (the IVR's QueueHandoff; CTI reads the queue figures and reports answers
-    through it) and ``deps.extras["acd_service"]``; agent states, wrap-up included, come from CTI
-    (``deps.extras["cti"].agents``, see ``acd.agents.link_cti``) when present, else every agent of agents.yaml
-    is ready and the ACD times wrap-up itself;
-    callbacks originate over CTI's AMI session and come back on the ``acd-callback`` FastAGI route;
-    queue stats are published retained on ``queues/{name}/stats`` every 5 s; the queue log goes to the DB."""
-    from acd.agents import InMemoryAgentDirectory, attach, link_cti
-    from acd.callback import CallbackDialer, callback_session
-    from acd.handoff import AcdHandoff
-    from acd.publisher import run_publisher
-
-    clock = deps.extras.get("wall_clock")
-    if clock is None:
-        # wall time that advances with the event loop's clock (so timers agree on pbxsim's virtual clock)
-        loop = asyncio.get_running_loop()
-        anchor = time.time() - loop.time()
-        clock = lambda: anchor + loop.time()  # noqa: E731
-    cti = deps.extras.get("cti")
-    service = build_service(deps.settings, sessions=deps.sessions, clock=clock)
-    await service.restore_today()
-    if cti is not None:
-        unlink = link_cti(service, cti)
-    else:
-        unlink = attach(service, InMemoryAgentDirectory(a.profile for a in service.engine.agents.values()))
-    ami = getattr(deps.ami, "session", None) if getattr(deps.ami, "kind", "") == "cti" else None
-    if ami is not None:
-        settings = deps.settings
-
-        async def send_action(action: dict):
-            return await ami.send_action(action, timeout=float(action.get("Timeout", 15000)) / 1000 + 10,
-                                         check=False)
-
-        def agi_address() -> tuple[str, int]:
-            if deps.agi is not None and "acd-callback" not in deps.agi.routes:
-                deps.agi.routes["acd-callback"] = callback_session(service, dialer)
-            port = deps.agi.port if deps.agi is not None else settings.fastagi.port
-            return settings.fastagi.host, port
-
-        dialer = CallbackDialer(send_action, agi_address)
-        service.callback_dialer = dialer
-    handoff = AcdHandoff(service)
-    deps.extras["acd"] = handoff
-    deps.extras["acd_service"] = service
-    deps.health_checks["acd"] = lambda: {"ok": True, "queues": len(service.engine.queues),
-                                         "active_calls": len(service.engine.calls)}
-    tasks = [asyncio.create_task(service.run(), name="acd")]
-    bus = getattr(deps, "bus", None)
-    if bus is not None:
-        tasks.append(asyncio.create_task(run_publisher(service, bus.publish), name="acd-stats"))
-    try:
-        yield service
-    finally:
-        unlink()
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):
-                pass
+                      time_zone=settings.service.time_zone, callback_dialer=callback_dialer)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Hashable, Mapping
 
 from acd.config import AgentProfile
 
@@ -38,7 +38,7 @@ class Outcome(str, enum.Enum):
     OVERFLOW = "overflow"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class AgentRecord:
     profile: AgentProfile
     order: int                               # position in agents.yaml: the sequential order and final tie-break
@@ -56,10 +56,12 @@ class AgentRecord:
     wrapup_queue: str | None = None          # queue of the call being wrapped up
     wrapup_started: float = 0.0
     wrapup_talk: float = 0.0                 # talk time of that call (for the queue's AHT)
+    # bumped whenever the agent enters or leaves ready: pool entries carrying an older stamp are stale
+    ready_stamp: int = 0
+    id: str = field(init=False)
 
-    @property
-    def id(self) -> str:
-        return self.profile.id
+    def __post_init__(self) -> None:
+        self.id = self.profile.id
 
     @property
     def logged_in(self) -> bool:
@@ -86,7 +88,7 @@ class CallRequest:
                                              # callback from the start and is not an inbound call in the figures
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class CallRecord:
     request: CallRequest
     queue: str
@@ -105,10 +107,12 @@ class CallRecord:
     timed_out: bool = False                  # max wait passed while an offer was ringing
     hops: int = 0                            # overflows into other queues
     outcome: Outcome | None = None
+    wait_key: int = 0                        # place in the waiting order: (-priority, seq) as one integer
+    route_class: Hashable = None             # the queue strategy's class of the call (who may take it)
+    id: str = field(init=False)
 
-    @property
-    def id(self) -> str:
-        return self.request.call_id
+    def __post_init__(self) -> None:
+        self.id = self.request.call_id
 
     @property
     def skill(self) -> str | None:

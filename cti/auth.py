@@ -9,9 +9,7 @@ Roles (config/agents.yaml ``role``):
 A refused request gets 403 and a log line naming who tried what.
 
 Every HTTP router of the product (CTI, ACD queues, IVR reports, recordings) authenticates with the same
-``Authenticator``: ``authenticator_for(deps)`` finds the CTI's own, or builds one from ``settings.agents``
-(kept in ``deps.extras["auth"]``, so every router on these deps shares one token secret) when hotline runs
-without the CTI component.
+``Authenticator``, the CTI's own (``cti.auth``), which hotline/service.py hands to each router.
 """
 from __future__ import annotations
 
@@ -134,28 +132,6 @@ def require_read(principal: Principal, what: str, agent_id: str | None = None) -
     if principal.reads_all or (agent_id is not None and agent_id == principal.agent_id):
         return
     require(principal, what, roles=READ_ALL)
-
-
-def authenticator_for(deps: Any) -> tuple[Authenticator, bool]:
-    """(authenticator, whether the asking router must serve POST /api/auth/login itself).
-
-    With the CTI component the authenticator is ``deps.extras["cti"].auth`` and cti.http serves the login
-    endpoint. Without it, one ``Authenticator`` built from ``deps.settings.agents`` is shared by every router
-    built on these deps (``deps.extras["auth"]``)."""
-    extras = getattr(deps, "extras", None)
-    if extras is None:
-        extras = {}
-    auth = getattr(extras.get("cti"), "auth", None)
-    if auth is not None:
-        return auth, False
-    auth = extras.get("auth")
-    if auth is None:
-        settings = getattr(deps, "settings", None)
-        if settings is None:
-            raise RuntimeError("HTTP access control needs deps.settings (agents) or deps.extras['cti']")
-        auth = Authenticator(settings.agents)
-        extras["auth"] = auth  # one token secret for every router built on these deps
-    return auth, True
 
 
 def authorize(auth: Authenticator, authorization: str | None, what: str, *,

@@ -14,21 +14,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          description="CSV header: number,name,vip_level,key_account,blocked,notes,language "
                                      "(only number is required). A file with any bad row is refused whole.")
     imp.add_argument("file", type=Path, help="UTF-8 CSV file")
-    imp.add_argument("--config", dest="config_dir", type=Path, default=argparse.SUPPRESS, metavar="DIR")
     imp.set_defaults(func=cmd_import)
     show = sub.add_parser("show", help="print one customer by phone number")
     show.add_argument("number")
-    show.add_argument("--config", dest="config_dir", type=Path, default=argparse.SUPPRESS, metavar="DIR")
     show.set_defaults(func=cmd_show)
 
 
-async def _directory(args):
+async def _directory(args, *, read_only: bool = False):
+    from hotline.clitools import require_database
     from hotline.config import load_settings
     from hotline.db import create_schema, make_engine, session_factory
 
     from cti.customers import CustomerDirectory
 
     settings = load_settings(getattr(args, "config_dir", None))
+    if read_only:
+        require_database(settings)
     settings.service.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database.url)
     await create_schema(engine)
@@ -55,7 +56,7 @@ async def cmd_import(args) -> int:
 async def cmd_show(args) -> int:
     import json
 
-    engine, directory = await _directory(args)
+    engine, directory = await _directory(args, read_only=True)
     try:
         record = await directory.by_number(args.number)
     finally:

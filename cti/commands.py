@@ -452,8 +452,9 @@ class AgentCommands:
     async def _party_left(self, channel: str) -> None:
         """The customer or the consulted party of a call the CTI moved (hold, consult, conference, IVR) hung
         up. Once neither is left, the agent's leg — which after an AMI Bridge goes on in the dialplan
-        (possibly into hotline-agent-hold) or stays alone in a ConfBridge room — is hung up too. While one of
-        them is still there (a conference where one party left) the agent goes on talking to them."""
+        (possibly into hotline-agent-hold) or stays alone in a ConfBridge room — is hung up too. When the
+        consulted party leaves a conference the agent goes on talking to the customer; when the customer
+        leaves, the conference ends (see _end_conference)."""
         if not channel:
             return
         for agent_id, ctl in list(self.controls.items()):
@@ -462,7 +463,9 @@ class AgentCommands:
             remaining = [c for c in (ctl.customer_channel, ctl.consult_channel)
                          if c and c != channel and self.model.channel_by_name(c) is not None]
             if remaining:
-                if ctl.conference_room:
+                if ctl.conference_room and channel == ctl.customer_channel:
+                    await self._end_conference(agent_id, ctl, remaining)
+                elif ctl.conference_room:
                     log.info("%s left agent %s's conference %s; %s still there", channel, agent_id,
                              ctl.conference_room, ", ".join(remaining))
                 elif channel == ctl.consult_channel:
@@ -475,6 +478,23 @@ class AgentCommands:
                 except AmiError as exc:
                     log.warning("agent %s's leg %s not hung up after the other parties left: %s", agent_id,
                                 ctl.agent_channel, exc)
+
+    async def _end_conference(self, agent_id: str, ctl: CallControl, remaining: list[str]) -> None:
+        """The rule of a three-way conference: it exists for the customer. When the customer leaves, the
+        conference ends: the agent's and the consulted party's legs are hung up, so both agents are released
+        to wrap-up (each by its own hang-up, as after any call), and the recording and the call record end
+        with the call's last channel. (A colleague who leaves leaves the agent with the customer.)"""
+        del self.controls[agent_id]
+        log.info("customer %s left agent %s's conference %s: the conference ends, %s hung up", ctl.customer_channel,
+                 agent_id, ctl.conference_room, ", ".join([ctl.agent_channel, *remaining]))
+        for leg in dict.fromkeys([ctl.agent_channel, *remaining]):
+            if self.model.channel_by_name(leg) is None:
+                continue
+            try:
+                await self._send({"Action": "Hangup", "Channel": leg, "Cause": "16"}, check=False)
+            except AmiError as exc:
+                log.warning("conference %s: %s not hung up after the customer left: %s", ctl.conference_room, leg,
+                            exc)
 
     async def _consult_target_left(self, agent_id: str, ctl: CallControl) -> None:
         """The consulted party hung up before complete/cancel: like Asterisk's attended transfer, the agent

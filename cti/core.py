@@ -1,23 +1,24 @@
 """The CTI in one object: the live model, agents, call data, screen pops, commands, supervisor desk.
 
     cti = Cti(agents=settings.agents, queues=settings.queues, sessions=sessions, publisher=bus,
-              acd_source=lambda: deps.extras.get("acd"))
+              acd=acd_handoff, queue_wrapup_seconds={"presales": 30.0})
     await cti.start()            # agent states recovered from the database
     cti.attach(ami_session)      # model fed by the reader, handlers on per-call workers, resync on connect
     ...
     await cti.close()
 
-The ACD owns queues: their figures (``queues/{name}/stats``) and the ring-no-answer policy. The CTI reads
-the figures from it and tells it when an agent answers (``acd_source()`` returns the ACD, or None).
+The ACD owns queues: their figures (``queues/{name}/stats``), their wrap-up times and the ring-no-answer
+policy. The CTI reads the figures from it and tells it when an agent answers, through ``cti.ports.QueueDesk``
+(None: no queue figures, e.g. a CTI tested on its own).
 """
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Iterable
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from panoramisk.message import Message
+from cti.ami_reader import AmiMessage as Message
 
-from acd.config import queue_settings
 from cti.agents import AgentService, CtiError
 from cti.ami import AmiActionError, AmiSession
 from cti.auth import Authenticator, Principal
@@ -27,30 +28,36 @@ from cti.customers import CustomerDirectory
 from cti.dialplan import DialplanNames
 from cti.model import LiveModel, endpoint_of
 from cti.notifier import Notifier, Publisher
+from cti.ports import QueueDesk
 from cti.records import CallRecords
 from cti.screenpop import ScreenPop
 from cti.supervisor import Announcements, SupervisorDesk
 from cti.tracking import CALL_ENDED, AgentTracker
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from hotline.config import AgentConfig, QueueConfig
 
 log = logging.getLogger("hotline.cti")
 SUPERVISOR_COMMANDS = ("listen", "whisper", "barge", "force-hangup", "force-state", "announce")
 
 
 class Cti:
-    def __init__(self, *, agents: Iterable[Any], queues: Iterable[Any] = (), sessions, publisher: Publisher | None,
+    def __init__(self, *, agents: Iterable[AgentConfig], queues: Iterable[QueueConfig] = (),
+                 sessions: async_sessionmaker[AsyncSession], publisher: Publisher | None,
                  ami: AmiSession | None = None, dialplan: DialplanNames = DialplanNames(),
-                 default_wrapup_seconds: float = 30.0, ring_timeout: float = 30.0, auth_secret: bytes | None = None,
-                 acd_source: Callable[[], Any] = lambda: None):
+                 default_wrapup_seconds: float = 30.0, queue_wrapup_seconds: Mapping[str, float] | None = None,
+                 ring_timeout: float = 30.0, auth_secret: bytes | None = None, acd: QueueDesk | None = None):
+        """``queue_wrapup_seconds``: each queue's wrap-up after its calls (the ACD's reading of queues.yaml)."""
         agents = list(agents)
         self.queue_configs = list(queues)
         self.ami = ami
-        self.acd_source = acd_source
+        self.acd = acd
         self.model = LiveModel()
         self.notifier = Notifier(publisher)
-        # wrap-up after a queue's call: the queue's wrapup_time, read as the ACD reads queues.yaml
-        queue_wrapup = {q.name: queue_settings(q).wrapup_s for q in self.queue_configs}
         self.agents = AgentService(agents, sessions, default_wrapup_seconds=default_wrapup_seconds,
-                                   queue_wrapup_seconds=queue_wrapup)
+                                   queue_wrapup_seconds=dict(queue_wrapup_seconds or {}))
         self.calldata = CallDataStore()
         self.customers = CustomerDirectory(sessions)
         self.records = CallRecords(sessions)
@@ -69,11 +76,7 @@ class Cti:
         self.resyncs = 0
         self.agents.listeners.append(lambda agent, change: self.notifier.agent_state(agent.view()))
 
-    # -- the ACD, when one runs ------------------------------------------------------------------
-    @property
-    def acd(self) -> Any:
-        return self.acd_source()
-
+    # -- the ACD ---------------------------------------------------------------------------------
     def queue_stats(self) -> dict[str, dict[str, Any]]:
         """Live queue figures, from the ACD (their one owner); none without an ACD."""
         acd = self.acd
@@ -90,6 +93,10 @@ class Cti:
         if acd is not None and agent is not None:
             acd.offer_answered(e.get("Linkedid") or e.get("DestLinkedid") or "", agent.id)
 
+    def apply_to_model(self, e: Message) -> None:
+        """AMI observer: the live model follows every event, in arrival order."""
+        self.model.apply(e)
+
     # -- life cycle ------------------------------------------------------------------------------
     async def start(self) -> None:
         await self.agents.recover()
@@ -98,10 +105,11 @@ class Cti:
 
     def attach(self, session: AmiSession) -> None:
         self.ami = self.commands.ami = self.supervisor.ami = session
-        session.add_observer(self.model.apply)
+        session.add_observer(self.apply_to_model)
         session.add_observer(self.tell_acd_answer)
         session.add_handler(self.tracker.handle)
         session.add_connect_hook(self.resync)
+        session.add_periodic_hook(self.tracker.reconcile_with_pbx)    # ghosts and stuck dials
         self.model.call_ended_listeners.append(
             lambda view: session.dispatcher.submit(view["linkedid"], Message(
                 {"Event": CALL_ENDED, "CallLinkedid": view["linkedid"]})))

@@ -21,21 +21,14 @@ from fastapi.responses import JSONResponse
 
 from cti.agents import CtiError
 from cti.auth import Principal, require, require_read, SUPERVISE
-
-
-def _cti(deps):
-    cti = deps.extras.get("cti") if hasattr(deps, "extras") else deps
-    if cti is None:
-        raise RuntimeError("cti.http.router needs the CTI component (deps.extras['cti'])")
-    return cti
+from cti.core import Cti
 
 
 def _error(exc: CtiError) -> JSONResponse:
     return JSONResponse({"error": str(exc)}, status_code=exc.status)
 
 
-def router(deps) -> APIRouter:
-    cti = _cti(deps)
+def router(cti: Cti) -> APIRouter:
     api = APIRouter()
 
     async def principal(request: Request) -> Principal:

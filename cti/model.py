@@ -4,6 +4,13 @@ recordings and device states, rebuilt from AMI events in wire order.
 ``LiveModel.apply(event)`` is a fast, synchronous state update (an AmiSession observer).
 ``LiveModel.resync(...)`` replaces the picture with what CoreShowChannels / PJSIPShowEndpoints /
 DeviceStateList report after a (re)connect, so the model equals the PBX again.
+
+Events can arrive out of order or orphaned (a Hangup before its Newchannel, a Newstate after the Hangup,
+BridgeEnter or DialEnd for a channel never announced, a DialBegin without DestUniqueid). The model
+never brings a hung-up channel back (recently hung-up uniqueids are remembered), and any event that had
+to invent a channel or a dial marks the model *suspect*: ``reconcile_due()`` then asks for a light
+reconciliation (CoreShowChannels -> ``resync_channels``) once the stream is quiet for a moment (or at the
+latest ``max_wait`` later), and every ``every`` seconds regardless, so a ghost cannot outlive it.
 """
 from __future__ import annotations
 
@@ -25,6 +32,18 @@ def endpoint_of(channel_name: str) -> str:
     if not channel_name.startswith(("PJSIP/", "SIP/", "IAX2/")) or "-" not in channel_name:
         return ""
     return channel_name.rsplit("-", 1)[0]
+
+
+_FIELDS = (("caller_num", "CallerIDNum"), ("caller_name", "CallerIDName"), ("connected_num", "ConnectedLineNum"),
+           ("connected_name", "ConnectedLineName"), ("context", "Context"), ("exten", "Exten"))
+_KEYS: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {}
+
+
+def _keys(prefix: str) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    """The header names of one channel block ("Dest", "LocalOne", … prefixes), built once per prefix."""
+    keys = _KEYS[prefix] = (prefix + "Channel", prefix + "ChannelStateDesc",
+                            tuple((attr, prefix + header) for attr, header in _FIELDS))
+    return keys
 
 
 def _clean(value: str | None) -> str:
@@ -87,8 +106,13 @@ class CallInfo:
     end_reason: str = ""
 
 
+GONE_KEPT = 20_000           # hung-up uniqueids remembered (a late event for one of them is ignored)
+QUIET_S, MAX_WAIT_S, EVERY_S = 2.0, 15.0, 300.0
+
+
 class LiveModel:
-    def __init__(self, *, ended_calls_kept: int = 500, clock: Callable[[], float] = time.time):
+    def __init__(self, *, ended_calls_kept: int = 500, clock: Callable[[], float] = time.time,
+                 quiet_s: float = QUIET_S, max_wait_s: float = MAX_WAIT_S, every_s: float = EVERY_S):
         self.channels: dict[str, ChannelInfo] = {}
         self.bridges: dict[str, BridgeInfo] = {}
         self.calls: dict[str, CallInfo] = {}
@@ -97,6 +121,13 @@ class LiveModel:
         self.local_pairs: dict[str, str] = {}        # Local ;1 uniqueid <-> ;2 uniqueid
         self.clock = clock
         self.events_applied = 0
+        self.gone: dict[str, None] = {}              # recently hung-up uniqueids, oldest first
+        self.suspect_since: float | None = None      # first event since the last reconcile that invented state
+        self.suspect_events = 0
+        self.last_event_at = 0.0
+        self.last_reconcile_at = clock()
+        self.quiet_s, self.max_wait_s, self.every_s = quiet_s, max_wait_s, every_s
+        self._handlers: dict[str, Callable[[Mapping[str, Any]], str | None] | None] = {}  # Event -> _on_…
         self.call_ended_listeners: list[Callable[[dict[str, Any]], None]] = []
 
     # -- queries ------------------------------------------------------------------------------
@@ -110,14 +141,24 @@ class LiveModel:
         return [c for c in self.channels.values() if c.endpoint == endpoint]
 
     def live_channels_of_call(self, linkedid: str) -> list[ChannelInfo]:
-        return [c for c in self.channels.values() if c.linkedid == linkedid]
+        """The call's channels still up: looked up through the call (every live channel is listed in its
+        call's ``channels``), not by scanning every channel of the PBX."""
+        call = self.calls.get(linkedid)
+        if call is None:
+            return [c for c in self.channels.values() if c.linkedid == linkedid]
+        live = []
+        for uid in call.channels:
+            chan = self.channels.get(uid)
+            if chan is not None and chan.linkedid == linkedid:
+                live.append(chan)
+        return live
 
     def bridge_peers(self, uniqueid: str) -> list[ChannelInfo]:
         """Channels sharing a bridge with this one (looking through Local channel pairs)."""
         chan = self.channels.get(uniqueid)
         if chan is None or not chan.bridge_id or chan.bridge_id not in self.bridges:
             return []
-        peers = []
+        peers: list[ChannelInfo] = []
         for uid in self.bridges[chan.bridge_id].channels:
             if uid == uniqueid or uid not in self.channels:
                 continue
@@ -173,9 +214,15 @@ class LiveModel:
     # -- event application ---------------------------------------------------------------------
     def apply(self, event: Mapping[str, Any]) -> str | None:
         """Apply one AMI event; returns the Linkedid it touched (or None)."""
-        name = str(event.get("Event", ""))
+        name = event.get("Event", "")
         self.events_applied += 1
-        handler = getattr(self, "_on_" + name.lower(), None)
+        self.last_event_at = self.clock()
+        if name in self._handlers:
+            handler = self._handlers[name]
+        else:
+            handler = getattr(self, "_on_" + str(name).lower(), None)
+            if len(self._handlers) < 1024:
+                self._handlers[name] = handler
         if handler is not None:
             return handler(event)
         if event.get("Uniqueid") and event.get("Channel"):
@@ -190,8 +237,10 @@ class LiveModel:
         chan = self.channels.get(uid)
         linkedid = e.get(prefix + "Linkedid") or (chan.linkedid if chan else uid)
         if chan is None:
-            if not create:
+            if not create or uid in self.gone:      # never resurrect a hung-up channel
                 return None
+            if e.get("Event") != "Newchannel":
+                self.suspect(f"{e.get('Event')} for unknown channel {uid}")
             chan = ChannelInfo(uniqueid=uid, name=e.get(prefix + "Channel", ""), linkedid=linkedid,
                                created_at=self.clock())
             self.channels[uid] = chan
@@ -201,18 +250,19 @@ class LiveModel:
             call = self._call(linkedid)
             if uid not in call.channels:
                 call.channels.append(uid)
-        if e.get(prefix + "Channel"):
-            chan.name = e[prefix + "Channel"]
-        state = e.get(prefix + "ChannelStateDesc")
+        keys = _KEYS.get(prefix) or _keys(prefix)
+        name = e.get(keys[0])
+        if name:
+            chan.name = name
+        state = e.get(keys[1])
         if state:
             if state == "Up" and chan.state != "Up":
                 chan.answered_at = self.clock()
             chan.state = state
-        for attr, header in (("caller_num", "CallerIDNum"), ("caller_name", "CallerIDName"),
-                             ("connected_num", "ConnectedLineNum"), ("connected_name", "ConnectedLineName"),
-                             ("context", "Context"), ("exten", "Exten")):
-            if prefix + header in e:
-                setattr(chan, attr, _clean(e.get(prefix + header)))
+        for attr, header in keys[2]:
+            value = e.get(header)
+            if value is not None:
+                setattr(chan, attr, "" if value == "<unknown>" else value)
         return chan
 
     def _call(self, linkedid: str) -> CallInfo:
@@ -222,7 +272,8 @@ class LiveModel:
         return call
 
     def _on_newchannel(self, e):
-        return self._touch(e).linkedid
+        chan = self._touch(e)
+        return chan.linkedid if chan else None
 
     def _on_rename(self, e):
         chan = self.channels.get(e.get("Uniqueid", ""))
@@ -233,15 +284,47 @@ class LiveModel:
 
     def _on_hangup(self, e):
         uid = e.get("Uniqueid", "")
+        if uid:
+            self._forget(uid)
         chan = self.channels.pop(uid, None)
         if chan is None:
             return None
+        call = self.calls.get(chan.linkedid)
+        if call is not None:
+            for dial in call.dials:
+                if dial["status"] == "ringing" and dial["to_uniqueid"] in (uid, "") and (
+                        dial["to_uniqueid"] or dial["to"] == chan.name):
+                    dial["status"] = "hangup"
         self._leave_bridge(chan)
         partner = self.local_pairs.pop(uid, None)
         if partner:
             self.local_pairs.pop(partner, None)
         self._maybe_end(chan.linkedid, e.get("Cause-txt") or f"cause {e.get('Cause', '')}".strip())
         return chan.linkedid
+
+    def _forget(self, uid: str) -> None:
+        gone = self.gone
+        gone[uid] = None
+        if len(gone) > GONE_KEPT:
+            del gone[next(iter(gone))]
+
+    # -- consistency ---------------------------------------------------------------------------
+    def suspect(self, why: str) -> None:
+        """Some event did not fit (orphan, out of order): a reconciliation with the PBX is due soon."""
+        self.suspect_events += 1
+        if self.suspect_since is None:
+            self.suspect_since = self.clock()
+
+    def reconcile_due(self, now: float | None = None) -> bool:
+        """Time for a light reconciliation: suspect and quiet for quiet_s (or suspect for max_wait_s), or
+        every_s since the last one."""
+        now = self.clock() if now is None else now
+        if now - self.last_reconcile_at >= self.every_s:
+            return True
+        since = self.suspect_since
+        if since is None:
+            return False
+        return now - self.last_event_at >= self.quiet_s or now - since >= self.max_wait_s
 
     def _maybe_end(self, linkedid: str, reason: str) -> None:
         call = self.calls.get(linkedid)
@@ -260,6 +343,8 @@ class LiveModel:
     def _on_dialbegin(self, e):
         src = self._touch(e) if e.get("Uniqueid") else None
         dest = self._touch(e, "Dest")
+        if not e.get("DestUniqueid"):
+            self.suspect("DialBegin without DestUniqueid")
         linkedid = (src or dest).linkedid if (src or dest) else None
         if linkedid:
             self._call(linkedid).dials.append({
@@ -274,11 +359,15 @@ class LiveModel:
         dest = self._touch(e, "Dest", create=False)
         linkedid = e.get("Linkedid") or e.get("DestLinkedid")
         call = self.calls.get(linkedid or "")
+        matched = False
         if call:
             for dial in reversed(call.dials):
-                if dial["to_uniqueid"] == e.get("DestUniqueid") and dial["status"] == "ringing":
+                if dial["to_uniqueid"] == e.get("DestUniqueid", "") and dial["status"] == "ringing":
                     dial["status"] = (e.get("DialStatus") or "").lower() or "ended"
+                    matched = True
                     break
+        if not matched:
+            self.suspect("DialEnd for no ringing dial")
         return dest.linkedid if dest else linkedid
 
     def _on_bridgecreate(self, e):
@@ -442,10 +531,17 @@ class LiveModel:
         return None
 
     # -- resync --------------------------------------------------------------------------------
+    def resync_channels(self, channels: Iterable[Mapping[str, Any]],
+                        reason: str = "gone from the PBX (reconciled)") -> dict[str, list[str]]:
+        """The light reconciliation: channels and bridges replaced by CoreShowChannels' report (devices
+        kept); a call the PBX no longer has ends with ``reason``."""
+        return self.resync(channels, reason=reason)
+
     def resync(self, channels: Iterable[Mapping[str, Any]], endpoints: Iterable[Mapping[str, Any]] = (),
-               device_states: Iterable[Mapping[str, Any]] = ()) -> dict[str, list[str]]:
+               device_states: Iterable[Mapping[str, Any]] = (), *,
+               reason: str = "ended while disconnected") -> dict[str, list[str]]:
         """Replace channels, bridges and devices with the PBX's own report. Calls that vanished while
-        we were away end with reason 'ended while disconnected'. Returns what changed."""
+        we were away end with ``reason``. Returns what changed."""
         seen: dict[str, ChannelInfo] = {}
         bridges: dict[str, BridgeInfo] = {}
         for item in channels:
@@ -480,8 +576,16 @@ class LiveModel:
             call = self._call(chan.linkedid)
             if chan.uniqueid not in call.channels:
                 call.channels.append(chan.uniqueid)
+        for uid in seen:
+            self.gone.pop(uid, None)                 # the PBX says it lives: believe it
+        for call in self.calls.values():
+            for dial in call.dials:
+                if dial["status"] == "ringing" and dial["to_uniqueid"] not in seen:
+                    dial["status"] = "gone"
         for linkedid in list(self.calls):
-            self._maybe_end(linkedid, "ended while disconnected")
+            self._maybe_end(linkedid, reason)
+        self.suspect_since = None
+        self.last_reconcile_at = self.clock()
         for item in endpoints:
             name = item.get("ObjectName") or item.get("Endpoint") or ""
             if name:

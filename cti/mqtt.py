@@ -9,15 +9,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cti.agents import CtiError
+from cti.ports import CommandBus
+
+if TYPE_CHECKING:
+    from cti.core import Cti
 
 log = logging.getLogger("hotline.cti.mqtt")
 
 
 class MqttCommands:
-    def __init__(self, cti, bus):
+    def __init__(self, cti: "Cti", bus: CommandBus) -> None:
         self.cti = cti
         self.bus = bus
         # the bus runs each message in its own task: one lock per agent keeps an agent's commands in order

@@ -2,8 +2,10 @@
 the disposition and notes at wrap-up. They are the screen pop's history and the reports' source."""
 from __future__ import annotations
 
+import inspect
+import logging
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -17,6 +19,7 @@ DISPOSITIONS = {
     "after-sales": "售后", "wrong-number": "打错", "malicious": "骚扰", "out-of-scope": "非业务范围", "other": "其他",
 }
 MAX_NOTES = 4000
+log = logging.getLogger("hotline.cti.records")
 
 
 class CallRecords:
@@ -24,6 +27,8 @@ class CallRecords:
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
         self.sessions = sessions
         self.clock = clock
+        # told every saved wrap-up ({linkedid, agent_id, disposition, notes, ...}), e.g. recordings' metadata
+        self.listeners: list[Callable[[dict[str, Any]], Awaitable[Any] | None]] = []
 
     async def open(self, *, linkedid: str, agent_id: str, caller_number: str, queue: str | None,
                    direction: str = "inbound", started_at: datetime | None = None) -> None:
@@ -60,5 +65,13 @@ class CallRecords:
                 if row is None:
                     raise CtiError(f"agent {agent_id} has no record of call {linkedid} to give a disposition to")
                 row.disposition, row.notes = disposition, notes
-        return {"linkedid": linkedid, "agent_id": agent_id, "disposition": disposition,
-                "disposition_zh": DISPOSITIONS[disposition], "notes": notes}
+        result = {"linkedid": linkedid, "agent_id": agent_id, "disposition": disposition,
+                  "disposition_zh": DISPOSITIONS[disposition], "notes": notes}
+        for listener in list(self.listeners):
+            try:
+                outcome = listener(dict(result))
+                if inspect.isawaitable(outcome):
+                    await outcome
+            except Exception:                 # the wrap-up is saved; a listener's failure is only logged
+                log.exception("wrap-up listener failed for call %s", linkedid)
+        return result

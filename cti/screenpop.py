@@ -10,6 +10,16 @@ from cti.customers import CustomerDirectory, normalise_number
 from cti.notifier import Notifier
 
 log = logging.getLogger("hotline.cti.screenpop")
+MAX_OPEN_POPS = 2000
+IVR_KEYS = ("ivr_path", "ivr_flow", "ivr_language", "ivr_choices", "queue", "queue_entered_at", "caller_number")
+
+
+def ivr_part(data: dict[str, Any]) -> dict[str, Any]:
+    """The IVR path the caller took: flow, language, nodes visited, menu choices (menu:key) and what was
+    collected (every other call-data key: an order number, an IVR result)."""
+    return {"path": data.get("ivr_path", []), "flow": data.get("ivr_flow"), "language": data.get("ivr_language"),
+            "choices": data.get("ivr_choices", []),
+            "collected": {k: v for k, v in data.items() if k not in IVR_KEYS}}
 
 
 class ScreenPop:
@@ -21,6 +31,24 @@ class ScreenPop:
         self.agent_names = agent_names
         self.clock = clock
         self.history_limit = history_limit
+        # the last pop per call: when the IVR's part of the call data arrives after the pop (the AGI and
+        # AMI sides learn about a call in either order), the pop is sent again with it
+        self._popped: dict[str, dict[str, Any]] = {}
+        calldata.listeners.append(self._data_changed)
+
+    def _data_changed(self, linkedid: str, data: dict[str, Any]) -> None:
+        popped = self._popped.get(linkedid)
+        if popped is None:
+            return
+        if ivr_part(data) == popped["ivr"] and data.get("queue") == popped["queue"]:
+            return
+        payload = dict(popped, ivr=ivr_part(data), queue=data.get("queue") or popped["queue"], call_data=dict(data),
+                       update=True)
+        self._popped[linkedid] = payload
+        self.notifier.screenpop(payload["agent_id"], payload)
+
+    def forget(self, linkedid: str) -> None:
+        self._popped.pop(linkedid, None)
 
     async def build(self, *, agent_id: str, linkedid: str, caller_number: str, caller_name: str = "",
                     call_started_at: float | None = None) -> dict[str, Any]:
@@ -32,16 +60,16 @@ class ScreenPop:
         entered = data.get("queue_entered_at")
         started = entered if isinstance(entered, (int, float)) else call_started_at
         wait = round(max(0.0, self.clock() - started), 1) if started else None
-        ivr = {"path": data.get("ivr_path", []), "flow": data.get("ivr_flow"),
-               "collected": {k: v for k, v in data.items()
-                             if k not in ("ivr_path", "ivr_flow", "queue", "queue_entered_at", "caller_number")}}
         return {"agent_id": agent_id, "linkedid": linkedid,
                 "caller": {"number": number or caller_number, "name": caller_name or None},
-                "customer": customer, "history": history, "ivr": ivr, "queue": data.get("queue"),
+                "customer": customer, "history": history, "ivr": ivr_part(data), "queue": data.get("queue"),
                 "wait_seconds": wait, "call_data": data}
 
     async def pop(self, **kwargs) -> dict[str, Any]:
         payload = await self.build(**kwargs)
+        self._popped[payload["linkedid"]] = payload
+        while len(self._popped) > MAX_OPEN_POPS:
+            self._popped.pop(next(iter(self._popped)))
         self.notifier.screenpop(payload["agent_id"], payload)
         log.info("screen pop to agent %s for call %s (%s)", payload["agent_id"], payload["linkedid"],
                  payload["caller"]["number"])

@@ -1,33 +1,25 @@
-"""The CTI as a component of `hotline serve` (hotline.service enters `component(deps)` after the bus
-and the AMI link start, before HTTP opens). Puts the Cti object in ``deps.extras["cti"]`` for the
-ACD and IVR (call data, ``CustomerDirectory.by_number``, agent states). The ACD, entered after it, is
-found in ``deps.extras["acd"]`` when the CTI needs it (queue figures, answers)."""
+"""The CTI's life inside `hotline serve`: hotline/service.py builds the ``Cti`` with its collaborators and
+runs it with ``running(cti, ami, commands)`` after the bus and the AMI link start, before HTTP opens."""
 from __future__ import annotations
 
 import contextlib
-import logging
+from collections.abc import AsyncIterator
 
+from cti.ami import AmiSession
 from cti.core import Cti
 from cti.mqtt import MqttCommands
-
-log = logging.getLogger("hotline.cti")
+from cti.ports import CommandBus
 
 
 @contextlib.asynccontextmanager
-async def component(deps):
-    session = None
-    if deps.ami is not None and getattr(deps.ami, "kind", "") == "cti":
-        session = deps.ami.session
-    cti = Cti(agents=deps.settings.agents, queues=deps.settings.queues, sessions=deps.sessions,
-              publisher=deps.bus, ami=session, acd_source=lambda: deps.extras.get("acd"))
-    deps.extras["cti"] = cti
+async def running(cti: Cti, ami: AmiSession, commands: CommandBus) -> AsyncIterator[Cti]:
+    """Agent states recovered, the live model fed by ``ami`` (resync on every connect), agents' MQTT
+    commands heard on ``commands``; the agent service closed at the end."""
     await cti.start()
-    if session is not None:
-        cti.attach(session)
-        if session.connected.is_set():      # connected before we registered the resync hook
-            await cti.resync(session)
-    MqttCommands(cti, deps.bus).register()
-    deps.health_checks["cti"] = cti.health
+    cti.attach(ami)
+    if ami.connected.is_set():      # connected before we registered the resync hook
+        await cti.resync(ami)
+    MqttCommands(cti, commands).register()
     try:
         yield cti
     finally:

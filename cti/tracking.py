@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, AsyncContextManager, Callable, Protocol, Sequence
 
 from cti.agents import ON_CALL, AgentService, AgentState, CtiError, IllegalTransition
 from cti.calldata import CallDataStore
@@ -21,6 +21,17 @@ log = logging.getLogger("hotline.cti.tracking")
 S = AgentState
 CALL_ENDED = "HotlineCallEnded"          # synthetic event queued behind a call's last event
 UNREACHABLE_STATES = {"UNAVAILABLE", "INVALID"}
+# what the IVR leaves on the caller's channel (ivr.runtime.nodes.routing.attach_ivr_path) -> call data keys
+IVR_LISTS = {"HOTLINE_IVR_PATH": "ivr_path", "HOTLINE_IVR_CHOICES": "ivr_choices"}
+IVR_VALUES = {"HOTLINE_IVR_FLOW": "ivr_flow", "HOTLINE_IVR_LANGUAGE": "ivr_language"}
+
+
+class ChannelLister(Protocol):
+    """What the light reconciliation needs from the AMI session."""
+
+    async def send_list(self, action: dict, item_event: str) -> Sequence[Any]: ...
+
+    def holding_events(self) -> AsyncContextManager[None]: ...
 
 
 class AgentTracker:
@@ -157,6 +168,7 @@ class AgentTracker:
     async def _on_hotlinecallended(self, e) -> None:
         linkedid = e.get("CallLinkedid", "")
         data = self.calldata.end(linkedid)
+        self.screenpop.forget(linkedid)
         await self.records.close(linkedid, data)
         self.outbound.pop(linkedid, None)
         for key in [k for k in self.callers if k[1] == linkedid]:
@@ -195,14 +207,34 @@ class AgentTracker:
             if variable == "HOTLINE_QUEUE":
                 self.calldata.update(linkedid, {"queue": value or None,
                                                 "queue_entered_at": self.model.clock() if value else None})
-            elif variable == "HOTLINE_IVR_PATH":
-                self.calldata.update(linkedid, {"ivr_path": [p for p in value.split(",") if p]})
+            elif variable in IVR_LISTS:
+                self.calldata.update(linkedid, {IVR_LISTS[variable]: [p for p in value.split(",") if p]})
+            elif variable in IVR_VALUES:
+                self.calldata.update(linkedid, {IVR_VALUES[variable]: value or None})
             elif variable.startswith("HOTLINE_DATA_"):
                 self.calldata.update(linkedid, {variable[len("HOTLINE_DATA_"):].lower(): value})
         except CtiError as exc:
             log.error("call %s: %s=%r not stored: %s", linkedid, variable, value[:80], exc)
 
     # -- after a reconnect or restart: the PBX's picture wins -------------------------------------
+    async def reconcile_with_pbx(self, session: ChannelLister) -> bool:
+        """The light reconciliation (an AMI periodic hook, called often): when the model says it is due
+        (orphan or out-of-order events then a quiet moment, or every few minutes), CoreShowChannels
+        replaces the channels — ghost calls end, dials to nowhere stop ringing — and agent states
+        follow. Returns whether it ran."""
+        if not self.model.reconcile_due():
+            return False
+        suspects = self.model.suspect_events
+        async with session.holding_events():
+            channels = await session.send_list({"Action": "CoreShowChannels"}, "CoreShowChannel")
+            changes = self.model.resync_channels(channels)
+        self.model.suspect_events = 0
+        await self.reconcile()
+        if changes["gone"] or changes["added"] or suspects:
+            log.info("reconciled with the PBX after %d odd event(s): %d channels, %d ghost(s) removed, %d missed",
+                     suspects, len(channels), len(changes["gone"]), len(changes["added"]))
+        return True
+
     async def reconcile(self) -> None:
         for agent in list(self.agents.agents.values()):
             if agent.state is S.LOGGED_OUT:

@@ -11,20 +11,22 @@ import argparse
 import asyncio
 import inspect
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
 
+import crm.cli
+import cti.cli
 import hotline
+import kb.cli
+import ivr.cli
+import recordings.cli
+from hotline.clitools import CliError
 from hotline.config import ConfigError, load_settings
-from hotline.plugins import optional_module
 
-DOMAIN_CLIS = ("ivr.cli", "cti.cli", "acd.cli", "recordings.cli", "crm.cli", "kb.cli")
+DOMAIN_CLIS = (ivr.cli, cti.cli, recordings.cli, crm.cli, kb.cli)
 QUIET_LOGGERS = ("transitions", "amqtt", "aiosqlite", "asyncio", "httpx", "uvicorn", "multipart")
-
-
-class CliError(Exception):
-    """An expected failure: printed as `hotline: error: <message>` and exit code 1."""
 
 
 # ------------------------------------------------------------------ parser
@@ -39,19 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="log verbosity (default: info for serve/sim, warning otherwise)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def config_option(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", dest="config_dir", type=Path, default=argparse.SUPPRESS, metavar="DIR",
-                       help="configuration directory (same as the global --config)")
-
     serve = subparsers.add_parser("serve", help="run the service: FastAGI + AMI client + HTTP API + MQTT",
                                   description="Run the production service against Asterisk (or `hotline sim`).")
-    config_option(serve)
     serve.set_defaults(func=cmd_serve, default_log="info")
 
     sim = subparsers.add_parser("sim", help="run the PBX simulator standalone (a stand-in Asterisk)",
                                 description="Run pbxsim: AMI on --ami-port, dialplan AGI() calls to the service's "
                                             "FastAGI address from the configuration.")
-    config_option(sim)
     sim.add_argument("--host", default="127.0.0.1", help="address the simulator's AMI listens on")
     sim.add_argument("--ami-port", type=int, default=5038, help="AMI port (default 5038; 0 = any free port)")
     sim.add_argument("--agi-host", default=None, help="send AGI() calls here (default: [fastagi] host)")
@@ -63,20 +59,34 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="Run the simulator, the service, SQLite and an embedded MQTT broker in "
                                              "one process on a virtual clock, place N scripted calls and print "
                                              "a summary.")
-    config_option(demo)
     demo.add_argument("--calls", type=_positive_int, default=20, help="number of calls (default 20)")
     demo.add_argument("--seed", type=int, default=1, help="random seed (same seed, same summary)")
     demo.add_argument("--json", action="store_true", help="print the summary as one JSON line (the last line)")
-    demo.add_argument("--data-dir", type=Path, default=None,
-                      help="keep the database, sounds and recordings here (default: a temporary directory)")
+    demo.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
+                      help="keep the day's database (hotline.db), recordings and voicemail messages here; it must "
+                           "not hold a day already (default: a new folder under the system's temporary directory, "
+                           "kept after the run). The prompt sounds stay in the configured [paths] sounds_dir. The "
+                           "summary prints where the day is and the commands that search and replay it")
     demo.set_defaults(func=cmd_demo, default_log="warning")
 
-    for name in DOMAIN_CLIS:
-        module = optional_module(name)
-        if module is not None and hasattr(module, "register"):
-            module.register(subparsers)
+    live = subparsers.add_parser(
+        "live-day", help="watch a simulated day live: simulator, service and callers in real time, HTTP on",
+        description="Run the simulator, the service (HTTP on) and scripted callers and agents in real time (or "
+                    "faster), so /wallboard and /agent show calls arriving, ringing, connecting and ending. Log "
+                    "in on /agent as an agent (e.g. 1001 / 1234) to take that agent over from the script.")
+    live.add_argument("--http-port", type=int, default=8080, help="HTTP port of the pages (default 8080)")
+    live.add_argument("--speed", type=float, default=1.0, help="play the day N times faster (default 1: real time)")
+    live.add_argument("--calls-per-hour", type=float, default=120, help="callers per hour (default 120)")
+    live.add_argument("--seed", type=int, default=1, help="random seed of the callers and agents")
+    live.add_argument("--data-dir", type=Path, default=None,
+                      help="where the day's database and recordings go (default: a new temporary folder)")
+    live.set_defaults(func=cmd_live_day, default_log="info")
+
+    for module in DOMAIN_CLIS:
+        module.register(subparsers)
 
     _add_version_everywhere(parser)
+    _add_config_everywhere(parser)
     return parser
 
 
@@ -89,6 +99,18 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
     return value
 
+
+
+def _add_config_everywhere(parser: argparse.ArgumentParser) -> None:
+    """`--config DIR` before or after the subcommand, at every level (`hotline recordings search --config X`,
+    `hotline flows --config X validate …`). The deepest one given wins."""
+    if "--config" not in parser._option_string_actions:
+        parser.add_argument("--config", dest="config_dir", type=Path, default=argparse.SUPPRESS, metavar="DIR",
+                            help="configuration directory (same as the global --config)")
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _add_config_everywhere(sub)
 
 
 def _add_version_everywhere(parser: argparse.ArgumentParser) -> None:
@@ -114,9 +136,16 @@ def main(argv: list[str] | None = None) -> int:
         result = func(args)
         if inspect.iscoroutine(result):
             result = asyncio.run(result)
+        sys.stdout.flush()                    # a closed pipe surfaces here, not in the interpreter's shutdown
     except KeyboardInterrupt:
         return 130
-    except (ConfigError, CliError) as exc:
+    except BrokenPipeError:
+        return _reader_went_away()
+    except ConfigError as exc:
+        for line in exc.lines:
+            print(f"hotline: error: {line}", file=sys.stderr)
+        return 1
+    except CliError as exc:
         print(f"hotline: error: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:
@@ -125,6 +154,15 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         raise
     return int(result or 0)
+
+
+def _reader_went_away() -> int:
+    """`hotline recordings search … | head`: the reader has what it wanted. Quietly exit 0, like a completed
+    command, and point stdout at /dev/null so that the interpreter's final flush does not complain."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 0
 
 
 def _is_expected(exc: BaseException) -> bool:
@@ -145,6 +183,13 @@ def settings_from_args(args: argparse.Namespace):
     return load_settings(getattr(args, "config_dir", None))
 
 
+def checked_settings_from_args(args: argparse.Namespace):
+    """Every file of the config folder checked as a whole (serve, sim, demo): raises ConfigError, one line each."""
+    from hotline.configcheck import checked_settings
+
+    return checked_settings(getattr(args, "config_dir", None))
+
+
 async def _until_signal(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -157,7 +202,7 @@ async def _until_signal(stop: asyncio.Event) -> None:
 
 
 def cmd_serve(args: argparse.Namespace):
-    settings = settings_from_args(args)      # a bad configuration stops here, before anything starts
+    settings = checked_settings_from_args(args)      # a bad configuration stops here, before anything starts
 
     async def run() -> int:
         from hotline.service import Service
@@ -178,9 +223,7 @@ def cmd_serve(args: argparse.Namespace):
 
 def cmd_sim(args: argparse.Namespace):
     settings = settings_from_args(args)
-    simulator = optional_module("pbxsim.simulator")
-    if simulator is None:
-        raise CliError("the PBX simulator (pbxsim.simulator) is not installed")
+    from pbxsim import simulator
     conf_dir = args.conf_dir or settings.paths.asterisk_conf_dir
     if not conf_dir.is_dir():
         raise CliError(f"{conf_dir}: Asterisk configuration directory not found")
@@ -198,6 +241,12 @@ def cmd_sim(args: argparse.Namespace):
             await _until_signal(stop)
         return 0
     return run()
+
+
+def cmd_live_day(args: argparse.Namespace):
+    from hotline.liveday import run_live_day
+
+    return run_live_day(args)
 
 
 def cmd_demo(args: argparse.Namespace):

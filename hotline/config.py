@@ -1,12 +1,20 @@
 """Settings: config/hotline.toml + config/agents.yaml + config/queues.yaml, with HOTLINE_<SECTION>_<KEY> overrides.
 
-Everything is checked before anything starts; the first problem raises ConfigError whose message names the
-file, the key and the reason (`config/hotline.toml: ami.port: must be an integer 1-65535, got 'abc'`).
-Relative paths are resolved against the project root, i.e. the parent of the config directory.
+Everything is checked before anything starts: every problem of every file is collected and raised together
+as ConfigError, one line each naming the file, the key and the reason
+(`config/hotline.toml: ami.port: must be an integer 1-65535, got 'abc'`; a misspelt key gets "did you mean").
+
+Path resolution (explicit, the same for the shipped config/ and a copy elsewhere): a relative path in
+hotline.toml ([service] data_dir, [paths] *) is resolved against the *site root*, the parent folder of the
+config directory (`--config /srv/site/config` -> /srv/site/flows, /srv/site/prompts, /srv/site/data). A copied
+config folder therefore either sits next to its flows/ and prompts/ or names them with absolute paths; a
+missing flows folder or prompt catalogue is a configuration error, not a warning.
 """
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import ipaddress
 import os
 import re
 import tomllib
@@ -32,11 +40,29 @@ _HOST_RE = re.compile(r"^[A-Za-z0-9_.:-]+$")
 
 
 class ConfigError(Exception):
-    """A configuration problem: `file: key: reason`."""
+    """A configuration problem: `file: key: reason`. `lines` is one line per problem (several when collected)."""
 
     def __init__(self, file: str, key: str, reason: str) -> None:
         self.file, self.key, self.reason = file, key, reason
-        super().__init__(f"{file}: {key}: {reason}" if key else f"{file}: {reason}")
+        self.lines = [f"{file}: {key}: {reason}" if key else f"{file}: {reason}"]
+        super().__init__(self.lines[0])
+
+    @classmethod
+    def collected(cls, problems: list["ConfigError"]) -> "ConfigError":
+        """One error carrying every problem found (its message: one line per problem)."""
+        first = problems[0]
+        error = cls(first.file, first.key, first.reason)
+        error.lines = [line for problem in problems for line in problem.lines]
+        error.args = ("\n".join(error.lines),)
+        return error
+
+
+def unknown_key(key: object, known: list[str] | tuple[str, ...] | set[str], what: str = "key") -> str:
+    """The reason for a key that is not in `known`, with "did you mean" when it looks like a misspelling."""
+    close = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.7)
+    if close:
+        return f"unknown {what}, did you mean {close[0]!r}?"
+    return f"unknown {what} (known: {', '.join(sorted(known))})"
 
 
 # ---------------------------------------------------------------- typed settings
@@ -64,12 +90,17 @@ class AmiConfig:
 class FastAgiConfig:
     host: str = "127.0.0.1"
     port: int = 4573
+    allow: tuple[str, ...] = ("127.0.0.1", "::1")   # PBX addresses/networks that may connect (ivr.agi.AgiLimits)
+    max_sessions: int = 1000
+    reply_timeout: float = 60.0
+    long_reply_timeout: float = 14400.0
 
 
 @dataclass(frozen=True)
 class HttpConfig:
     host: str = "127.0.0.1"
     port: int = 8080
+    metrics_token: str = ""                   # "" = /metrics without authentication
 
 
 @dataclass(frozen=True)
@@ -150,7 +181,20 @@ class Settings:
         for name, value in sections.items():
             current = getattr(self, name)
             changes[name] = dataclasses.replace(current, **value) if isinstance(value, dict) else value
-        return dataclasses.replace(self, **changes)
+        changed = dataclasses.replace(self, **changes)
+        old_data, new_data = self.service.data_dir, changed.service.data_dir
+        if new_data != old_data:
+            # what is written under data_dir follows it (a test's tmp_path, a demo's folder) unless set too;
+            # the sounds, built assets the service only reads, stay where they are
+            given = sections.get("paths") or {}
+            derived = {key: new_data / getattr(self.paths, key).relative_to(old_data)
+                       for key in ("recordings_dir",)
+                       if key not in given and getattr(self.paths, key).is_relative_to(old_data)}
+            if derived:
+                changed = dataclasses.replace(changed, paths=dataclasses.replace(changed.paths, **derived))
+            if "database" not in sections and self.database.url == _normalise_db_url("", old_data, self.root):
+                changed = dataclasses.replace(changed, database=DatabaseConfig(_normalise_db_url("", new_data, self.root)))
+        return changed
 
 
 # ---------------------------------------------------------------- hotline.toml schema
@@ -163,8 +207,10 @@ _TOML_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
             "secret": ("nonempty", "hotline-secret"), "ping_interval": ("seconds", 10),
             "ping_timeout": ("seconds", 5), "action_timeout": ("seconds", 10),
             "reconnect_max_delay": ("seconds", 30)},
-    "fastagi": {"host": ("host", "127.0.0.1"), "port": ("bindport", 4573)},
-    "http": {"host": ("host", "127.0.0.1"), "port": ("bindport", 8080)},
+    "fastagi": {"host": ("host", "127.0.0.1"), "port": ("bindport", 4573),
+                "allow": ("addresses", ("127.0.0.1", "::1")), "max_sessions": ("count", 1000),
+                "reply_timeout": ("seconds", 60), "long_reply_timeout": ("seconds", 14400)},
+    "http": {"host": ("host", "127.0.0.1"), "port": ("bindport", 8080), "metrics_token": ("token", "")},
     "database": {"url": ("dburl", "")},
     "mqtt": {"url": ("mqtturl", "embedded"), "topic_prefix": ("prefix", "hotline")},
     "paths": {"flows_dir": ("path", "flows"), "prompts_catalogue": ("path", "prompts/catalogue.yaml"),
@@ -191,6 +237,28 @@ def _check_value(kind: str, value: Any, from_env: bool) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 65535:
             raise ValueError(f"{what}, got {value!r}")
         return value
+    if kind == "addresses":       # IP addresses or networks: a TOML list, or comma-separated in the env
+        items = value.split(",") if from_env and isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)) or not items:
+            raise ValueError(f"must be a non-empty list of IP addresses or networks, got {value!r}")
+        out = []
+        for item in items:
+            try:
+                ipaddress.ip_network(str(item).strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network (e.g. '127.0.0.1', '10.0.0.0/24')") \
+                    from None
+            out.append(str(item).strip())
+        return tuple(out)
+    if kind == "count":
+        if from_env:
+            try:
+                value = int(value.strip())
+            except ValueError:
+                raise ValueError(f"must be a whole number >= 1, got {value!r}") from None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"must be a whole number >= 1, got {value!r}")
+        return value
     if kind == "seconds":
         if from_env:
             try:
@@ -204,6 +272,9 @@ def _check_value(kind: str, value: Any, from_env: bool) -> Any:
     if kind == "host":
         if not _HOST_RE.match(value):
             raise ValueError(f"must be a host name or IP address, got {value!r}")
+    elif kind == "token":
+        if value and (len(value) < 16 or not value.isprintable() or " " in value):
+            raise ValueError("must be empty or at least 16 printable characters without spaces")
     elif kind == "nonempty":
         if not value:
             raise ValueError("must not be empty")
@@ -281,41 +352,52 @@ def _display(path: Path, root: Path) -> str:
 
 
 def load_settings(config_dir: Path | str | None = None, env: Mapping[str, str] = os.environ) -> Settings:
+    """Read and check hotline.toml, agents.yaml and queues.yaml; every problem is collected into one ConfigError."""
     config_dir = Path(config_dir) if config_dir is not None else default_config_dir(env)
     config_dir = config_dir.resolve()
     root = config_dir.parent
     toml_path = config_dir / "hotline.toml"
     toml_name = _display(toml_path, root)
+    problems: list[ConfigError] = []
+    if not config_dir.is_dir():
+        raise ConfigError(toml_name, "", "file not found")       # one line, not one per missing file
 
-    raw = _read_toml(toml_path, toml_name)
+    try:
+        raw = _read_toml(toml_path, toml_name)
+    except ConfigError as exc:
+        problems.append(exc)
+        raw = {}
     values: dict[str, dict[str, Any]] = {}
     for section, keys in raw.items():
         if section not in _TOML_SCHEMA:
-            raise ConfigError(toml_name, section, f"unknown section (known: {', '.join(_TOML_SCHEMA)})")
+            problems.append(ConfigError(toml_name, section, unknown_key(section, list(_TOML_SCHEMA), "section")))
+            continue
         if not isinstance(keys, dict):
-            raise ConfigError(toml_name, section, "must be a table ([section])")
+            problems.append(ConfigError(toml_name, section, "must be a table ([section])"))
+            continue
         for key, value in keys.items():
             if key not in _TOML_SCHEMA[section]:
-                raise ConfigError(toml_name, f"{section}.{key}",
-                                  f"unknown key (known: {', '.join(_TOML_SCHEMA[section])})")
+                problems.append(ConfigError(toml_name, f"{section}.{key}", unknown_key(key, list(_TOML_SCHEMA[section]))))
+                continue
             try:
                 values.setdefault(section, {})[key] = _check_value(_TOML_SCHEMA[section][key][0], value, False)
             except ValueError as exc:
-                raise ConfigError(toml_name, f"{section}.{key}", str(exc)) from None
+                problems.append(ConfigError(toml_name, f"{section}.{key}", str(exc)))
 
     for name, value in sorted(env.items()):
         if not name.startswith(ENV_PREFIX):
             continue
-        section, key = _split_env_name(name)
-        if section is None:
+        env_section, key = _split_env_name(name)
+        if env_section is None:
             continue                        # HOTLINE_CONFIG_DIR, HOTLINE_TEST_* …: not a settings key
-        if key not in _TOML_SCHEMA[section]:
-            raise ConfigError("environment", name, f"unknown key {key!r} in section [{section}] "
-                                                   f"(known: {', '.join(_TOML_SCHEMA[section])})")
+        if key not in _TOML_SCHEMA[env_section]:
+            problems.append(ConfigError("environment", name, f"unknown key {key!r} in section [{env_section}] "
+                                                              f"(known: {', '.join(_TOML_SCHEMA[env_section])})"))
+            continue
         try:
-            values.setdefault(section, {})[key] = _check_value(_TOML_SCHEMA[section][key][0], value, True)
+            values.setdefault(env_section, {})[key] = _check_value(_TOML_SCHEMA[env_section][key][0], value, True)
         except ValueError as exc:
-            raise ConfigError("environment", name, str(exc)) from None
+            problems.append(ConfigError("environment", name, str(exc)))
 
     def get(section: str, key: str) -> Any:
         return values.get(section, {}).get(key, _TOML_SCHEMA[section][key][1])
@@ -337,9 +419,11 @@ def load_settings(config_dir: Path | str | None = None, env: Mapping[str, str] =
         asterisk_conf_dir=path("paths", "asterisk_conf_dir", root),
     )
     agents_path = config_dir / "agents.yaml"
-    agents = _load_agents(agents_path, _display(agents_path, root), service.default_language)
+    agents, agents_ok = _load_agents(agents_path, _display(agents_path, root), service.default_language, problems)
     queues_path = config_dir / "queues.yaml"
-    queues = _load_queues(queues_path, _display(queues_path, root), agents)
+    queues = _load_queues(queues_path, _display(queues_path, root), agents if agents_ok else None, problems)
+    if problems:
+        raise ConfigError.collected(problems)
     return Settings(
         config_dir=config_dir, root=root, service=service,
         ami=AmiConfig(**{k: get("ami", k) for k in _TOML_SCHEMA["ami"]}),
@@ -349,6 +433,19 @@ def load_settings(config_dir: Path | str | None = None, env: Mapping[str, str] =
         mqtt=MqttConfig(url=get("mqtt", "url"), topic_prefix=get("mqtt", "topic_prefix")),
         paths=paths, agents=agents, queues=queues,
     )
+
+
+def folder_problems(settings: Settings) -> list[str]:
+    """The folders the service reads at start: a missing flows folder or prompt catalogue is an error."""
+    toml_name = _display(settings.config_dir / "hotline.toml", settings.root)
+    where = f"relative paths resolve against {settings.root}, the config folder's parent; or give an absolute path"
+    problems = []
+    if not settings.paths.flows_dir.is_dir():
+        problems.append(f"{toml_name}: paths.flows_dir: folder {settings.paths.flows_dir} not found ({where})")
+    if not settings.paths.prompts_catalogue.is_file():
+        problems.append(f"{toml_name}: paths.prompts_catalogue: file {settings.paths.prompts_catalogue} "
+                        f"not found ({where})")
+    return problems
 
 
 def _split_env_name(name: str) -> tuple[str | None, str]:
@@ -411,95 +508,148 @@ def _skill_map(value: Any, file: str, key: str, what: str) -> Mapping[str, int]:
     return MappingProxyType(out)
 
 
-def _load_agents(path: Path, file: str, default_language: str) -> list[AgentConfig]:
+AGENT_KEYS = ("id", "name", "endpoint", "skills", "languages", "team", "role", "pin",
+              "senior", "wrapup_seconds")     # the last two are read by the ACD and the CTI (AgentConfig.extra)
+
+
+def _load_agents(path: Path, file: str, default_language: str,
+                 problems: list[ConfigError]) -> tuple[list[AgentConfig], bool]:
+    """Every agent entry is checked; problems are appended. Returns the good agents and whether the file was read."""
     agents: list[AgentConfig] = []
     seen_ids: dict[str, int] = {}
     seen_endpoints: dict[str, int] = {}
-    known = {"id", "name", "endpoint", "skills", "languages", "team", "role", "pin"}
-    for i, entry in enumerate(_read_yaml(path, file, "agents")):
+    try:
+        entries = _read_yaml(path, file, "agents")
+    except ConfigError as exc:
+        problems.append(exc)
+        return agents, False
+    for i, entry in enumerate(entries):
         key = f"agents[{i}]"
-        if not isinstance(entry, dict):
-            raise ConfigError(file, key, "must be a mapping with id, name, endpoint, skills, role, pin")
-        agent_id = entry.get("id")
-        if isinstance(agent_id, int) and not isinstance(agent_id, bool):
-            agent_id = str(agent_id)
-        if not isinstance(agent_id, str) or not _AGENT_ID_RE.match(agent_id):
-            raise ConfigError(file, f"{key}.id", f"must be a staff number like \"1001\" "
-                                                 f"(letters, digits, _ or -), got {entry.get('id')!r}")
-        if agent_id in seen_ids:
-            raise ConfigError(file, f"{key}.id", f"duplicate agent id {agent_id!r} (also agents[{seen_ids[agent_id]}])")
-        seen_ids[agent_id] = i
-        name = entry.get("name")
-        if not isinstance(name, str) or not name.strip():
-            raise ConfigError(file, f"{key}.name", "must be a non-empty string")
-        endpoint = entry.get("endpoint", f"PJSIP/{agent_id}")
-        if not isinstance(endpoint, str) or not _ENDPOINT_RE.match(endpoint):
-            raise ConfigError(file, f"{key}.endpoint", f"must look like TECH/RESOURCE, e.g. PJSIP/{agent_id} "
-                                                       f"(TECH one of PJSIP, SIP, IAX2, DAHDI, Local), got {endpoint!r}")
-        if endpoint in seen_endpoints:
-            raise ConfigError(file, f"{key}.endpoint",
-                              f"endpoint {endpoint!r} already used by agents[{seen_endpoints[endpoint]}]")
-        seen_endpoints[endpoint] = i
-        skills = _skill_map(entry.get("skills"), file, f"{key}.skills", "proficiency")
-        languages = entry.get("languages", [default_language])
-        if isinstance(languages, str):
-            languages = [languages]
-        if not isinstance(languages, list) or not languages or not all(
-                isinstance(lang, str) and _LANG_RE.match(lang) for lang in languages):
-            raise ConfigError(file, f"{key}.languages", f"must be a list of language tags like [zh-CN, en], "
-                                                        f"got {entry.get('languages')!r}")
-        team = entry.get("team", "")
-        if not isinstance(team, (str, int)) or isinstance(team, bool):
-            raise ConfigError(file, f"{key}.team", f"must be a string, got {team!r}")
-        role = entry.get("role", "agent")
-        if role not in ROLES:
-            raise ConfigError(file, f"{key}.role", f"unknown role {role!r} (expected one of {', '.join(ROLES)})")
-        pin = entry.get("pin")
-        if not isinstance(pin, str) or not _PIN_RE.match(pin):
-            raise ConfigError(file, f"{key}.pin", f"must be a quoted string of 4-8 digits (e.g. \"1234\"), got {pin!r}")
-        agents.append(AgentConfig(
-            id=agent_id, name=name.strip(), endpoint=endpoint, skills=skills, languages=tuple(languages),
-            team=str(team), role=role, pin=pin,
-            extra=MappingProxyType({k: v for k, v in entry.items() if k not in known}),
-        ))
-    return agents
+        if isinstance(entry, dict):
+            for unknown in [k for k in entry if k not in AGENT_KEYS]:
+                problems.append(ConfigError(file, f"{key}.{unknown}", unknown_key(unknown, AGENT_KEYS)))
+        try:
+            agents.append(_agent(entry, key, file, default_language, seen_ids, seen_endpoints, i))
+        except ConfigError as exc:
+            problems.append(exc)
+    return agents, True
 
 
-def _load_queues(path: Path, file: str, agents: list[AgentConfig]) -> list[QueueConfig]:
+def _agent(entry: Any, key: str, file: str, default_language: str, seen_ids: dict[str, int],
+           seen_endpoints: dict[str, int], i: int) -> AgentConfig:
+    known = {"id", "name", "endpoint", "skills", "languages", "team", "role", "pin"}
+    if not isinstance(entry, dict):
+        raise ConfigError(file, key, "must be a mapping with id, name, endpoint, skills, role, pin")
+    agent_id = entry.get("id")
+    if isinstance(agent_id, int) and not isinstance(agent_id, bool):
+        agent_id = str(agent_id)
+    if not isinstance(agent_id, str) or not _AGENT_ID_RE.match(agent_id):
+        raise ConfigError(file, f"{key}.id", f"must be a staff number like \"1001\" "
+                                             f"(letters, digits, _ or -), got {entry.get('id')!r}")
+    if agent_id in seen_ids:
+        raise ConfigError(file, f"{key}.id", f"duplicate agent id {agent_id!r} (also agents[{seen_ids[agent_id]}])")
+    seen_ids[agent_id] = i
+    name = entry.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(file, f"{key}.name", "must be a non-empty string")
+    endpoint = entry.get("endpoint", f"PJSIP/{agent_id}")
+    if not isinstance(endpoint, str) or not _ENDPOINT_RE.match(endpoint):
+        raise ConfigError(file, f"{key}.endpoint", f"must look like TECH/RESOURCE, e.g. PJSIP/{agent_id} "
+                                                   f"(TECH one of PJSIP, SIP, IAX2, DAHDI, Local), got {endpoint!r}")
+    if endpoint in seen_endpoints:
+        raise ConfigError(file, f"{key}.endpoint",
+                          f"endpoint {endpoint!r} already used by agents[{seen_endpoints[endpoint]}]")
+    seen_endpoints[endpoint] = i
+    skills = _skill_map(entry.get("skills"), file, f"{key}.skills", "proficiency")
+    languages = entry.get("languages", [default_language])
+    if isinstance(languages, str):
+        languages = [languages]
+    if not isinstance(languages, list) or not languages or not all(
+            isinstance(lang, str) and _LANG_RE.match(lang) for lang in languages):
+        raise ConfigError(file, f"{key}.languages", f"must be a list of language tags like [zh-CN, en], "
+                                                    f"got {entry.get('languages')!r}")
+    team = entry.get("team", "")
+    if not isinstance(team, (str, int)) or isinstance(team, bool):
+        raise ConfigError(file, f"{key}.team", f"must be a string, got {team!r}")
+    role = entry.get("role", "agent")
+    if role not in ROLES:
+        raise ConfigError(file, f"{key}.role", f"unknown role {role!r} (expected one of {', '.join(ROLES)})")
+    pin = entry.get("pin")
+    if not isinstance(pin, str) or not _PIN_RE.match(pin):
+        raise ConfigError(file, f"{key}.pin", f"must be a quoted string of 4-8 digits (e.g. \"1234\"), got {pin!r}")
+    senior = entry.get("senior", False)
+    if not isinstance(senior, bool):
+        raise ConfigError(file, f"{key}.senior", f"must be true or false, got {senior!r}")
+    wrapup = entry.get("wrapup_seconds", 0)
+    if isinstance(wrapup, bool) or not isinstance(wrapup, (int, float)) or wrapup < 0:
+        raise ConfigError(file, f"{key}.wrapup_seconds", f"must be a number of seconds >= 0, got {wrapup!r}")
+    return AgentConfig(
+        id=agent_id, name=name.strip(), endpoint=endpoint, skills=skills, languages=tuple(languages),
+        team=str(team), role=role, pin=pin,
+        extra=MappingProxyType({k: v for k, v in entry.items() if k not in known}),
+    )
+
+
+def _load_queues(path: Path, file: str, agents: list[AgentConfig] | None,
+                 problems: list[ConfigError]) -> list[QueueConfig]:
+    """Every queue entry is checked; problems are appended. `agents` None: agents.yaml was unreadable."""
     queues: list[QueueConfig] = []
     seen: dict[str, int] = {}
-    held_skills = {skill for agent in agents for skill in agent.skills}
-    agent_ids = {agent.id for agent in agents}
-    for i, entry in enumerate(_read_yaml(path, file, "queues")):
-        key = f"queues[{i}]"
-        if not isinstance(entry, dict):
-            raise ConfigError(file, key, "must be a mapping with name and skills")
-        name = entry.get("name")
-        if not isinstance(name, str) or not _NAME_RE.match(name):
-            raise ConfigError(file, f"{key}.name", f"must be a lower-case word (a-z, 0-9, _ or -), got {name!r}")
-        if name in seen:
-            raise ConfigError(file, f"{key}.name", f"duplicate queue name {name!r} (also queues[{seen[name]}])")
-        seen[name] = i
-        skills = _skill_map(entry.get("skills"), file, f"{key}.skills", "minimum proficiency")
-        for skill in skills:
-            if skill not in held_skills:
-                # a queue nobody can ever serve is a typo or a missing agent, not a state to start in
-                raise ConfigError(file, f"{key}.skills.{skill}",
-                                  f"no agent in agents.yaml has skill {skill!r}")
-        members = entry.get("members", [])
-        if not isinstance(members, list):
-            raise ConfigError(file, f"{key}.members", "must be a list of agent ids")
-        member_ids = []
-        for j, member in enumerate(members):
-            member = str(member) if isinstance(member, int) and not isinstance(member, bool) else member
-            if member not in agent_ids:
-                raise ConfigError(file, f"{key}.members[{j}]", f"unknown agent id {member!r}")
-            member_ids.append(member)
-        if not skills and not member_ids:
-            raise ConfigError(file, key, "needs required skills or members, otherwise no agent can take its calls")
-        strategy = entry.get("strategy", "skill-based")
-        if not isinstance(strategy, str) or not strategy:
-            raise ConfigError(file, f"{key}.strategy", f"must be a non-empty string, got {strategy!r}")
-        queues.append(QueueConfig(name=name, skills=skills, members=tuple(member_ids), strategy=strategy,
-                                  raw=MappingProxyType(dict(entry))))
+    try:
+        entries = _read_yaml(path, file, "queues")
+    except ConfigError as exc:
+        problems.append(exc)
+        return queues
+    for i, entry in enumerate(entries):
+        try:
+            queues.append(_queue(entry, f"queues[{i}]", file, agents, seen, i))
+        except ConfigError as exc:
+            problems.append(exc)
     return queues
+
+
+def _queue(entry: Any, key: str, file: str, agents: list[AgentConfig] | None, seen: dict[str, int],
+           i: int) -> QueueConfig:
+    if not isinstance(entry, dict):
+        raise ConfigError(file, key, "must be a mapping with name and skills")
+    name = entry.get("name")
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ConfigError(file, f"{key}.name", f"must be a lower-case word (a-z, 0-9, _ or -), got {name!r}")
+    if name in seen:
+        raise ConfigError(file, f"{key}.name", f"duplicate queue name {name!r} (also queues[{seen[name]}])")
+    seen[name] = i
+    skills = _skill_map(entry.get("skills"), file, f"{key}.skills", "minimum proficiency")
+    members = entry.get("members", [])
+    if not isinstance(members, list):
+        raise ConfigError(file, f"{key}.members", "must be a list of agent ids")
+    member_ids = [str(m) if isinstance(m, int) and not isinstance(m, bool) else m for m in members]
+    if agents is not None:
+        _check_queue_is_servable(file, key, skills, member_ids, agents)
+    if not skills and not member_ids:
+        raise ConfigError(file, key, "needs required skills or members, otherwise no agent can take its calls")
+    strategy = entry.get("strategy", "skill-based")
+    if not isinstance(strategy, str) or not strategy:
+        raise ConfigError(file, f"{key}.strategy", f"must be a non-empty string, got {strategy!r}")
+    return QueueConfig(name=name, skills=skills, members=tuple(member_ids), strategy=strategy,
+                       raw=MappingProxyType(dict(entry)))
+
+
+def _check_queue_is_servable(file: str, key: str, skills: Mapping[str, int], member_ids: list[Any],
+                             agents: list[AgentConfig]) -> None:
+    """A queue nobody can ever serve is a typo or a missing agent, not a state to start in."""
+    agent_ids = {agent.id for agent in agents}
+    for j, member in enumerate(member_ids):
+        if member not in agent_ids:
+            raise ConfigError(file, f"{key}.members[{j}]", f"unknown agent id {member!r}")
+    for skill, level in skills.items():
+        levels = [agent.skills[skill] for agent in agents if skill in agent.skills]
+        if not levels:
+            raise ConfigError(file, f"{key}.skills.{skill}", f"no agent in agents.yaml has skill {skill!r}")
+        if max(levels) < level:
+            raise ConfigError(file, f"{key}.skills.{skill}",
+                              f"asks proficiency {level} but no agent in agents.yaml has {skill!r} above "
+                              f"{max(levels)}")
+    if len(skills) > 1 and not any(all(agent.skills.get(s, 0) >= lv for s, lv in skills.items())
+                                   for agent in agents):
+        raise ConfigError(file, f"{key}.skills", "no single agent in agents.yaml has every required skill "
+                                                 "at its minimum proficiency")

@@ -1,6 +1,7 @@
 """The SQL database: one declarative base for every domain's tables, async engines for SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import importlib
 from datetime import datetime, timezone
 
 from sqlalchemy import DateTime, event
@@ -8,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
-from hotline.plugins import optional_module
 
 DOMAIN_MODELS = ("ivr.models", "cti.models", "acd.models", "recordings.models", "crm.models", "kb.models")
 
@@ -57,9 +57,9 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker:
 
 
 def import_domain_models() -> None:
-    """Register every domain's tables on Base.metadata (a domain without tables is skipped)."""
+    """Register every domain's tables on Base.metadata (imported here, not at the top: they import Base)."""
     for name in DOMAIN_MODELS:
-        optional_module(name)
+        importlib.import_module(name)
 
 
 async def create_schema(engine: AsyncEngine) -> None:

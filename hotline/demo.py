@@ -13,12 +13,12 @@ DAY_PROFILE (a morning and an afternoon peak) for a day of max(N, DAY_VOLUME) ca
 are played: 200 calls are the whole day, 20 calls its first hour or so. The calls still running at 20:00
 and the callbacks still owed are finished before the figures are read.
 
-Domain packages extend the demo with an optional `<pkg>/demo.py` (pkg in ivr, cti, acd, recordings):
-- `async def prepare(ctx)`                 before the first call (customers, agents' shifts, softphones …)
-- `def caller_script(ctx, index)`          a pbxsim CallerScript or Caller for call `index` (first package
-                                           that has it wins; without one the foundation's greeting callers)
-- `async def settle(ctx)`                  after the last caller hung up: finish what is still owed
-- `def summarize(ctx) -> dict` (or async)  figures merged into the summary, read from the stores
+The domain packages play their part of the day in `<pkg>/demo.py` (called in this order: ivr, acd, recordings):
+- `async def prepare(ctx)`                 before the first call (ivr: customers and orders; acd: agents'
+                                           shifts and softphones)
+- `def caller_script(ctx, index)`          (ivr) the pbxsim Caller for call `index`
+- `async def settle(ctx)`                  (acd, recordings) after the last caller hung up: finish what is owed
+- `async def summarize(ctx) -> dict`       figures merged into the summary, read from the stores
 The summary (`--json`: one JSON object, the last line of stdout; keys sorted) is read from the stores after
 the day, never from what the harness meant to do:
 - foundation: calls, completed (reached the service over FastAGI), failed, caller_hangups, seed, day
@@ -32,7 +32,7 @@ the day, never from what the harness meant to do:
 - recordings table (recordings/demo.py): recordings = answered calls with a complete recording row,
   answered_without_recording, recording_rows, recording_status, recorded_s
 
-`ctx` is a DemoContext: ctx.sim, ctx.service (ctx.service.deps), ctx.settings, ctx.rng, ctx.callers, ctx.seed,
+`ctx` is a DemoContext: ctx.sim, ctx.service (its parts: .cti, .acd, .ivr, .recordings, .deps), ctx.settings, ctx.rng, ctx.callers, ctx.seed,
 ctx.day_start (epoch of 08:00), ctx.wall_clock(), ctx.at("12:30") (virtual seconds), ctx.spawn(coro)
 (background work cancelled when the day is over), ctx.shared (what one package tells another).
 """
@@ -41,11 +41,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import inspect
 import json
 import logging
 import random
-import shutil
+import shlex
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -53,9 +52,15 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import acd.demo
+import ivr.demo
+import recordings.demo
 from hotline.config import Settings, load_settings
-from hotline.plugins import optional_module
-from hotline.service import Service
+from hotline.demo_progress import DemoProgress
+from hotline.service import Clocks, Service
+from ivr.prompts.build import PromptError, build_prompts
+from ivr.prompts.catalogue import PromptCatalogue
+from pbxsim.simulator import Simulator
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +73,11 @@ DAY_HOURS = 12                      # 08:00-20:00
 DAY_PROFILE = (4, 8, 11, 10, 6, 6, 9, 10, 8, 6, 4, 3)
 DAY_VOLUME = 200                    # calls in a normal day (--calls below that plays the day's first calls)
 SETTLE_LIMIT_S = 3 * 3600           # after 20:00: at most this long to finish calls and callbacks
-DOMAIN_DEMOS = ("ivr", "cti", "acd", "recordings")
 
 
 @dataclass
 class DemoContext:
-    sim: Any                          # pbxsim.simulator.Simulator
+    sim: Simulator
     service: Service
     settings: Settings
     rng: random.Random
@@ -82,6 +86,7 @@ class DemoContext:
     day_start: float = 0.0            # epoch seconds of 08:00 on DEMO_DAY (virtual time 0)
     callers: list[Any] = field(default_factory=list)     # pbxsim.participants.Caller, in placing order
     shared: dict[str, Any] = field(default_factory=dict)
+    settle_limit_s: float = SETTLE_LIMIT_S
     tasks: list[asyncio.Task] = field(default_factory=list)
 
     def wall_clock(self) -> float:
@@ -129,38 +134,15 @@ def arrival_times(rng: random.Random, calls: int) -> list[float]:
     return sorted(round((hour + rng.random()) * 3600.0, 3) for hour in hours)[:calls]
 
 
-def greeting_caller(ctx: DemoContext, index: int):
-    """Foundation callers: most listen to the greeting until the IVR hangs up; some hang up early."""
-    from pbxsim.participants import CallerScript
-
-    rng = ctx.rng
-    number = "1" + rng.choice("3578") + "".join(rng.choice("0123456789") for _ in range(9))
-    behaviour = rng.choices(["listen", "press", "hang-up-early"], weights=[6, 2, 2])[0]
-    if behaviour == "listen":
-        steps: list[Any] = []
-    elif behaviour == "press":
-        steps = [f"wait {rng.randint(1, 3)}", f"press {rng.choice('0123456789*#')}"]
-    else:
-        steps = [f"wait {round(rng.uniform(0.5, 2.0), 1)}", "hangup"]
-    return CallerScript(number, dnid=HOTLINE_NUMBER, steps=steps)
-
-
-async def _maybe_await(value):
-    return await value if inspect.isawaitable(value) else value
-
-
 async def run_demo(settings: Settings, *, calls: int, seed: int, data_dir: Path) -> dict[str, Any]:
     """Place `calls` scripted calls over the demo day and return the summary. Must run on pbxsim's
     VirtualClockLoop started at 0."""
     from sqlalchemy.pool import NullPool
 
-    from pbxsim.simulator import Simulator
-
     settings = demo_settings(settings, data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     settings.paths.recordings_dir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
-    demos = [m for m in (optional_module(f"{pkg}.demo") for pkg in DOMAIN_DEMOS) if m is not None]
     loop = asyncio.get_running_loop()
     day_start = day_start_epoch(settings)
 
@@ -178,7 +160,7 @@ async def run_demo(settings: Settings, *, calls: int, seed: int, data_dir: Path)
         # client went silent. NullPool keeps no SQLite connection (and its worker thread) between queries.
         # no HTTP API: nobody browses it during the demo, and uvicorn wakes up every 0.1 s of virtual time
         service_cm = Service(settings, http=False, bus_keepalive=0, engine_options={"poolclass": NullPool},
-                             extras={"wall_clock": wall_clock, "clock": utc_now})
+                             clocks=Clocks(wall=wall_clock, utc=utc_now))
         service = await service_cm.__aenter__()
         try:
             sim.pbx.agi_override = ("127.0.0.1", service.fastagi_port)
@@ -186,36 +168,54 @@ async def run_demo(settings: Settings, *, calls: int, seed: int, data_dir: Path)
                 raise RuntimeError(f"the service did not log in to the simulator's AMI on port {sim.ami_port}")
             ctx = DemoContext(sim=sim, service=service, settings=settings, rng=rng, seed=seed, calls=calls,
                               day_start=day_start)
-            for module in demos:
-                if hasattr(module, "prepare"):
-                    await module.prepare(ctx)
-            script_for = next((m.caller_script for m in demos if hasattr(m, "caller_script")), greeting_caller)
+            await ivr.demo.prepare(ctx)
+            await acd.demo.prepare(ctx)
 
-            for index, at in enumerate(arrival_times(rng, calls)):
-                await asyncio.sleep(max(0.0, at - loop.time()))
-                ctx.callers.append(await sim.place_call(script_for(ctx, index)))
-            outcomes = [await caller.wait() for caller in ctx.callers]
-            for module in demos:
-                if hasattr(module, "settle"):
-                    await module.settle(ctx)
+            progress = _progress(calls, service)
+            try:
+                for index, at in enumerate(arrival_times(rng, calls)):
+                    await asyncio.sleep(max(0.0, at - loop.time()))
+                    ctx.callers.append(await sim.place_call(ivr.demo.caller_script(ctx, index)))
+                    progress.call_placed()
+                outcomes = []
+                for caller in ctx.callers:
+                    outcomes.append(await caller.wait())
+                    progress.call_done()
+            finally:
+                progress.close()
+            await acd.demo.settle(ctx)
+            await recordings.demo.settle(ctx)
             await _settle(service)
             for task in ctx.tasks:
                 task.cancel()
             await asyncio.gather(*ctx.tasks, return_exceptions=True)
 
             summary = _foundation_summary(ctx, outcomes)
-            for module in demos:
-                if hasattr(module, "summarize"):
-                    summary.update(await _maybe_await(module.summarize(ctx)))
+            summary.update(await ivr.demo.summarize(ctx))
+            summary.update(await acd.demo.summarize(ctx))
+            summary.update(await recordings.demo.summarize(ctx))
         finally:
             await service_cm.__aexit__(None, None, None)
     return summary
 
 
+def _progress(calls: int, service: Service) -> DemoProgress:
+    """The bar reads the ACD's counters and waiting lines as they are (no advance, no timer)."""
+    acd = service.acd
+
+    def answered() -> int:
+        return acd.stats.totals().answered
+
+    def waiting() -> int:
+        return sum(acd.engine.snapshot(name)["waiting"] for name in acd.engine.queues)
+
+    return DemoProgress(calls, answered, waiting)
+
+
 async def _settle(service: Service) -> None:
     """Let the last FastAGI sessions finish their bookkeeping before the figures are read."""
     for _ in range(200):
-        if not getattr(service.agi, "active_sessions", 0):
+        if not service.agi.active_sessions:
             break
         await asyncio.sleep(0.05)
     await service.bus.flush(timeout=5)
@@ -302,15 +302,12 @@ def format_table(summary: dict[str, Any]) -> str:
 
 def ensure_prompts(settings: Settings, progress: bool) -> None:
     """Build the prompt sounds the flows play (only missing or changed ones) into the configured sounds_dir."""
-    build = optional_module("ivr.prompts.build")
-    catalogue_mod = optional_module("ivr.prompts.catalogue")
-    if build is None or catalogue_mod is None or not settings.paths.prompts_catalogue.is_file():
+    if not settings.paths.prompts_catalogue.is_file():
         return
-    catalogue = catalogue_mod.PromptCatalogue.load(settings.paths.prompts_catalogue)
+    catalogue = PromptCatalogue.load(settings.paths.prompts_catalogue)
     try:
-        report = build.build_prompts(catalogue, settings.paths.sounds_dir, settings.paths.studio_dir,
-                                     progress=progress)
-    except build.PromptError as exc:
+        report = build_prompts(catalogue, settings.paths.sounds_dir, settings.paths.studio_dir, progress=progress)
+    except PromptError as exc:
         log.warning("prompts not built (%s): callers will hear nothing where a prompt is missing", exc)
         return
     for key, reason in report.failed:
@@ -335,9 +332,10 @@ def run_day(settings: Settings, *, calls: int, seed: int, data_dir: Path) -> dic
 
 
 def run_demo_cli(args: argparse.Namespace) -> int:
-    settings = load_settings(getattr(args, "config_dir", None))
+    from hotline.configcheck import checked_settings
+
+    settings = checked_settings(getattr(args, "config_dir", None))
     ensure_prompts(settings, progress=not args.json)
-    temp_dir = None
     if args.data_dir is not None:
         data_dir = args.data_dir.resolve()
         if (data_dir / "hotline.db").exists():
@@ -346,17 +344,34 @@ def run_demo_cli(args: argparse.Namespace) -> int:
                   f"give an empty or new --data-dir", file=sys.stderr)
             return 2
     else:
-        temp_dir = tempfile.mkdtemp(prefix="hotline-demo-")
-        data_dir = Path(temp_dir)
-    try:
-        summary = run_day(settings, calls=args.calls, seed=args.seed, data_dir=data_dir)
-    finally:
-        if temp_dir is not None:
-            shutil.rmtree(temp_dir, ignore_errors=True)
+        # kept after the run (the summary says where and how to search it); the OS's /tmp clean-up removes it
+        data_dir = Path(tempfile.mkdtemp(prefix="hotline-demo-"))
+    summary = run_day(settings, calls=args.calls, seed=args.seed, data_dir=data_dir)
+    where = where_the_day_is(settings, data_dir, getattr(args, "config_dir", None))
     if args.json:
+        print(where, file=sys.stderr)        # stdout's last line stays the one JSON object
         print(json.dumps(summary, ensure_ascii=False, sort_keys=True))
     else:
         print(f"hotline demo: {args.calls} calls, seed {args.seed}, {DEMO_DAY.isoformat()} from "
               f"{DAY_OPENS.strftime('%H:%M')} ({settings.service.time_zone})")
         print(format_table(summary))
+        print()
+        print(where)
     return 0
+
+
+def where_the_day_is(settings: Settings, data_dir: Path, config_dir: Path | None) -> str:
+    """Where the day's data is and the exact commands that search it and replay a call from it."""
+    day = demo_settings(settings, data_dir)
+    env = {"HOTLINE_SERVICE_DATA_DIR": str(data_dir), "HOTLINE_DATABASE_URL": day.database.url,
+           "HOTLINE_PATHS_RECORDINGS_DIR": str(day.paths.recordings_dir)}
+    program = sys.argv[0] if Path(sys.argv[0]).name == "hotline" else "hotline"
+    prefix = " ".join(f"{key}={shlex.quote(value)}" for key, value in env.items())
+    config = f" --config {shlex.quote(str(config_dir))}" if config_dir is not None else ""
+    command = f"{prefix} {shlex.quote(program)}{config} recordings"
+    return "\n".join([
+        f"this day's data: {data_dir} (database hotline.db, recordings/, voicemail in recordings/voicemail; "
+        f"the prompt sounds stay in {settings.paths.sounds_dir})",
+        f"search it:   {command} search     (narrow with --agent 1001, --queue presales, --caller …)",
+        f"replay a call: {command} export ID -o call.wav     (ID: first column of the search)",
+    ])

@@ -1,9 +1,6 @@
-"""What the service hands to every part: settings, database, event bus, the AMI link, the FastAGI listener.
-
-Domain packages receive one `Deps` (in `<pkg>.http.router(deps)`, `<pkg>.service.component(deps)`,
-`ivr.service.agi_routes(deps)`) and put what they offer to the others into `deps.extras`
-(e.g. `deps.extras["acd"]`, the queue interface the IVR runtime calls).
-"""
+"""What the service shell itself holds: settings, database, event bus, and the health checks behind
+/api/health. Domain components do not receive it: hotline/service.py hands each one its collaborators,
+typed, through its constructor."""
 from __future__ import annotations
 
 import inspect
@@ -11,8 +8,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from hotline.bus import EventBus
 from hotline.config import Settings
 
 # A health check returns {"ok": bool, ...details}; it may be async.
@@ -23,12 +21,9 @@ HealthCheck = Callable[[], "dict[str, Any] | Awaitable[dict[str, Any]]"]
 class Deps:
     settings: Settings
     engine: AsyncEngine
-    sessions: async_sessionmaker
-    bus: Any                                    # hotline.bus.EventBus
-    ami: Any = None                             # hotline.ami.AmiLink (its .session is the AMI client)
-    agi: Any = None                             # the FastAGI server (ivr.agi.server.FastAgiServer)
+    sessions: async_sessionmaker[AsyncSession]
+    bus: EventBus | None
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
-    extras: dict[str, Any] = field(default_factory=dict)
 
     async def health(self) -> dict[str, dict[str, Any]]:
         results: dict[str, dict[str, Any]] = {}

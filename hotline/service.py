@@ -1,43 +1,79 @@
-"""The production service: database, MQTT bus, AMI client, FastAGI listener and HTTP API in one TaskGroup.
+"""The production service, and hotline's one composition root: every component is built here, in dependency
+order, and handed its collaborators through its constructor. The domains meet only through the Protocols
+their consumer owns (docs/architecture.md draws them); mypy checks each implementation where it is passed.
 
     async with Service(settings) as service:      # everything is up (or it raised StartupError)
         await service.wait_stopped()
 
-Seams the domain packages plug into (each optional: a missing module is skipped, a broken one fails start-up):
-- `cti.ami.AmiSession`                      the AMI client (hotline.ami.AmiLink falls back to plain panoramisk)
-- `<pkg>.service.component(deps)`          an async context manager run for the service's lifetime
-                                           (pkg in cti, acd, recordings, ivr; entered in that order, after the
-                                           bus and AMI, before FastAGI and HTTP open)
-- `ivr.service.agi_routes(deps)`           {agi path: handler(AgiChannel)}; without it `hotline` answers,
-                                           plays the greeting and hangs up (hotline.demo_agi)
-- `<pkg>.http.router(deps)`                FastAPI routers mounted on the HTTP app
-- `deps.health_checks[name] = fn`          extra entries in /api/health
+Order: database → MQTT bus → AMI link → ACD engine → CTI → ACD running on the CTI's agents → recordings →
+IVR flow engine → FastAGI → HTTP. Stopping runs the same list backwards.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from fastapi import APIRouter
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+import acd.component
+import acd.http
+import cti.http
+import cti.service
+import ivr.http
+import recordings.http
+import recordings.service
+from acd.callback import CallbackDialer, callback_session, originate_over
+from acd.config import queue_settings
+from acd.handoff import AcdHandoff
+from acd.service import AcdService, build_service
+from cti.core import Cti
 from hotline.ami import AmiLink
 from hotline.bus import EmbeddedBroker, EventBus
 from hotline.config import Settings
 from hotline.db import create_schema, make_engine, session_factory
 from hotline.deps import Deps
 from hotline.http import HttpServer, create_app
-from hotline.plugins import optional_module
+from hotline.metrics import LiveParts, mount_metrics
+from ivr.agi.channel import AgiHandler
+from ivr.agi.limits import AgiLimits
+from ivr.agi.server import FastAgiServer
+from ivr.flowdef.model import FlowError
+from ivr.runtime.engine import FlowEngine
+from ivr.service import IvrDeps, build_engine, flow_routes, load_catalogue, load_site_calendars, load_site_flows
+from recordings.config import RecordingConfigError
+from recordings.context import context_from_settings
+from recordings.models import utcnow
+from recordings.policy import RecordingPolicy
+from recordings.postprocess import Postprocessor
+from recordings.recorder import Recorder
+from recordings.service import RecordingsService, call_info_from
+from recordings.storage import LocalStorage
+from recordings.tracking import CallTracker
+from web.http import WebDesk, build_router, desktop_options
 
 log = logging.getLogger(__name__)
 
-COMPONENT_ORDER = ("cti", "acd", "recordings", "ivr")
-HTTP_DOMAINS = ("ivr", "cti", "acd", "recordings")
+ENTRY_FLOW = "hotline"          # agi://HOST:PORT/hotline, what [hotline-inbound] runs for every call
 
 
-def _timed(what: str, stop: Callable[[], Any]) -> Callable[[], Any]:
+@dataclass(frozen=True)
+class Clocks:
+    """The service's clocks. None: the real time (the ACD's wall clock then advances with the event loop's
+    clock, so its timers agree with pbxsim's virtual clock). `hotline demo` pins both to its simulated day."""
+
+    wall: Callable[[], float] | None = None        # epoch seconds: ACD timers, queue log, live figures
+    utc: Callable[[], datetime] | None = None      # aware UTC: IVR business hours, recording rows
+
+
+def _timed(what: str, stop: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
     async def timed_stop() -> None:
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -46,9 +82,15 @@ def _timed(what: str, stop: Callable[[], Any]) -> Callable[[], Any]:
     return timed_stop
 
 
+def _loop_wall_clock() -> Callable[[], float]:
+    """Wall time that advances with the event loop's clock."""
+    loop = asyncio.get_running_loop()
+    anchor = time.time() - loop.time()
+    return lambda: anchor + loop.time()
+
+
 class StartupError(Exception):
     """The service cannot start; the message says why in one line (or one line per flow problem)."""
-
 
 
 def validate_flows(settings: Settings) -> int:
@@ -56,54 +98,43 @@ def validate_flows(settings: Settings) -> int:
     flows_dir = settings.paths.flows_dir
     if not flows_dir.is_dir() or not any(flows_dir.glob("*.yaml")):
         return 0
-    loader = optional_module("ivr.flowdef.loader")
-    if loader is None:
-        log.warning("flows in %s are not validated: the flow loader (ivr.flowdef) is not installed", flows_dir)
-        return 0
-    catalogue = None
-    catalogue_mod = optional_module("ivr.prompts.catalogue")
-    if catalogue_mod is not None and settings.paths.prompts_catalogue.is_file():
-        try:
-            catalogue = catalogue_mod.PromptCatalogue.load(settings.paths.prompts_catalogue)
-        except Exception as exc:
-            raise StartupError(f"{settings.paths.prompts_catalogue}: {exc}") from None
-    calendars = None
-    calendars_mod = optional_module("ivr.flowdef.calendars")
-    calendars_file = flows_dir / "calendars.yaml"
     try:
-        if calendars_mod is not None and calendars_file.is_file():
-            calendars = calendars_mod.load_calendars(calendars_file, settings.service.time_zone)
-        flows = loader.load_flows(flows_dir, catalogue, calendars=calendars,
-                                  queues=[queue.name for queue in settings.queues])
+        catalogue = load_catalogue(settings)
     except Exception as exc:
-        if type(exc).__name__ == "FlowError":
-            raise StartupError(str(exc)) from None
-        raise
+        raise StartupError(f"{settings.paths.prompts_catalogue}: {exc}") from None
+    try:
+        flows = load_site_flows(settings, catalogue, load_site_calendars(settings))
+    except FlowError as exc:
+        raise StartupError(str(exc)) from None
     return len(flows)
 
 
 class Service:
-    def __init__(self, settings: Settings, *, http: bool = True, bus_keepalive: int = 30,
-                 agi_routes: Mapping[str, Callable] | None = None, validate: bool = True,
-                 engine_options: Mapping[str, Any] | None = None, extras: Mapping[str, Any] | None = None) -> None:
-        """`extras` reach every component through deps.extras before it starts (e.g. the demo's clocks:
-        "clock" for the IVR and recordings, "wall_clock" for the ACD)."""
+    def __init__(self, settings: Settings, *, http: bool = True, bus_keepalive: int = 30, validate: bool = True,
+                 engine_options: dict[str, Any] | None = None, clocks: Clocks = Clocks()) -> None:
         self.settings = settings
-        self.extras = dict(extras or {})
+        self.clocks = clocks
         self.http_enabled = http
         self.bus_keepalive = bus_keepalive
-        self._agi_routes_override = agi_routes
         self.validate = validate
         self.engine_options = dict(engine_options or {})
-        self.deps: Deps | None = None
-        self.broker: EmbeddedBroker | None = None
-        self.bus: EventBus | None = None
-        self.ami: AmiLink | None = None
-        self.agi: Any = None
-        self.http: HttpServer | None = None
         self.tasks: asyncio.TaskGroup | None = None
         self._stack: contextlib.AsyncExitStack | None = None
         self._stopped = asyncio.Event()
+        # the parts, once running (set by _start in this order)
+        self.deps: Deps
+        self.broker: EmbeddedBroker | None = None
+        self.bus: EventBus
+        self.ami: AmiLink
+        self.acd: AcdService
+        self.queue_handoff: AcdHandoff
+        self.cti: Cti
+        self.recordings: RecordingsService
+        self.call_tracker: CallTracker
+        self.ivr: FlowEngine
+        self.agi: FastAgiServer
+        self.web: WebDesk | None = None
+        self.http: HttpServer | None = None
 
     # ------------------------------------------------------------ ports and URLs once running
 
@@ -117,7 +148,7 @@ class Service:
 
     @property
     def mqtt_url(self) -> str:
-        return self.bus.url if self.bus else self.settings.mqtt.url
+        return self.bus.url
 
     # ------------------------------------------------------------ lifecycle
 
@@ -137,7 +168,7 @@ class Service:
         self._stack = stack
         return self
 
-    async def __aexit__(self, *exc_info) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         self._stopped.set()
         stack, self._stack = self._stack, None
         if stack is not None:
@@ -153,8 +184,9 @@ class Service:
 
     async def _start(self, stack: contextlib.AsyncExitStack) -> None:
         settings = self.settings
-        self.tasks = await stack.enter_async_context(asyncio.TaskGroup())
+        tasks = self.tasks = await stack.enter_async_context(asyncio.TaskGroup())
 
+        # database
         settings.service.data_dir.mkdir(parents=True, exist_ok=True)
         engine = make_engine(settings.database.url, **self.engine_options)
         stack.push_async_callback(_timed("database", engine.dispose))
@@ -162,67 +194,114 @@ class Service:
             await create_schema(engine)
         except Exception as exc:
             raise StartupError(f"database {engine.url.render_as_string(hide_password=True)}: {exc}") from None
+        sessions = session_factory(engine)
 
+        # MQTT bus (the embedded broker unless a URL is configured)
         mqtt_url = settings.mqtt.url
         if settings.mqtt.embedded:
             self.broker = EmbeddedBroker()
             mqtt_url = await self.broker.start()
             stack.push_async_callback(_timed("embedded broker", self.broker.stop))
-        self.bus = await stack.enter_async_context(EventBus(
+        bus = self.bus = await stack.enter_async_context(EventBus(
             mqtt_url, settings.mqtt.topic_prefix, keepalive=self.bus_keepalive,
             reconnect_max_delay=min(settings.ami.reconnect_max_delay, 30.0)))
+        self.deps = deps = Deps(settings=settings, engine=engine, sessions=sessions, bus=bus)
+        deps.health_checks["db"] = lambda: self._db_health(engine)
+        deps.health_checks["mqtt"] = bus.status
 
-        self.deps = deps = Deps(settings=settings, engine=engine, sessions=session_factory(engine), bus=self.bus)
-        deps.extras.update(self.extras)
-        deps.health_checks["db"] = self._db_health
-        deps.health_checks["mqtt"] = self.bus.status
+        # AMI link (the CTI's AMI client, supervised)
+        ami = self.ami = AmiLink(settings.ami)
+        await ami.start(tasks)
+        stack.push_async_callback(_timed("AMI", ami.stop))
+        deps.health_checks["ami"] = ami.status
 
-        self.ami = AmiLink(settings.ami)
-        deps.ami = self.ami
-        await self.ami.start(self.tasks)
-        stack.push_async_callback(_timed("AMI", self.ami.stop))
-        deps.health_checks["ami"] = self.ami.status
+        # ACD engine: built first because the CTI reads its figures; runs once the CTI's agents are up
+        dialer = CallbackDialer(originate_over(ami.session), lambda: (settings.fastagi.host, self.agi.port))
+        acd_service = self.acd = build_service(settings, sessions=sessions, clock=self.clocks.wall or _loop_wall_clock(),
+                                               callback_dialer=dialer)
+        handoff = self.queue_handoff = AcdHandoff(acd_service)
 
-        for pkg in COMPONENT_ORDER:
-            module = optional_module(f"{pkg}.service")
-            if module is not None and hasattr(module, "component"):
-                component = module.component(deps)
-                await stack.enter_async_context(component)
-                stack.callback(log.debug, "stopping component %s", pkg)
-                log.info("component %s started", pkg)
+        # CTI: live model, agents, call data, screen pops, commands
+        cti_ = self.cti = Cti(
+            agents=settings.agents, queues=settings.queues, sessions=sessions, publisher=bus, ami=ami.session,
+            queue_wrapup_seconds={q.name: queue_settings(q).wrapup_s for q in settings.queues}, acd=handoff)
+        await stack.enter_async_context(cti.service.running(cti_, ami.session, bus))
+        stack.callback(log.debug, "stopping component %s", "cti")
+        log.info("component %s started", "cti")
+        deps.health_checks["cti"] = cti_.health
 
-        self.agi = await self._start_fastagi(stack, deps)
-        deps.agi = self.agi
+        await stack.enter_async_context(acd.component.running(acd_service, cti_.agents, bus))
+        stack.callback(log.debug, "stopping component %s", "acd")
+        log.info("component %s started", "acd")
+        deps.health_checks["acd"] = lambda: {"ok": True, "queues": len(acd_service.engine.queues),
+                                             "active_calls": len(acd_service.engine.calls)}
+
+        # recordings: started and ended by the tracker on the AMI session's bridge events
+        self.recordings = self._build_recordings(sessions, engine)
+        self.call_tracker = CallTracker(self.recordings.recorder, settings.agents,
+                                        call_info=call_info_from(cti_.calldata))
+        await stack.enter_async_context(recordings.service.running(self.recordings, self.call_tracker, ami.session))
+        cti_.records.listeners.append(self.recordings.set_wrapup)     # the agent's wrap-up on the recordings
+        stack.callback(log.debug, "stopping component %s", "recordings")
+        log.info("component %s started", "recordings")
+
+        # IVR: the flows, queueing callers in the ACD, replaying recordings to QA staff by phone
+        self.ivr = build_engine(settings, IvrDeps(
+            queues=handoff, sessions=sessions, publish=bus.publish, now=self.clocks.utc,
+            recordings=self.recordings))
+        log.info("component %s started", "ivr")
+
+        # FastAGI: the flows, and the ACD's callback sessions on the agent's channel
+        routes: dict[str, AgiHandler] = flow_routes(self.ivr)
+        if ENTRY_FLOW not in routes:
+            raise StartupError(f"{settings.paths.flows_dir}: no flow named {ENTRY_FLOW!r} "
+                               f"(agi://…/{ENTRY_FLOW} runs it for every call)")
+        routes["acd-callback"] = callback_session(acd_service, dialer)
+        self.agi = await self._start_fastagi(stack, routes)
         deps.health_checks["fastagi"] = self._agi_health
 
         if self.http_enabled:
-            routers = []
-            for pkg in HTTP_DOMAINS:
-                module = optional_module(f"{pkg}.http")
-                if module is not None and hasattr(module, "router"):
-                    routers.append(module.router(deps))
-            self.http = HttpServer(create_app(deps, routers), settings.http.host, settings.http.port)
-            await self.http.start(self.tasks)
+            auth = cti_.auth
+            routers: list[APIRouter] = [
+                ivr.http.router(sessions, auth),
+                cti.http.router(cti_),
+                acd.http.router(acd_service, auth),
+                recordings.http.router(self.recordings, auth),
+            ]
+            # the agent desktop and the wallboard, fed in process by the bus's publications
+            desk = self.web = WebDesk(auth=auth, roster=cti_.agents, calls=cti_.model, announcements=cti_.announcements,
+                           queues=acd_service, feed=bus, options=desktop_options(settings))
+            stack.push_async_callback(_timed("web desk", desk.close))
+            routers.append(build_router(desk))
+            app = create_app(deps, routers)
+            mount_metrics(app, LiveParts(ami=ami, agi=self.agi, bus=bus, cti=cti_, queues=acd_service, ivr=self.ivr,
+                                         recorder=self.recordings.recorder), token=settings.http.metrics_token)
+            self.http = HttpServer(app, settings.http.host, settings.http.port)
+            await self.http.start(tasks)
             stack.push_async_callback(_timed("HTTP", self.http.stop))
         # Leaving the stack sets the stop flag first, so wait_stopped() never outlives the service.
         stack.callback(self._stopped.set)
         log.info("hotline ready: AMI %s:%s, FastAGI %s:%s, HTTP %s, MQTT %s", settings.ami.host, settings.ami.port,
                  settings.fastagi.host, self.agi.port, self.http_url or "off", mqtt_url)
 
-    async def _start_fastagi(self, stack: contextlib.AsyncExitStack, deps: Deps):
-        from ivr.agi.server import FastAgiServer
+    def _build_recordings(self, sessions: async_sessionmaker[AsyncSession], engine: AsyncEngine) -> RecordingsService:
+        settings = self.settings
+        try:
+            context = context_from_settings(settings, sessions, engine)
+        except RecordingConfigError as exc:
+            raise StartupError(str(exc)) from None
+        primary = context.primary
+        if not isinstance(primary, LocalStorage):   # MixMonitor writes where Asterisk runs: a local directory
+            raise StartupError(f"recordings: the primary storage must be a local directory, not {primary!r}")
+        policy = RecordingPolicy(context.config)
+        postprocessor = Postprocessor(context.sessions, primary, context.config.postprocess)
+        recorder = Recorder(self.ami.session, context.sessions, policy, primary, postprocessor,
+                            clock=self.clocks.utc or utcnow, action_timeout=settings.ami.action_timeout)
+        return RecordingsService(context, policy, recorder)
 
-        routes = self._agi_routes_override
-        if routes is None:
-            ivr_service = optional_module("ivr.service")
-            if ivr_service is not None and hasattr(ivr_service, "agi_routes"):
-                routes = ivr_service.agi_routes(deps)
-            else:
-                from hotline.demo_agi import make_greeting_handler
-
-                log.info("no IVR flow runtime: agi://…/hotline answers, plays the greeting and hangs up")
-                routes = {"hotline": make_greeting_handler(self.settings.service.default_language)}
-        server = FastAgiServer(routes, host=self.settings.fastagi.host, port=self.settings.fastagi.port)
+    async def _start_fastagi(self, stack: contextlib.AsyncExitStack, routes: dict[str, AgiHandler]) -> FastAgiServer:
+        server = FastAgiServer(routes, host=self.settings.fastagi.host, port=self.settings.fastagi.port,
+                               limits=AgiLimits.from_settings(self.settings.fastagi))
         try:
             await server.start()
         except OSError as exc:
@@ -231,15 +310,13 @@ class Service:
         stack.push_async_callback(_timed("FastAGI", server.close))
         return server
 
-    async def _db_health(self) -> dict[str, Any]:
-        assert self.deps is not None
+    @staticmethod
+    async def _db_health(engine: AsyncEngine) -> dict[str, Any]:
         async with asyncio.timeout(3):
-            async with self.deps.engine.connect() as conn:
+            async with engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-        return {"ok": True, "dialect": self.deps.engine.dialect.name}
+        return {"ok": True, "dialect": engine.dialect.name}
 
     def _agi_health(self) -> dict[str, Any]:
-        server = getattr(self.agi, "_server", None)
-        listening = bool(server is not None and server.is_serving())
-        return {"ok": listening, "host": self.settings.fastagi.host, "port": self.agi.port,
-                "active_sessions": getattr(self.agi, "active_sessions", None)}
+        return {"ok": self.agi.is_serving(), "host": self.settings.fastagi.host, "port": self.agi.port,
+                "active_sessions": self.agi.active_sessions}

@@ -2,18 +2,24 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from hotline.config import load_settings
+from ivr.flowdef.calendars import load_calendars
+from ivr.flowdef.graph import GraphError, render_png, to_dot, to_mermaid
+from ivr.flowdef.loader import load_flow
+from ivr.flowdef.model import FlowError
+from ivr.flowdef.source import NON_FLOW_FILES, flow_files
+from ivr.flowdef.validator import validate_files
+from ivr.prompts.build import PromptError, build_prompts, plan, read_manifest
+from ivr.prompts.catalogue import PromptCatalogue
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", dest="config_dir", type=Path, default=argparse.SUPPRESS, metavar="DIR",
-                       help="configuration directory (same as the global --config)")
         p.add_argument("--catalogue", type=Path, default=None,
                        help="prompt catalogue (default: [paths] prompts_catalogue, prompts/catalogue.yaml)")
 
@@ -68,19 +74,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 # --- settings ------------------------------------------------------------------------------------------
 
 def _settings(args: argparse.Namespace) -> Any:
-    """hotline.config settings; repo defaults when the service package is not there (standalone ivr)."""
-    try:
-        from hotline.config import load_settings
-    except ModuleNotFoundError:
-        paths = SimpleNamespace(flows_dir=PROJECT_ROOT / "flows", prompts_catalogue=PROJECT_ROOT / "prompts/catalogue.yaml",
-                                studio_dir=PROJECT_ROOT / "prompts/studio", sounds_dir=PROJECT_ROOT / "data/sounds")
-        return SimpleNamespace(paths=paths, service=SimpleNamespace(time_zone="Asia/Shanghai"), queues=[])
     return load_settings(getattr(args, "config_dir", None))
 
 
 def _catalogue(args: argparse.Namespace, settings: Any):
-    from ivr.prompts.catalogue import PromptCatalogue
-
     return PromptCatalogue.load(args.catalogue or settings.paths.prompts_catalogue)
 
 
@@ -92,11 +89,6 @@ def _print_problems(problems) -> None:
 # --- flows ---------------------------------------------------------------------------------------------
 
 def cmd_flows_validate(args: argparse.Namespace) -> int:
-    from ivr.flowdef.calendars import load_calendars
-    from ivr.flowdef.loader import NON_FLOW_FILES, flow_files
-    from ivr.flowdef.model import FlowError
-    from ivr.flowdef.validator import validate_files
-
     settings = _settings(args)
     failed = False
     try:
@@ -154,10 +146,6 @@ def _resolve_flow(args: argparse.Namespace, settings: Any) -> Path:
 
 
 def cmd_flows_graph(args: argparse.Namespace) -> int:
-    from ivr.flowdef.graph import GraphError, render_png, to_dot, to_mermaid
-    from ivr.flowdef.loader import load_flow
-    from ivr.flowdef.model import FlowError
-
     settings = _settings(args)
     path = _resolve_flow(args, settings)
     try:
@@ -186,9 +174,6 @@ def cmd_flows_graph(args: argparse.Namespace) -> int:
 # --- prompts -------------------------------------------------------------------------------------------
 
 def cmd_prompts_build(args: argparse.Namespace) -> int:
-    from ivr.flowdef.model import FlowError
-    from ivr.prompts.build import PromptError, build_prompts
-
     settings = _settings(args)
     try:
         catalogue = _catalogue(args, settings)
@@ -213,9 +198,6 @@ def cmd_prompts_build(args: argparse.Namespace) -> int:
 
 
 def cmd_prompts_list(args: argparse.Namespace) -> int:
-    from ivr.flowdef.model import FlowError
-    from ivr.prompts.build import read_manifest
-
     settings = _settings(args)
     try:
         catalogue = _catalogue(args, settings)
@@ -227,15 +209,11 @@ def cmd_prompts_list(args: argparse.Namespace) -> int:
     try:
         _list_prompts(catalogue, manifest, sounds_dir, args.studio_dir or settings.paths.studio_dir, args.lang)
     except BrokenPipeError:  # `hotline prompts list | head`
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
 def _list_prompts(catalogue, manifest, sounds_dir, studio_dir, langs) -> None:
-    from ivr.prompts.build import plan
-
     for job in plan(catalogue, sounds_dir, studio_dir, langs):
         entry = manifest.get(job.key)
         if not job.output.is_file():

@@ -433,21 +433,20 @@ def _section(flow: Any, start: str, stop: set[str]) -> set[str]:
 async def summarize(ctx: Any) -> dict[str, Any]:
     from sqlalchemy import func, select
 
-    from acd.models import QueueLogRow
     from ivr.models import CallbackRequest, SurveyResult, Voicemail
     from ivr.stats import read_stats
 
     sessions = ctx.service.deps.sessions
     stats = await read_stats(sessions, "hotline")
-    engine = ctx.service.deps.extras.get("ivr_engine")
-    flow = engine.deps.flows["hotline"] if engine is not None else None
+    flow = ctx.service.ivr.deps.flows["hotline"]
 
     def counter(node: str, name: str) -> int:
         return stats.get(("hotline", node, name), 0)
 
+    # the ACD's stored queue log (its rows, not what the harness meant to do)
+    entered = [entry.callid for entry in await ctx.service.acd.log_store.query(events=("ENTERQUEUE",))]
+    reached = len({callid.split("#", 1)[0] for callid in entered})   # re-queued calls get a #n suffix
     async with sessions() as db:
-        entered = (await db.execute(select(QueueLogRow.callid).where(QueueLogRow.event == "ENTERQUEUE"))).scalars()
-        reached = len({callid.split("#", 1)[0] for callid in entered})   # re-queued calls get a #n suffix
         voicemails = (await db.execute(select(func.count()).select_from(Voicemail))).scalar_one()
         callbacks = (await db.execute(select(func.count()).select_from(CallbackRequest))).scalar_one()
         ratings = (await db.execute(select(func.count(), func.avg(SurveyResult.rating)))).one()

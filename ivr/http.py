@@ -1,9 +1,8 @@
 """IVR reports over HTTP: per-node statistics, voicemails, callback requests, survey ratings.
 
 Readable by QA staff, supervisors and admins only, with hotline's credentials (cti.auth: Bearer token or
-Basic 工号:PIN; the CTI's authenticator, or one built from settings.agents when hotline runs without the CTI):
-401 without valid credentials, 403 (logged) for agents. Mounted by hotline/service.py as
-``ivr.http.router(deps)``.
+Basic 工号:PIN, the CTI's authenticator): 401 without valid credentials, 403 (logged) for agents. Mounted by
+hotline/service.py as ``ivr.http.router(sessions, cti.auth)``.
 """
 from __future__ import annotations
 
@@ -14,7 +13,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
 
-from cti.auth import READ_ALL, AuthError, Forbidden, authenticator_for, authorize
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cti.auth import READ_ALL, AuthError, Authenticator, Forbidden, authorize
 
 from .models import CallbackRequest, NodeStat, SurveyResult, Voicemail
 
@@ -29,10 +30,8 @@ def _row(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-def router(deps) -> APIRouter:
+def router(sessions: async_sessionmaker[AsyncSession], auth: Authenticator) -> APIRouter:
     api = APIRouter(tags=["ivr"])
-    sessions = deps.sessions
-    auth, _ = authenticator_for(deps)
 
     def denied(request: Request) -> JSONResponse | None:
         try:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from .agi_usage import usage
+from .callerid import parse_callerid
 from .events import make_event
 
 log = logging.getLogger("pbxsim.agi")
@@ -45,19 +46,6 @@ ENCODING, ERRORS = "utf-8", "surrogateescape"
 # Handler outcomes (res_agi.c RESULT_*; other ints are "Unknown Result").
 SUCCESS, SHOWUSAGE, FAILURE = 0, 1, 2
 MSG_511 = "Command Not Permitted on a dead channel or intercept routine"
-
-
-# ---- astdb ----------------------------------------------------------------------------------------
-def astdb_of(pbx) -> dict[tuple[str, str], str]:
-    """The PBX's in-memory Asterisk database (family, key) -> value, shared by AGI and AMI."""
-    db = getattr(pbx, "astdb", None)
-    if not isinstance(db, dict):
-        db = {}
-        try:
-            setattr(pbx, "astdb", db)
-        except AttributeError:
-            pass
-    return db
 
 
 # ---- wire helpers -----------------------------------------------------------------------------------
@@ -418,7 +406,7 @@ async def h_channel_status(s: AgiSession, argv):
         s.reply(f"200 result={s.chan.agi_status_code()}")
         return SUCCESS
     if len(argv) == 3:
-        other = _find_channel(s.pbx, argv[2])
+        other = s.pbx.find_channel(argv[2])
         s.reply(f"200 result={other.agi_status_code()}" if other is not None else "200 result=-1")
         return SUCCESS
     return SHOWUSAGE
@@ -457,7 +445,7 @@ async def h_control_stream_file(s: AgiSession, argv):
 async def h_db_del(s: AgiSession, argv):
     if len(argv) != 4:
         return SHOWUSAGE
-    existed = astdb_of(s.pbx).pop((argv[2], argv[3]), None) is not None
+    existed = s.pbx.astdb.pop((argv[2], argv[3]), None) is not None
     s.reply(f"200 result={'1' if existed else '0'}")
     return SUCCESS
 
@@ -465,7 +453,7 @@ async def h_db_del(s: AgiSession, argv):
 async def h_db_deltree(s: AgiSession, argv):
     if not 3 <= len(argv) <= 4:
         return SHOWUSAGE
-    db = astdb_of(s.pbx)
+    db = s.pbx.astdb
     family = argv[2]
     prefix = argv[3] if len(argv) == 4 else None
     doomed = [k for k in db if k[0] == family and (prefix is None or k[1] == prefix or k[1].startswith(prefix + "/"))]
@@ -478,7 +466,7 @@ async def h_db_deltree(s: AgiSession, argv):
 async def h_db_get(s: AgiSession, argv):
     if len(argv) != 4:
         return SHOWUSAGE
-    value = astdb_of(s.pbx).get((argv[2], argv[3]))
+    value = s.pbx.astdb.get((argv[2], argv[3]))
     s.reply("200 result=0" if value is None else f"200 result=1 ({value})")
     return SUCCESS
 
@@ -486,7 +474,7 @@ async def h_db_get(s: AgiSession, argv):
 async def h_db_put(s: AgiSession, argv):
     if len(argv) != 5:
         return SHOWUSAGE
-    astdb_of(s.pbx)[(argv[2], argv[3])] = argv[4]
+    s.pbx.astdb[(argv[2], argv[3])] = argv[4]
     s.reply("200 result=1")
     return SUCCESS
 
@@ -522,7 +510,7 @@ async def h_get_data(s: AgiSession, argv):
 async def h_get_full_variable(s: AgiSession, argv):
     if len(argv) not in (4, 5):
         return SHOWUSAGE
-    target = s.chan if len(argv) == 4 else _find_channel(s.pbx, argv[4])
+    target = s.chan if len(argv) == 4 else s.pbx.find_channel(argv[4])
     if target is None:
         s.reply("200 result=0")
     else:
@@ -577,7 +565,7 @@ async def h_hangup(s: AgiSession, argv):
         s.reply("200 result=1")
         return SUCCESS
     if len(argv) == 2:
-        other = _find_channel(s.pbx, argv[1])
+        other = s.pbx.find_channel(argv[1])
         if other is None:
             s.reply("200 result=-1")
         elif other is s.chan:
@@ -705,7 +693,6 @@ async def h_set_callerid(s: AgiSession, argv):
     if len(argv) < 3:                          # res_agi.c checks nothing: no argument, no change
         s.reply("200 result=1")
         return SUCCESS
-    from .ami.actions import parse_callerid   # the same ast_callerid_parse() rules
     name, num = parse_callerid(argv[2])
     if hasattr(s.chan, "set_caller_id"):
         s.chan.set_caller_id(num, name)
@@ -822,16 +809,7 @@ def _truthy(value: str | None) -> bool:
 
 async def _run_app_verbatim(s: AgiSession, app: str, data: str) -> int:
     """EXEC passes its data unsubstituted unless AGIEXECFULL=yes (res_agi.c handle_exec)."""
-    try:
-        from .apps import run_app
-    except ImportError:     # a PBX without the apps registry: its exec_app is all there is
-        return await s.chan.exec_app(app, data)
-    return await run_app(s.pbx, s.chan, app, data, from_agi=True)
-
-
-def _find_channel(pbx, name: str):
-    from .ami.actions import find_channel
-    return find_channel(pbx, name)
+    return await s.pbx.run_app(s.chan, app, data, from_agi=True)
 
 
 def _soft_hangup(chan) -> None:

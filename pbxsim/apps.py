@@ -9,17 +9,68 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import TYPE_CHECKING, Awaitable, Callable, Protocol
 
+from .agi import run_fastagi
 from .channel import DIGITS, Channel, evaluate_expr, parse_callerid
 from .dialplan import split_args
-from .pbx import DIAL_RESET_VARS
 
 if TYPE_CHECKING:
-    from .pbx import Pbx
+    from .bridge import Bridge
+    from .dialplan import Dialplan
+    from .endpoints import EndpointState
+    from .media import MediaRecorder
+    from .sounds import SoundLibrary
+
+
+class DialplanHost(Protocol):
+    """What the applications use of the PBX running them (pbx.Pbx)."""
+
+    dialplan: Dialplan
+    sounds: SoundLibrary
+    media: MediaRecorder
+    queues: dict[str, dict]
+    conferences: dict[str, Bridge[Channel]]
+    endpoint_states: dict[str, EndpointState]
+    agi_override: tuple[str, int] | None
+
+    def loop_time(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+    def channels(self) -> list[Channel]: ...
+
+    def emit_event(self, name: str, headers: list[tuple[str, str]], privilege: str = ...) -> None: ...
+
+    def emit_channel_event(self, name: str, chan: Channel, extra=(), privilege: str = ...) -> None: ...
+
+    def emit_newexten(self, chan: Channel) -> None: ...
+
+    def answer(self, chan: Channel) -> None: ...
+
+    def destroy(self, chan: Channel) -> None: ...
+
+    def request_channel(self, tech: str, resource: str, requestor: Channel | None) -> Channel | int: ...
+
+    def ring(self, chan: Channel) -> None: ...
+
+    def start_callee(self, chan: Channel) -> None: ...
+
+    async def wait_answer(self, chans: list[Channel], timeout_s: float | None, watch: Channel | None = None,
+                          on_fail: Callable[[Channel], None] | None = None) -> Channel | None: ...
+
+    def new_bridge(self, bridge_type: str = ..., technology: str = ..., *, creator: str = ...,
+                   name: str = ...) -> Bridge[Channel]: ...
+
+    def mixmonitor(self, chan: Channel, file: str, options: str = ..., command: str = ...) -> str: ...
+
+    def stop_mixmonitor(self, chan: Channel, mixmonitor_id: str | None = None) -> bool: ...
 
 log = logging.getLogger("pbxsim")
-AppFn = Callable[["Pbx", Channel, list[str], str], Awaitable[int]]
+
+DIAL_RESET_VARS = ("DIALSTATUS", "DIALEDPEERNUMBER", "DIALEDPEERNAME", "ANSWEREDTIME", "ANSWEREDTIME_MS",
+                   "DIALEDTIME", "DIALEDTIME_MS", "RINGTIME", "RINGTIME_MS", "PROGRESSTIME", "PROGRESSTIME_MS")
+AppFn = Callable[[DialplanHost, Channel, list[str], str], Awaitable[int]]
 APPS: dict[str, AppFn] = {}
 
 
@@ -31,7 +82,7 @@ def app(*names: str):
     return deco
 
 
-async def run_app(pbx: "Pbx", chan: Channel, name: str, data: str, *, from_agi: bool = False) -> int:
+async def run_app(pbx: DialplanHost, chan: Channel, name: str, data: str, *, from_agi: bool = False) -> int:
     fn = APPS.get(name.lower())
     if fn is None:
         return -2
@@ -394,21 +445,16 @@ async def app_agi(pbx, chan, args, raw):
         rest = url[len("agi://"):]
         path = rest.split("/", 1)[1] if "/" in rest else ""
         url = f"agi://{host}:{port}/{path}"
+    chan._in_agi = True
     try:
-        from .agi import run_fastagi
-    except ImportError:
+        status = await run_fastagi(pbx, chan, url, list(args[1:]))
+    except (OSError, ConnectionError):
         status = "FAILURE"
-    else:
-        chan._in_agi = True
-        try:
-            status = await run_fastagi(pbx, chan, url, list(args[1:]))
-        except (OSError, ConnectionError):
-            status = "FAILURE"
-        except Exception:   # a bug in the AGI client must not take the PBX down
-            log.exception("AGI session on %s failed", chan.name)
-            status = "FAILURE"
-        finally:
-            chan._in_agi = False
+    except Exception:   # a bug in the AGI client must not take the PBX down
+        log.exception("AGI session on %s failed", chan.name)
+        status = "FAILURE"
+    finally:
+        chan._in_agi = False
     chan.set_variable("AGISTATUS", status)
     # res_agi: only HANGUP ends the dialplan; SUCCESS and FAILURE continue
     return -1 if status == "HANGUP" else 0
@@ -425,7 +471,7 @@ async def app_dial(pbx, chan, args, raw):
     return await dial(pbx, chan, targets, timeout, options)
 
 
-async def dial(pbx: "Pbx", chan: Channel, targets: list[str], timeout: float | None, options: str = "",
+async def dial(pbx: DialplanHost, chan: Channel, targets: list[str], timeout: float | None, options: str = "",
                *, dial_vars: bool = True) -> int:
     if dial_vars:
         for v in DIAL_RESET_VARS:
@@ -543,7 +589,7 @@ def _set_end_vars(chan: Channel, start: float, answered: Channel | None, status:
     chan.set_variable("DIALSTATUS", status)
 
 
-async def bridge_call(pbx: "Pbx", chan: Channel, callee: Channel, options: str = "") -> int:
+async def bridge_call(pbx: DialplanHost, chan: Channel, callee: Channel, options: str = "") -> int:
     """Bridge caller and callee until one hangs up (or leaves); returns Dial's result."""
     bridge = pbx.new_bridge()
     callee.app, callee.appdata = "AppDial", "(Outgoing Line)"

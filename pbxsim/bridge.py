@@ -2,15 +2,40 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .channel import Channel
-    from .pbx import Pbx
+from typing import Any, Generic, Protocol, TypeVar
 
 
-class Bridge:
-    def __init__(self, pbx: "Pbx", uniqueid: str, *, bridge_type: str = "basic",
+class BridgeMember(Protocol):
+    """What a bridge uses of the channels in it (channel.Channel)."""
+
+    name: str
+    bridge: Bridge[Any] | None
+    bridge_id: str
+    hungup: bool
+    hangup_event: asyncio.Event
+
+    def snapshot(self, prefix: str = ...) -> list[tuple[str, str]]: ...
+
+    def set_variable(self, name: str, value: str) -> None: ...
+
+
+M = TypeVar("M", bound=BridgeMember)
+
+
+class BridgeHost(Protocol):
+    """What a bridge uses of its PBX (pbx.Pbx)."""
+
+    bridges: dict[str, Bridge[Any]]
+
+    def loop_time(self) -> float: ...
+
+    def emit_event(self, name: str, headers: list[tuple[str, str]], privilege: str = ...) -> None: ...
+
+
+class Bridge(Generic[M]):
+    """Channels exchanging audio; the PBX makes ``Bridge[Channel]``s."""
+
+    def __init__(self, pbx: BridgeHost, uniqueid: str, *, bridge_type: str = "basic",
                  technology: str = "simple_bridge", creator: str = "<unknown>", name: str = "<unknown>") -> None:
         self.pbx = pbx
         self.uniqueid = uniqueid
@@ -18,8 +43,8 @@ class Bridge:
         self.technology = technology
         self.creator = creator
         self.name = name
-        self.channels: list["Channel"] = []
-        self.spies: list["Channel"] = []
+        self.channels: list[M] = []
+        self.spies: list[M] = []
         self.created = pbx.loop_time()
         self.destroyed = False
         self._changed = asyncio.Event()
@@ -39,7 +64,7 @@ class Bridge:
         self._changed.set()
         self._changed = asyncio.Event()
 
-    def enter(self, chan: "Channel") -> None:
+    def enter(self, chan: M) -> None:
         if chan.bridge is not None and chan.bridge is not self:
             chan.bridge.leave(chan)
         self.channels.append(chan)
@@ -58,7 +83,7 @@ class Bridge:
         for chan in self.channels:
             chan.set_variable("BRIDGEPEER", "")
 
-    def leave(self, chan: "Channel") -> None:
+    def leave(self, chan: M) -> None:
         if chan not in self.channels:
             return
         self.channels.remove(chan)

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Coroutine, Protocol
 
 from .events import CALL, DIALPLAN, DTMF
+from .sounds import SoundLibrary, say_files
 
 if TYPE_CHECKING:
     from .bridge import Bridge
-    from .pbx import Pbx
+    from .media import MediaRecorder
 
 STATE_DESC = {
     0: "Down", 1: "Rsrvd", 2: "OffHook", 3: "Dialing", 4: "Ring", 5: "Ringing",
@@ -66,10 +68,37 @@ class RecordResult:
     error: str | None = None   # the file could not be written (RECORD FILE: 200 result=-1 (writefile))
 
 
+class ChannelHost(Protocol):
+    """What a channel uses of the PBX that created it (pbx.Pbx)."""
+
+    globals: dict[str, str]
+    tz_offset_s: int
+    sounds: SoundLibrary
+    media: MediaRecorder
+
+    def loop_time(self) -> float: ...
+
+    def wall_time(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+    def spawn(self, coro: Coroutine, name: str | None = None) -> asyncio.Task: ...
+
+    def emit_channel_event(self, name: str, chan: Channel, extra=(), privilege: str = ...) -> None: ...
+
+    def channel_state_changed(self, chan: Channel) -> None: ...
+
+    def answer(self, chan: Channel) -> None: ...
+
+    def hangup(self, chan: Channel, cause: int = ...) -> None: ...
+
+    async def run_app(self, chan: Channel, app: str, data: str, *, from_agi: bool = False) -> int: ...
+
+
 class Channel:
     """One leg of a call (PJSIP or one half of a Local pair)."""
 
-    def __init__(self, pbx: "Pbx", name: str, uniqueid: str, linkedid: str, tech: str,
+    def __init__(self, pbx: ChannelHost, name: str, uniqueid: str, linkedid: str, tech: str,
                  *, context: str = "", exten: str = "s", priority: int = 1, state: int = 0) -> None:
         self.pbx = pbx
         self.name = name
@@ -101,7 +130,7 @@ class Channel:
         self.peer: Channel | None = None  # the other half of a Local pair
         self.local_half = 0               # 1 or 2 for Local channels
         self.endpoint: str = ""           # PJSIP endpoint id
-        self.bridge: "Bridge | None" = None
+        self.bridge: Bridge[Channel] | None = None
         self.participant: Any = None      # scripted caller / softphone driving this channel
         self.on_hold = False
         self.moh_class: str | None = None
@@ -294,10 +323,9 @@ class Channel:
                 except (ValueError, IndexError):
                     return ""
         if func == "STRFTIME":
-            import time as _time
             parts = arg.split(",")
             fmt = parts[2] if len(parts) > 2 and parts[2] else "%c"
-            return _time.strftime(fmt, _time.gmtime(self.pbx.wall_time()))
+            return time.strftime(fmt, time.gmtime(self.pbx.wall_time()))
         return self.variables.get(f"{func}({arg})")
 
     def eval_expression(self, text: str) -> str:
@@ -470,8 +498,6 @@ class Channel:
         return DataResult(digits, False, False, found)
 
     async def say(self, kind: str, value: str, escape_digits: str = "") -> PlayResult:
-        from .sounds import say_files
-
         files = say_files(kind, value, self.pbx.tz_offset_s)
         endpos = 0
         for name in files:
@@ -514,9 +540,7 @@ class Channel:
         return RecordResult(digit, heard, timed_out and not self.hungup, self.hungup, error)
 
     async def exec_app(self, app: str, data: str) -> int:
-        from .apps import run_app
-
-        return await run_app(self.pbx, self, app, self.eval_expression(data), from_agi=True)
+        return await self.pbx.run_app(self, app, self.eval_expression(data), from_agi=True)
 
     def set_music(self, on: bool, cls: str = "default") -> None:
         if self.destroyed or (on and self.hungup):

@@ -32,17 +32,27 @@ done: a query whose awaiting task was cancelled still runs in
 its thread, and the clock waits for it. A thread parked waiting for work holds
 no outstanding future, so an idle aiosqlite connection does not stop the clock.
 
+Bytes in flight on loopback between two sockets of this loop count as outside work too: the clock does not
+jump while bytes one end sent have neither been read by the other end nor reached its kernel receive queue.
+On a calm machine loopback delivery is instant; on a saturated one the kernel may deliver them after the loop
+has found "no I/O ready", and a jump then would move a timer before an event that came first (a different day).
+Every stream transport of the loop counts what it sends and reads (``_Ledger``).
+
 Only against deadlocks: outside work outstanding longer than
 ``busy_freeze_budget_s`` (60 s real) is logged as an error and the clock then
 follows real time (such a run is no longer reproducible).
 """
 from __future__ import annotations
 
+import array
 import asyncio
 import contextlib
+import fcntl
 import logging
 import selectors
+import socket
 import sys
+import termios
 import time
 from typing import Awaitable, Callable, Iterable, TypeVar
 
@@ -54,10 +64,93 @@ log = logging.getLogger(__name__)
 BUSY_FREEZE_BUDGET_S = 60.0
 # Modules whose futures are resolved by a worker thread through call_soon_threadsafe.
 THREAD_WORK_MODULES = ("aiosqlite", "sqlalchemy.dialects.sqlite.aiosqlite")
-# Real seconds to give in-flight loopback work (a connect, a write) before jumping.
-_SETTLE_S = 0.0005
 # Real seconds per poll while waiting for outside work with the clock frozen.
 _BUSY_POLL_S = 0.002
+
+
+Address = tuple[object, object]
+
+
+class _Ledger:
+    """Bytes sent and read per direction of each loopback connection whose both ends belong to this loop."""
+
+    def __init__(self) -> None:
+        self.sent: dict[Address, int] = {}
+        self.read: dict[Address, int] = {}
+        self.receivers: dict[Address, socket.socket] = {}
+
+    def wrap(self, sock: socket.socket) -> "socket.socket | _CountingSocket":
+        try:
+            here, there = sock.getsockname(), sock.getpeername()
+        except OSError:
+            return sock
+        if sock.family not in (socket.AF_INET, socket.AF_INET6) or sock.type != socket.SOCK_STREAM:
+            return sock
+        outgoing, incoming = (here, there), (there, here)
+        self.sent.setdefault(outgoing, 0)
+        self.read.setdefault(incoming, 0)
+        self.receivers[incoming] = sock
+        return _CountingSocket(sock, self, outgoing, incoming)
+
+    def closed(self, incoming: Address, outgoing: Address) -> None:
+        self.receivers.pop(incoming, None)
+        self.sent.pop(outgoing, None)
+        self.read.pop(incoming, None)
+
+    def in_flight(self) -> bool:
+        """Some bytes sent by one of our sockets are neither read nor queued at the receiving socket."""
+        for direction, sent in self.sent.items():
+            receiver = self.receivers.get(direction)
+            if receiver is None:
+                continue                       # the other end is not ours (or is gone)
+            unread = sent - self.read.get(direction, 0)
+            if unread > 0 and unread > _queued(receiver):
+                return True
+        return False
+
+
+def _queued(sock: socket.socket) -> int:
+    """Bytes in the socket's kernel receive queue (FIONREAD)."""
+    buf = array.array("i", [0])
+    try:
+        fcntl.ioctl(sock.fileno(), termios.FIONREAD, buf, True)
+    except OSError:
+        return 1 << 62                        # closed: nothing more will arrive
+    return buf[0]
+
+
+class _CountingSocket:
+    """A stream transport's socket that tells the ledger what it sent and read."""
+
+    def __init__(self, sock: socket.socket, ledger: _Ledger, outgoing: Address, incoming: Address) -> None:
+        self._sock, self._ledger, self._outgoing, self._incoming = sock, ledger, outgoing, incoming
+
+    def send(self, data, *flags) -> int:
+        n = self._sock.send(data, *flags)
+        self._ledger.sent[self._outgoing] = self._ledger.sent.get(self._outgoing, 0) + n
+        return n
+
+    def sendmsg(self, buffers, *args) -> int:
+        n = self._sock.sendmsg(buffers, *args)
+        self._ledger.sent[self._outgoing] = self._ledger.sent.get(self._outgoing, 0) + n
+        return n
+
+    def recv(self, size: int, *flags) -> bytes:
+        data = self._sock.recv(size, *flags)
+        self._ledger.read[self._incoming] = self._ledger.read.get(self._incoming, 0) + len(data)
+        return data
+
+    def recv_into(self, buffer, nbytes: int = 0, *flags) -> int:
+        n = self._sock.recv_into(buffer, nbytes, *flags)
+        self._ledger.read[self._incoming] = self._ledger.read.get(self._incoming, 0) + n
+        return n
+
+    def close(self) -> None:
+        self._ledger.closed(self._incoming, self._outgoing)
+        self._sock.close()
+
+    def __getattr__(self, name: str):
+        return getattr(self._sock, name)
 
 
 class _VirtualSelector(selectors.DefaultSelector):
@@ -79,9 +172,9 @@ class _VirtualSelector(selectors.DefaultSelector):
             # wake-up byte): handle it before time moves
             return super().select(0)
         if loop._has_writers():
-            events = super().select(_SETTLE_S)
-            if events or loop._ready:
-                return events
+            # a connect or a write the kernel has not completed yet: on a loaded machine that may take any
+            # real time, so the clock waits for it like for other outside work (never a fixed grace)
+            return loop._wait_for_outside_work(self, timeout)
         if timeout is None:
             # Nothing scheduled at all: only the outside world can wake us.
             return super().select(None)
@@ -112,6 +205,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
         self._busy_since: float | None = None
         self._valve_open = False
         self.busy_freeze_budget_s = busy_freeze_budget_s
+        self._ledger = _Ledger()
         self.jumps = 0                    # times the clock jumped to the next timer
         self.busy_waits = 0               # polls spent waiting for outside work with the clock frozen
         self.real_time_followed = 0.0     # virtual seconds that passed as real time (holds, the deadlock valve)
@@ -185,9 +279,15 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
             return super().call_soon_threadsafe(handle_result, *args, context=context)
         return super().call_soon_threadsafe(callback, *args, context=context)
 
+    # -- loopback bytes --------------------------------------------------
+    def _make_socket_transport(self, sock, protocol, waiter=None, *, extra=None, server=None):
+        return super()._make_socket_transport(self._ledger.wrap(sock), protocol, waiter, extra=extra,
+                                              server=server)
+
     # -- waiting ---------------------------------------------------------
     def _is_busy(self) -> bool:
-        return bool(self._thread_work) or any(probe() for probe in self._probes)
+        return (bool(self._thread_work) or any(probe() for probe in self._probes)
+                or self._ledger.in_flight())
 
     def _has_writers(self) -> bool:
         return any(key.events & selectors.EVENT_WRITE for key in self._selector.get_map().values())

@@ -16,7 +16,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .pbx import EndpointConfig
+import yaml
+
+from .ami.users import AmiUser
+from .endpoints import EndpointConfig
 
 
 class ConfigError(ValueError):
@@ -87,8 +90,6 @@ def parse_conf(path: Path) -> list[ConfSection]:
 
 
 def load_manager_users(path: Path):
-    from .ami.users import AmiUser
-
     users = {}
     for sec in parse_conf(Path(path)):
         if sec.name == "general":
@@ -162,8 +163,6 @@ def load_agents(path: Path) -> list[AgentPhone]:
 
     An optional ``softphone:`` mapping per agent sets the simulated phone's behaviour
     (registered, mode, answer_after_s, talk_time_s); the server ignores it."""
-    import yaml
-
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except OSError as exc:

@@ -16,11 +16,7 @@ import struct
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .channel import Channel
-    from .pbx import Pbx
+from typing import Protocol
 
 RATE = 8000
 log = logging.getLogger("pbxsim")
@@ -113,10 +109,24 @@ def write_wav(path: Path, seconds: float, *, stereo: bool = False, seed: int = 0
     return path
 
 
+class RecordedChannel(Protocol):
+    """What the recorder keeps of a channel (channel.Channel)."""
+
+    uniqueid: str
+
+
+class MediaHost(Protocol):
+    """What the recorder uses of its PBX (pbx.Pbx): the clock and the seed the audio is drawn from."""
+
+    seed: int
+
+    def loop_time(self) -> float: ...
+
+
 @dataclass
 class Recording:
     id: str
-    channel: "Channel"
+    channel: RecordedChannel
     path: Path
     options: str
     started: float
@@ -132,7 +142,7 @@ class Recording:
 class MediaRecorder:
     """Owns the MixMonitor recordings of one Pbx."""
 
-    def __init__(self, pbx: "Pbx", monitor_dir: Path) -> None:
+    def __init__(self, pbx: MediaHost, monitor_dir: Path) -> None:
         self.pbx = pbx
         self.monitor_dir = Path(monitor_dir)
         self.active: dict[str, Recording] = {}
@@ -143,14 +153,14 @@ class MediaRecorder:
         p = Path(file)
         return p if p.is_absolute() else self.monitor_dir / p
 
-    def start(self, chan: "Channel", file: str, options: str = "") -> Recording:
+    def start(self, chan: RecordedChannel, file: str, options: str = "") -> Recording:
         self._seq += 1
         rec = Recording(id=f"{chan.uniqueid}-mm{self._seq}", channel=chan, path=self.resolve(file),
                         options=options, started=self.pbx.loop_time(), stereo="D" in options)
         self.active[rec.id] = rec
         return rec
 
-    def for_channel(self, chan: "Channel") -> list[Recording]:
+    def for_channel(self, chan: RecordedChannel) -> list[Recording]:
         return [r for r in self.active.values() if r.channel is chan]
 
     def mute(self, rec: Recording, direction: str, state: bool) -> None:
@@ -175,7 +185,7 @@ class MediaRecorder:
         self.finished.append(rec)
         return rec.path
 
-    def stop_channel(self, chan: "Channel") -> None:
+    def stop_channel(self, chan: RecordedChannel) -> None:
         for rec in self.for_channel(chan):
             self.stop(rec)
 

@@ -16,12 +16,38 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Coroutine, Protocol
 
 from .channel import Channel
 
 if TYPE_CHECKING:
-    from .pbx import Pbx
+    from .endpoints import EndpointState
+
+
+class PhoneHost(Protocol):
+    """What callers and phones use of the PBX they call through (pbx.Pbx)."""
+
+    endpoint_states: dict[str, EndpointState]
+
+    def loop_time(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+    def spawn(self, coro: Coroutine, name: str | None = None) -> asyncio.Task: ...
+
+    def inbound_call(self, endpoint: str, *, caller_num: str, caller_name: str = ..., dnid: str = ...,
+                     context: str | None = None, participant: Any = None,
+                     variables: dict[str, str] | None = None) -> Channel: ...
+
+    def answer(self, chan: Channel) -> None: ...
+
+    def hold(self, chan: Channel, on: bool, music_class: str = ...) -> None: ...
+
+    def remote_hangup(self, chan: Channel, cause: int = ...) -> None: ...
+
+    def set_registered(self, endpoint: str, registered: bool, contact: str | None = None) -> None: ...
+
+    def update_device_state(self, endpoint: str) -> None: ...
 
 
 # -- callers --------------------------------------------------------------------------
@@ -97,7 +123,7 @@ def _step(kind: str, value: Any, i: int) -> tuple[str, Any]:
 class Caller:
     """A person calling in through the trunk; drives one PJSIP channel."""
 
-    def __init__(self, pbx: "Pbx", script: CallerScript) -> None:
+    def __init__(self, pbx: PhoneHost, script: CallerScript) -> None:
         self.pbx = pbx
         self.script = script
         self.steps = parse_steps(script.steps)
@@ -212,7 +238,7 @@ class PhoneBehaviour:
 class Softphone:
     """An agent's softphone registered on a PJSIP endpoint."""
 
-    def __init__(self, pbx: "Pbx", endpoint: str, behaviour: PhoneBehaviour | None = None) -> None:
+    def __init__(self, pbx: PhoneHost, endpoint: str, behaviour: PhoneBehaviour | None = None) -> None:
         self.pbx = pbx
         self.endpoint = endpoint
         self.behaviour = behaviour or PhoneBehaviour()
@@ -310,7 +336,7 @@ class ExternalParty(Softphone):
     """Someone reached through the trunk (a callback, an outbound call): rings, answers or not,
     like a softphone but without registration. ``pbx.external_parties[number]`` or defaults."""
 
-    def __init__(self, pbx: "Pbx", number: str, behaviour: PhoneBehaviour | None = None) -> None:
+    def __init__(self, pbx: PhoneHost, number: str, behaviour: PhoneBehaviour | None = None) -> None:
         self.pbx = pbx
         self.endpoint = ""
         self.number = number

@@ -11,15 +11,18 @@ import logging
 import random
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Coroutine
 
+from .apps import run_app
 from .bridge import Bridge
 from .channel import CAUSE_TXT, Channel, parse_callerid
 from .dialplan import Dialplan
+from .endpoints import Endpoint, EndpointConfig, EndpointState
 from .events import CALL, DIALPLAN, SYSTEM, Event
 from .media import MediaRecorder
+from .participants import ExternalParty, PhoneBehaviour
 from .sounds import SoundLibrary
 
 log = logging.getLogger("pbxsim")
@@ -30,37 +33,6 @@ class OriginateResult:
     success: bool
     reason: int          # 0 failed, 1 hangup, 3 ring timeout, 4 answered, 5 busy, 8 congestion
     channel: Channel | None
-
-
-@dataclass
-class Endpoint:
-    name: str
-    device_state: str = "Unavailable"   # "Not in use" | "Unavailable" | "In use" | "Ringing" | "Busy" | "On Hold"
-    contacts: list[str] = field(default_factory=list)
-    max_contacts: int = 1
-    active_channels: int = 0
-
-
-@dataclass
-class EndpointConfig:
-    """One PJSIP endpoint (from pjsip.conf and/or agents.yaml)."""
-    name: str
-    context: str = "default"
-    callerid: str = ""
-    max_contacts: int = 1
-    contact: str = ""          # static contact (a trunk); softphones register at run time
-    transport: str = ""
-    kind: str = "phone"        # "phone" (an agent softphone) | "trunk"
-    extra: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class EndpointState:
-    config: EndpointConfig
-    registered: bool = False
-    contact_uri: str = ""
-    phone: Any = None          # participants.Softphone driving this endpoint
-    last_device_state: str = ""
 
 
 def parse_pjsip_resource(resource: str) -> tuple[str, str | None]:
@@ -83,10 +55,6 @@ DEVICE_STATE_TEXT = {
     "INVALID": "Invalid",
 }
 
-DIAL_RESET_VARS = ("DIALSTATUS", "DIALEDPEERNUMBER", "DIALEDPEERNAME", "ANSWEREDTIME", "ANSWEREDTIME_MS",
-                   "DIALEDTIME", "DIALEDTIME_MS", "RINGTIME", "RINGTIME_MS", "PROGRESSTIME", "PROGRESSTIME_MS")
-
-
 class Pbx:
     def __init__(self, dialplan: Dialplan | None = None, *, endpoints: list[EndpointConfig] | None = None,
                  sounds: SoundLibrary | None = None, monitor_dir: Path | str = "monitor",
@@ -106,7 +74,7 @@ class Pbx:
         self.media = MediaRecorder(self, Path(monitor_dir))
         self._listeners: list[Callable[[Event], None]] = []
         self._channels: dict[str, Channel] = {}
-        self.bridges: dict[str, Bridge] = {}
+        self.bridges: dict[str, Bridge[Channel]] = {}
         self.endpoint_states: dict[str, EndpointState] = {}
         for ep in endpoints or []:
             self.add_endpoint(ep)
@@ -124,9 +92,10 @@ class Pbx:
         self.fully_booted_at = self.loop_time()
         self.last_reload_at = self.fully_booted_at
         self.device_state_cache: dict[str, str] = {}
-        self.conferences: dict[str, Bridge] = {}      # ConfBridge rooms by name
-        self.external_parties: dict[str, Any] = {}   # number -> participants.ExternalParty
-        self.external_defaults: Any = None            # participants.PhoneBehaviour for unknown numbers
+        self.conferences: dict[str, Bridge[Channel]] = {}      # ConfBridge rooms by name
+        self.external_parties: dict[str, ExternalParty] = {}   # by number
+        self.external_defaults: PhoneBehaviour | None = None   # for numbers without their own behaviour
+        self.astdb: dict[tuple[str, str], str] = {}   # the Asterisk database, (family, key) -> value (AGI and AMI)
         self.history: list[dict] = []   # one summary per finished channel (for demo/tests)
 
     # -- time ---------------------------------------------------------------
@@ -202,6 +171,23 @@ class Pbx:
     # -- channels -------------------------------------------------------------
     def channel(self, name: str) -> Channel | None:
         return self._channels.get(name)
+
+    def find_channel(self, name: str) -> Channel | None:
+        """ast_channel_get_by_name(): exact name, then case-insensitive name, then uniqueid."""
+        if not name:
+            return None
+        chan = self.channel(name)
+        if chan is not None:
+            return chan
+        lname = name.lower()
+        for chan in self.channels():
+            if chan.name.lower() == lname or chan.uniqueid == name:
+                return chan
+        return None
+
+    async def run_app(self, chan: Channel, app: str, data: str, *, from_agi: bool = False) -> int:
+        """Run one dialplan application on ``chan`` (AGI EXEC and GOSUB come through here)."""
+        return await run_app(self, chan, app, data, from_agi=from_agi)
 
     def channels(self) -> list[Channel]:
         return list(self._channels.values())
@@ -282,8 +268,6 @@ class Pbx:
         return step
 
     async def _run_dialplan(self, chan: Channel, step) -> None:
-        from .apps import run_app
-
         try:
             while step is not None and not chan.hungup:
                 chan._jumped = False
@@ -354,8 +338,6 @@ class Pbx:
 
     async def _run_h_extension(self, chan: Channel) -> None:
         """The ``h`` extension of the channel's context runs after the hangup (apps see a dead channel)."""
-        from .apps import run_app
-
         chan.exten, chan.priority = "h", 1
         for _ in range(1000):
             step = self.dialplan.find(chan.context, "h", chan.priority)
@@ -509,8 +491,6 @@ class Pbx:
         """Who answers a call out through the trunk to ``number`` (participants.ExternalParty)."""
         party = self.external_parties.get(number)
         if party is None:
-            from .participants import ExternalParty
-
             party = self.external_parties[number] = ExternalParty(self, number, self.external_defaults)
         return party
 
@@ -634,8 +614,6 @@ class Pbx:
         return OriginateResult(True, 4, c1)
 
     async def _run_application(self, chan: Channel, app: str, data: str) -> None:
-        from .apps import run_app
-
         try:
             chan._app_task = asyncio.current_task()
             chan.appdata = chan.eval_expression(data)
@@ -677,9 +655,10 @@ class Pbx:
 
     # -- bridges ---------------------------------------------------------------------
     def new_bridge(self, bridge_type: str = "basic", technology: str = "simple_bridge", *,
-                   creator: str = "<unknown>", name: str = "<unknown>") -> Bridge:
+                   creator: str = "<unknown>", name: str = "<unknown>") -> Bridge[Channel]:
         bid = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
-        bridge = Bridge(self, bid, bridge_type=bridge_type, technology=technology, creator=creator, name=name)
+        bridge: Bridge[Channel] = Bridge(self, bid, bridge_type=bridge_type, technology=technology, creator=creator,
+                                         name=name)
         self.bridges[bid] = bridge
         self.emit_event("BridgeCreate", bridge.headers())
         return bridge

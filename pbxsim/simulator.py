@@ -19,10 +19,12 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from .ami import AmiServer
 from .config import ConfigError, load_agents, load_manager_users, load_musiconhold, load_pjsip, load_queues
 from .dialplan import Dialplan, DialplanError
+from .endpoints import EndpointConfig
 from .participants import Caller, CallerScript, PhoneBehaviour, Softphone
-from .pbx import EndpointConfig, Pbx
+from .pbx import Pbx
 from .sounds import SoundLibrary
 
 log = logging.getLogger("pbxsim")
@@ -94,8 +96,6 @@ class Simulator:
         for phone in self.phones.values():
             phone.start()
         if self.start_ami:
-            from .ami import AmiServer
-
             self.ami = AmiServer(pbx, self.users, host=self.host, port=self._ami_port)
             await self.ami.start()
 

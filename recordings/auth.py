@@ -1,10 +1,8 @@
 """Who is asking, for the recordings API and the QA page: the product's access control, cti.auth.
 
-One login for everything: the token from ``POST /api/auth/login`` (agent ID + PIN) works on the CTI API,
-the recordings API and the QA page; HTTP Basic (agent ID:PIN) works too. In ``hotline serve`` the
-authenticator is CTI's own (``deps.extras["cti"].auth``, which also serves the login endpoint); without the
-CTI component the recordings router builds ``cti.auth.Authenticator`` from ``settings.agents`` and serves
-the same login endpoint itself, so the recordings API also runs standalone.
+One login for everything: the token from ``POST /api/auth/login`` (agent ID + PIN, served by the CTI)
+works on the CTI API, the recordings API and the QA page; HTTP Basic (agent ID:PIN) works too. The
+authenticator is the CTI's own (``cti.auth``), handed to ``recordings.http.router`` by hotline/service.py.
 
 The ``<audio>`` element cannot send an Authorization header: ``POST /api/recordings/session`` puts the same
 token into an HttpOnly cookie, which is accepted for the audio stream only.
@@ -16,11 +14,9 @@ from typing import Any, Callable
 
 from fastapi import HTTPException, Request
 
-from cti.auth import (READ_ALL, AuthError, Authenticator, Forbidden, Principal, authenticator_for, require,
-                      require_read)
+from cti.auth import READ_ALL, AuthError, Authenticator, Forbidden, Principal, require, require_read
 
-__all__ = ["COOKIE", "Principal", "authenticator_for", "bearer_token", "check", "credentials", "READ_ALL",
-           "require", "require_read"]
+__all__ = ["COOKIE", "Principal", "bearer_token", "check", "credentials", "READ_ALL", "require", "require_read"]
 
 COOKIE = "hotline_token"
 CHALLENGE = {"WWW-Authenticate": "Bearer"}

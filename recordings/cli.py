@@ -18,31 +18,38 @@ from recordings.search import SORT_FIELDS, RecordingFilters, parse_local_time, s
 def register(subparsers: argparse._SubParsersAction) -> None:
     rec = subparsers.add_parser("recordings", help="search, export, archive, purge and verify call recordings",
                                 description="Call recordings (录音): search and export, and maintenance (录音维护).")
-    rec.add_argument("--config", dest="config_dir", type=Path, default=argparse.SUPPRESS, metavar="DIR",
-                     help="configuration directory (same as the global --config)")
     sub = rec.add_subparsers(dest="recordings_command", metavar="ACTION", required=True)
 
-    s = sub.add_parser("search", help="find recordings by agent, time range, caller, queue, customer")
-    s.add_argument("--agent", help="agent ID (工号)")
-    s.add_argument("--from", dest="start_from", metavar="TIME", help="inclusive start, local time, e.g. 2026-11-01T08:00")
-    s.add_argument("--to", dest="start_to", metavar="TIME", help="exclusive end, local time")
-    s.add_argument("--caller")
-    s.add_argument("--called")
-    s.add_argument("--queue")
-    s.add_argument("--customer")
+    s = sub.add_parser(
+        "search", help="find recordings by agent, time range, caller, queue, customer",
+        description="Find recordings; every filter narrows the result. Times are local to [service] time_zone "
+                    "unless they carry an offset; --from is inclusive, --to exclusive. Prints a table (or "
+                    "--json) and the total; replay one with `hotline recordings export ID -o FILE`.")
+    s.add_argument("--agent", metavar="ID", help="agent ID (工号), e.g. 1001")
+    s.add_argument("--from", dest="start_from", metavar="TIME",
+                   help="calls started at or after TIME, local time, e.g. 2026-11-01T08:00 or 2026-11-01")
+    s.add_argument("--to", dest="start_to", metavar="TIME",
+                   help="calls started before TIME (exclusive); must be later than --from")
+    s.add_argument("--caller", metavar="NUMBER", help="the caller's number, exactly")
+    s.add_argument("--called", metavar="NUMBER", help="the dialled number, exactly")
+    s.add_argument("--queue", metavar="NAME", help="queue / business line, e.g. presales")
+    s.add_argument("--customer", metavar="ID", help="customer ID from the screen pop")
     s.add_argument("--call", dest="linkedid", metavar="LINKEDID", help="one call's segments")
-    s.add_argument("--min-duration", type=float, metavar="SECONDS")
-    s.add_argument("--page", type=int, default=1)
-    s.add_argument("--page-size", type=int, default=100)
-    s.add_argument("--sort", choices=sorted(SORT_FIELDS), default="started_at")
+    s.add_argument("--min-duration", type=float, metavar="SECONDS", help="at least this long")
+    s.add_argument("--page", type=int, default=1, help="page number, from 1 (default 1)")
+    s.add_argument("--page-size", type=int, default=100, metavar="N", help="rows per page, 1-500 (default 100)")
+    s.add_argument("--sort", choices=sorted(SORT_FIELDS), default="started_at", help="sort key (default started_at)")
     s.add_argument("--desc", action="store_true", help="newest / longest first")
     s.add_argument("--json", action="store_true", help="one JSON object: items, total, page, page_size")
     s.set_defaults(func=cmd_search)
 
-    e = sub.add_parser("export", help="copy a recording's audio file out (audit-logged)")
-    e.add_argument("id", type=int)
-    e.add_argument("--output", "-o", type=Path, required=True, metavar="FILE")
-    e.add_argument("--actor", default=None, help="who is exporting (default: the login name)")
+    e = sub.add_parser(
+        "export", help="copy a recording's audio file out (audit-logged)",
+        description="Copy one recording's audio file (found with `hotline recordings search`) to FILE for "
+                    "replay; an audit row records who exported it.")
+    e.add_argument("id", type=int, metavar="ID", help="the recording's id (first column of `search`)")
+    e.add_argument("--output", "-o", type=Path, required=True, metavar="FILE", help="where to write the audio")
+    e.add_argument("--actor", default=None, help="who is exporting, for the audit log (default: the login name)")
     e.set_defaults(func=cmd_export)
 
     a = sub.add_parser("archive", help="move recordings older than N days to archive storage (verified)")
@@ -70,13 +77,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _fail(message: str):
-    from hotline.cli import CliError
+    from hotline.clitools import CliError
 
     raise CliError(message)
 
 
 @asynccontextmanager
-async def _context(args):
+async def _context(args, *, read_only: bool = False):
+    from hotline.clitools import require_database
     from hotline.config import load_settings
     from hotline.db import create_schema, make_engine, session_factory
 
@@ -91,6 +99,8 @@ async def _context(args):
             ctx = context_from_settings(settings, session_factory(engine), engine)
         except RecordingConfigError as exc:
             _fail(str(exc))
+        if read_only:
+            require_database(settings)
         await create_schema(engine)
         yield ctx
     finally:
@@ -102,7 +112,7 @@ def _actor(args) -> str:
 
 
 async def cmd_search(args) -> int:
-    async with _context(args) as ctx:
+    async with _context(args, read_only=True) as ctx:
         try:
             filters = RecordingFilters(
                 agent_id=args.agent,
@@ -121,6 +131,8 @@ async def cmd_search(args) -> int:
             )
         except ValueError as exc:
             _fail(str(exc))
+        if filters.start_from and filters.start_to and filters.start_from >= filters.start_to:
+            _fail(f"--from {args.start_from} is not earlier than --to {args.start_to}: nothing could match")
         async with ctx.sessions() as session:
             page = await search_recordings(session, filters)
         if args.json:
@@ -141,7 +153,7 @@ async def cmd_search(args) -> int:
 async def cmd_export(args) -> int:
     from recordings.maintenance import export
 
-    async with _context(args) as ctx:
+    async with _context(args, read_only=True) as ctx:
         try:
             rec = await export(ctx, args.id, args.output, _actor(args))
         except LookupError as exc:
@@ -180,7 +192,7 @@ async def cmd_purge(args) -> int:
 async def cmd_verify(args) -> int:
     from recordings.maintenance import verify
 
-    async with _context(args) as ctx:
+    async with _context(args, read_only=True) as ctx:
         report = await verify(ctx, progress=not args.no_progress)
         if args.json:
             print(json.dumps(report.to_dict()))

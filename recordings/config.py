@@ -6,13 +6,62 @@ from pathlib import Path
 
 import yaml
 
+from hotline.config import unknown_key
+
 POLICY_MODES = ("all", "numbers", "agents", "queues")
 FORMATS = ("wav", "mp3", "ogg")
 TIERS = ("primary", "archive")
 
 
 class RecordingConfigError(ValueError):
-    """A bad recording.yaml: the message names the file, the key and the reason."""
+    """A bad recording.yaml: the message names the file, the key and the reason (one line per problem)."""
+
+
+# section -> key -> kind; checked as a whole before parsing so that every problem is reported at once
+_SCHEMA: dict[str, dict[str, str]] = {
+    "policy": {"mode": "str", "numbers": "list", "agents": "list", "queues": "list"},
+    "announcement": {"enabled": "bool", "prompt": "str"},
+    "mixmonitor": {"stereo": "bool", "bridged_only": "bool"},
+    "postprocess": {"format": "str", "normalise": "bool", "headroom_db": "number", "mp3_bitrate": "str",
+                    "duration_tolerance_s": "number"},
+    "storage": {"primary": "optstr", "archive": "optstr"},
+    "retention": {"primary": "days", "archive": "days"},
+    "scorecard": {"scale": "int", "good_at_least": "number", "poor_at_most": "number", "items": "list"},
+}
+_KINDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "str": ((str,), "a string"), "optstr": ((str, type(None)), "a string"), "list": ((list, type(None)), "a list"),
+    "bool": ((bool,), "true or false"), "number": ((int, float), "a number"), "int": ((int,), "a whole number"),
+    "days": ((int, type(None)), "a positive number of days or null"),
+}
+
+
+def recording_config_problems(raw: object, source: str = "recording.yaml") -> list[str]:
+    """Unknown sections/keys (with "did you mean") and wrongly typed values, one `source: key: reason` each."""
+    if raw is None:
+        return []
+    if not isinstance(raw, dict):
+        return [f"{source}: (top level): expected a mapping"]
+    problems = []
+    for name, section in raw.items():
+        if name not in _SCHEMA:
+            problems.append(f"{source}: {name}: {unknown_key(name, list(_SCHEMA), 'section')}")
+            continue
+        if section is None:
+            continue
+        if not isinstance(section, dict):
+            problems.append(f"{source}: {name}: expected a mapping")
+            continue
+        for key, value in section.items():
+            kind = _SCHEMA[name].get(key)
+            if kind is None:
+                problems.append(f"{source}: {name}.{key}: {unknown_key(key, list(_SCHEMA[name]))}")
+                continue
+            types, what = _KINDS[kind]
+            if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
+                problems.append(f"{source}: {name}.{key}: must be {what}, got {value!r}")
+            elif kind == "days" and isinstance(value, int) and value <= 0:
+                problems.append(f"{source}: {name}.{key}: must be a positive number of days or null, got {value!r}")
+    return problems
 
 
 @dataclass(frozen=True)
@@ -112,6 +161,10 @@ def load_recording_config(path: Path) -> RecordingConfig:
 
 
 def parse_recording_config(raw: dict, source: str = "recording.yaml") -> RecordingConfig:
+    problems = recording_config_problems(raw, source)
+    if problems:
+        raise RecordingConfigError("\n".join(problems))
+
     def fail(key: str, reason: str):
         raise RecordingConfigError(f"{source}: {key}: {reason}")
 

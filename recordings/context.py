@@ -3,14 +3,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from recordings.config import RecordingConfig, load_recording_config
 from recordings.models import TIER_ARCHIVE, TIER_PRIMARY
 from recordings.storage import LocalStorage, Storage
+
+if TYPE_CHECKING:
+    from hotline.config import Settings
 
 
 @dataclass
@@ -49,7 +52,8 @@ def storages_from(config: RecordingConfig, recordings_dir: Path, data_dir: Path,
     }
 
 
-def context_from_settings(settings: Any, sessions: async_sessionmaker, engine: AsyncEngine | None = None) -> RecordingsContext:
+def context_from_settings(settings: "Settings", sessions: async_sessionmaker[AsyncSession],
+                          engine: AsyncEngine | None = None) -> RecordingsContext:
     """From hotline.config.Settings: config/recording.yaml beside hotline.toml."""
     config = load_recording_config(Path(settings.config_dir) / "recording.yaml")
     storages = storages_from(config, Path(settings.paths.recordings_dir), Path(settings.service.data_dir), Path(settings.root))
@@ -60,16 +64,3 @@ def context_from_settings(settings: Any, sessions: async_sessionmaker, engine: A
         time_zone=ZoneInfo(str(settings.service.time_zone)),
         engine=engine,
     )
-
-
-def context_from_deps(deps: Any) -> RecordingsContext:
-    """hotline.deps.Deps -> context (cached in deps.extras['recordings_context'])."""
-    if isinstance(deps, RecordingsContext):
-        return deps
-    extras = getattr(deps, "extras", None)
-    if extras is not None and "recordings_context" in extras:
-        return extras["recordings_context"]
-    ctx = context_from_settings(deps.settings, deps.sessions, getattr(deps, "engine", None))
-    if extras is not None:
-        extras["recordings_context"] = ctx
-    return ctx

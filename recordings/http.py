@@ -1,7 +1,5 @@
 """HTTP API of the recordings and the QA page.
 
-    POST /api/auth/login                            {agent_id, pin} -> {token, ...}: CTI's login, the one
-                                                    token for every API (served here only without CTI)
     POST /api/recordings/session                    Bearer token -> the same token as the audio cookie; who am I
     DELETE /api/recordings/session                  forget the cookie (log out of the QA page)
     GET  /api/recordings                            search (filters, page, page_size, sort, order)
@@ -27,21 +25,20 @@ The router's paths are absolute: include it without a prefix (the page calls /ap
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from cti.auth import AuthError
-from recordings.auth import (COOKIE, READ_ALL, Principal, authenticator_for, bearer_token, check, credentials,
-                             require, require_read)
-from recordings.context import context_from_deps
+from cti.auth import Authenticator
+from recordings.auth import COOKIE, READ_ALL, Principal, bearer_token, check, credentials, require, require_read
 from recordings.maintenance import HAS_FILE
 from recordings.models import AuditLog, Evaluation, Recording
 from recordings.postprocess import CONTENT_TYPES
 from recordings.search import SORT_FIELDS, RecordingFilters, parse_local_time, search_recordings
+from recordings.service import RecordingsService
 
 WEB_DIR = Path(__file__).parent / "web"
 WEB_FILES = {"index.html": "text/html; charset=utf-8", "qa.js": "text/javascript; charset=utf-8", "qa.css": "text/css; charset=utf-8"}
@@ -49,22 +46,16 @@ RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CHUNK = 64 * 1024
 
 
-class LoginBody(BaseModel):
-    agent_id: str = Field(description="工号")
-    pin: str
-
-
 class EvaluationBody(BaseModel):
     scores: dict[str, float] = Field(description="scorecard item id -> points (0..scale)")
     comments: str = ""
 
 
-def router(deps: Any) -> APIRouter:
-    ctx = context_from_deps(deps)
-    extras = getattr(deps, "extras", None)
-    if extras is None:
-        extras = {}
-    auth, serve_login = authenticator_for(deps)
+def router(service: RecordingsService, auth: Authenticator) -> APIRouter:
+    """The recordings API and the QA page over ``service``; ``auth`` is the CTI's authenticator (its
+    ``POST /api/auth/login`` gives the token these endpoints take)."""
+    ctx = service.context
+    recorder = service.recorder
     api = APIRouter(tags=["recordings"])
     CurrentUser = Annotated[Principal, Depends(credentials(auth))]
     ListeningUser = Annotated[Principal, Depends(credentials(auth, cookie=True))]  # the <audio> element
@@ -96,15 +87,6 @@ def router(deps: Any) -> APIRouter:
         await refused(user, require_read, f"{what} recording {rec.id} of agent {rec.agent_id}", rec.id,
                       agent_id=rec.agent_id)
         return rec
-
-    if serve_login:
-        @api.post("/api/auth/login", tags=["auth"])
-        async def login(body: LoginBody):
-            """Agent ID (工号) + PIN -> the token for every hotline API (CTI serves this when it runs)."""
-            try:
-                return auth.login(body.agent_id, body.pin)
-            except AuthError as exc:
-                return JSONResponse({"error": str(exc)}, status_code=exc.status)
 
     @api.post("/api/recordings/session")
     async def open_session(request: Request, response: Response, user: CurrentUser) -> dict:
@@ -270,10 +252,6 @@ def router(deps: Any) -> APIRouter:
             return row.to_dict()
 
     async def live_mute(linkedid: str, user: Principal, pause: bool) -> dict:
-        service = extras.get("recordings")
-        recorder = getattr(service, "recorder", None)
-        if recorder is None:
-            raise HTTPException(503, "no recorder running in this process")
         call = recorder.active(linkedid)
         if call is None or call.current is None:
             raise HTTPException(404, f"no recording running for call {linkedid}")

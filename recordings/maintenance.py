@@ -167,6 +167,11 @@ class VerifyReport:
         }
 
 
+# Folders of the recordings directory that hold no call recordings: the IVR's voicemail messages
+# (<recordings_dir>/voicemail, ivr/service.py) have their own rows and are not "files without rows".
+NOT_RECORDINGS = ("voicemail/",)
+
+
 async def verify(ctx: RecordingsContext, progress: bool = True) -> VerifyReport:
     report = VerifyReport()
     async with ctx.sessions() as session:
@@ -192,6 +197,8 @@ async def verify(ctx: RecordingsContext, progress: bool = True) -> VerifyReport:
     for tier, storage in ctx.storages.items():
         known = expected.get(tier, set())
         for key in await asyncio.to_thread(lambda s=storage: list(s.keys())):
+            if key.startswith(NOT_RECORDINGS):
+                continue
             if key not in known:
                 report.files_without_rows.append(f"{tier}:{key}")
     return report

@@ -101,6 +101,8 @@ class Recorder:
         self._calls: dict[str, ActiveCall] = {}
         self._lock = asyncio.Lock()
         self._background: set[asyncio.Task] = set()
+        self.written = 0               # segments whose MixMonitor ran and stopped (read by /metrics)
+        self.failed = 0                # segments MixMonitor could not start
 
     def active(self, linkedid: str) -> ActiveCall | None:
         return self._calls.get(linkedid)
@@ -154,6 +156,7 @@ class Recorder:
                 async with self._sessions() as session:
                     row = await session.get(Recording, rec.id)
                     row.status = STATUS_FAILED
+                    self.failed += 1
                     row.ended_at = self._clock()
                     row.error = f"MixMonitor failed on {facts.channel}: {message or 'no reason given'}"
                     await session.commit()
@@ -206,6 +209,18 @@ class Recorder:
             if satisfaction is not None:
                 await self.set_satisfaction(linkedid, satisfaction)
             return last
+
+    async def set_wrapup(self, linkedid: str, agent_id: str, disposition: str, notes: str = "") -> int:
+        """The agent's wrap-up (disposition code and notes) on that agent's segments of the call, as tags
+        ``wrapup:<code>`` and ``notes:<text>`` (replacing earlier ones); returns how many segments."""
+        async with self._sessions() as session:
+            rows = (await session.scalars(select(Recording).where(Recording.linkedid == linkedid,
+                                                                  Recording.agent_id == agent_id))).all()
+            for row in rows:
+                kept = [t for t in (row.tags or []) if not str(t).startswith(("wrapup:", "notes:"))]
+                row.tags = kept + [f"wrapup:{disposition}"] + ([f"notes:{notes}"] if notes else [])
+            await session.commit()
+            return len(rows)
 
     async def set_satisfaction(self, linkedid: str, score: int) -> int:
         """The post-call survey's rating (1-5) belongs to every segment of the call; returns how many."""
@@ -269,6 +284,7 @@ class Recorder:
             row.disposition = disposition
             row.status = STATUS_PROCESSING
             await session.commit()
+        self.written += 1
         if self._postprocessor is not None:
             task = asyncio.create_task(self._postprocess(seg.recording_id))
             self._background.add(task)

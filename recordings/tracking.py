@@ -6,8 +6,8 @@
 
 An agent is a channel of a configured agent endpoint (agents.yaml `endpoint`, e.g. PJSIP/1001-0000002a);
 the caller is the other party. Events are applied in wire order, one call (linkedid) after another's
-coroutine finishes, so a segment never ends before it started. The CTI layer may drive the Recorder
-itself instead (then it sets `drives_recordings = True` on deps.extras["cti"] and this tracker is not attached).
+coroutine finishes, so a segment never ends before it started. This tracker is the one place recordings
+start and end (hotline/service.py puts it on the AMI session's observers, see recordings.service.running).
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from recordings.policy import CallFacts
+from recordings.ports import Agent
 from recordings.recorder import Recorder
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ class CallTracker:
     def __init__(
         self,
         recorder: Recorder,
-        agents: Iterable[Any],
+        agents: Iterable[Agent],
         call_info: Callable[[str], Mapping[str, Any]] | None = None,
     ):
         """agents: objects with id, name, endpoint (hotline.config.AgentConfig); call_info(linkedid) may add
@@ -36,9 +37,9 @@ class CallTracker:
         self._call_info = call_info
         self._bridges: dict[str, dict[str, Mapping[str, str]]] = {}
         self._callers: dict[str, str] = {}  # linkedid -> caller channel being recorded
-        self._chains: dict[str, asyncio.Task] = {}
+        self._chains: dict[str, asyncio.Task[None]] = {}
 
-    def agent_of(self, channel: str):
+    def agent_of(self, channel: str) -> Agent | None:
         """`PJSIP/1001-0000002a` -> the agent whose endpoint is PJSIP/1001, else None."""
         endpoint = channel.rsplit("-", 1)[0] if "-" in channel else channel
         return self._agents.get(endpoint)
@@ -72,6 +73,8 @@ class CallTracker:
         if not entered_is_agent and len(callers) > 1:
             return  # a third party (supervisor barge, conference) joining is not a new segment
         agent = self.agent_of(agent_event["Channel"])
+        if agent is None:
+            return
         linkedid = caller_event.get("Linkedid", "")
         info = dict(self._call_info(linkedid) or {}) if self._call_info else {}
         facts = CallFacts(
@@ -112,7 +115,11 @@ class CallTracker:
 
         task = asyncio.ensure_future(step())
         self._chains[linkedid] = task
-        task.add_done_callback(lambda t, k=linkedid: self._chains.pop(k, None) if self._chains.get(k) is t else None)
+        def forget(done: asyncio.Task[None]) -> None:
+            if self._chains.get(linkedid) is done:
+                del self._chains[linkedid]
+
+        task.add_done_callback(forget)
 
     async def drain(self) -> None:
         while self._chains:

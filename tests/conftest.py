@@ -9,17 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import uuid
 
+import asyncpg
 import pytest
+from hypothesis import settings as hypothesis_settings
+from hypothesis.configuration import set_hypothesis_home_dir
+
+# Hypothesis keeps nothing in the checkout (.hypothesis/: examples, caches): tests write only under tmp folders
+hypothesis_settings.register_profile("hotline", database=None)
+hypothesis_settings.load_profile("hotline")
+set_hypothesis_home_dir(tempfile.mkdtemp(prefix="hotline-hypothesis-"))
 
 PG_ADMIN_URL = os.environ.get("HOTLINE_TEST_PG", "postgresql+asyncpg://root@127.0.0.1:5432/test")
 MQTT_URL = os.environ.get("HOTLINE_TEST_MQTT", "mqtt://127.0.0.1:1883")
 
 
 async def _pg_admin(sql: str) -> None:
-    import asyncpg
-
     dsn = PG_ADMIN_URL.replace("postgresql+asyncpg://", "postgresql://")
     conn = await asyncpg.connect(dsn)
     try:

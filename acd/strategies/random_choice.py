@@ -1,12 +1,12 @@
 """Random: a uniformly random ready agent (the RNG is injected, so a seed repeats the choices)."""
 from itertools import chain
 
-from acd.strategies.base import PooledStrategy
+from acd.strategies.base import SortedPoolStrategy
 from acd.strategies.registry import register
 
 
 @register("random")
-class RandomChoice(PooledStrategy):
+class RandomChoice(SortedPoolStrategy):
     def key(self, agent):
         return (self.order[agent.id],)
 

@@ -8,10 +8,11 @@ from acd.strategies.registry import register
 class SkillBased(SkillPoolStrategy):
     def __init__(self, queue, order, ctx):
         super().__init__(queue, order, ctx)
-        self._pool(queue.primary_skill)              # kept up to date from the start, never rebuilt
+        self.primary = queue.primary_skill
+        self._pool(self.primary)                     # kept up to date from the start, never rebuilt
 
     def call_skill(self, call):
-        return call.skill or self.queue.primary_skill
+        return call.request.skill or self.primary
 
     def eligible(self, agent, skill):
         return skill is None or agent.proficiency(skill) > 0

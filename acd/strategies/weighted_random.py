@@ -3,7 +3,7 @@
 A Fenwick tree over the member slots keeps the draw O(log n)."""
 from itertools import chain
 
-from acd.strategies.base import PooledStrategy
+from acd.strategies.base import SortedPoolStrategy
 from acd.strategies.registry import register
 
 
@@ -36,7 +36,7 @@ class Fenwick:
 
 
 @register("weighted-random")
-class WeightedRandom(PooledStrategy):
+class WeightedRandom(SortedPoolStrategy):
     def __init__(self, queue, order, ctx):
         super().__init__(queue, order, ctx)
         self.weights = {str(k): float(v) for k, v in (self.options.get("weights") or {}).items()}

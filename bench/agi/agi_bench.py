@@ -1,6 +1,7 @@
-"""FastAGI (asyncio, one process for all calls) against classic AGI (pyst2, one process per call).
+"""FastAGI (asyncio, one process for all calls) against panoramisk's FastAGI and classic AGI (pyst2).
 
-    .venv/bin/python bench/agi/agi_bench.py --quick          # 50 and 200 concurrent calls, ~45 s on 2 cores
+    .venv/bin/python bench/agi/agi_bench.py --quick          # closed loop 50/500 + pbxsim 50/200, ~80 s
+    .venv/bin/python bench/agi/agi_bench.py --closed-loop-only   # hotline vs panoramisk vs raw asyncio, ~30 s
     .venv/bin/python bench/agi/agi_bench.py                  # 50, 200 and 1000 concurrent calls
     .venv/bin/python bench/agi/agi_bench.py --levels 100,500 --calls-per-slot 4 --prompt-ms 100
 
@@ -14,7 +15,11 @@ own AGI command handling (``pbxsim.agi.AgiSession``) answers every command.
     send the ``agi_`` block on its stdin, read commands from its stdout, SIGHUP it on hang-up. Here
     pbxsim's AgiSession speaks over the two pipes instead of a socket.
 
-Figures per level of N concurrent calls (N callers, each placing its next call when one ends):
+First, a closed loop (closed_loop.py): a driver plays N PBX connections answering every command at
+once, against hotline's server, panoramisk 1.4's ``fast_agi.Application`` and a bare asyncio server,
+each in its own process: sessions/s, ratio to panoramisk, latency per command, CPU per session.
+
+Then, figures per level of N concurrent calls (N callers, each placing its next call when one ends):
 calls/s, session set-up latency (AGI start — connect or fork/exec — to the first command from the
 AGI side) p50/p99, whole AGI session p50, peak memory of the AGI side and memory per concurrent call,
 CPU of the AGI side per call. Prints figures only; it asserts nothing.
@@ -38,7 +43,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
 
+from closed_loop import SERVERS, closed_loop, print_closed_loop  # noqa: E402
 from pbxsim import apps as pbx_apps  # noqa: E402
 from pbxsim.agi import AgiSession, parse_args, parse_url  # noqa: E402
 from pbxsim.participants import CallerScript  # noqa: E402
@@ -469,6 +476,16 @@ def print_level(a: dict, b: dict | None) -> None:
 
 
 async def main_async(args) -> int:
+    if args.closed_loop:
+        cl_levels = [int(x) for x in args.closed_loop.split(",")]
+        print(f"closed loop: {', '.join(map(str, cl_levels))} concurrent PBX connections, {args.closed_loop_s:g} s "
+              f"per server and level, {args.closed_loop_rounds} rounds; python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+              "load average %.2f %.2f %.2f" % os.getloadavg())
+        print("every command answered at once by the driver; 'x panoramisk' = sessions/s over panoramisk's")
+        print_closed_loop(await closed_loop(cl_levels, args.closed_loop_s, list(SERVERS), args.closed_loop_rounds))
+        if args.closed_loop_only:
+            return 0
+        print()
     levels = [int(x) for x in args.levels.split(",")]
     state: dict = {"ramp_s": args.ramp_s}
     install_agi_app(state)
@@ -525,6 +542,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout-ms", type=int, default=300, help="GET DATA timeout (the caller presses nothing)")
     p.add_argument("--ramp-s", type=float, default=1.0, help="spread the first N calls over this many seconds")
     p.add_argument("--skip-process", action="store_true", help="run only the FastAGI side")
+    p.add_argument("--closed-loop", default="50,500",
+                   help="levels of the closed-loop comparison hotline / panoramisk / raw asyncio ('' to skip)")
+    p.add_argument("--closed-loop-s", type=float, default=2.0, help="measured seconds per server, level and round")
+    p.add_argument("--closed-loop-rounds", type=int, default=3, help="rounds (medians are printed)")
+    p.add_argument("--closed-loop-only", action="store_true", help="skip the pbxsim + pyst2 part")
     args = p.parse_args(argv)
     if args.levels is None:
         args.levels = "50,200" if args.quick else "50,200,1000"

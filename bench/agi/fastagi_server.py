@@ -13,8 +13,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ivr.agi import AgiChannel, FastAgiServer  # noqa: E402
+from stdin_wait import until_stdin_closes  # noqa: E402
 
 
 async def bench_flow(channel: AgiChannel) -> None:
@@ -31,11 +33,7 @@ async def serve(port: int) -> None:
     server = FastAgiServer({"bench": bench_flow}, host="127.0.0.1", port=port)
     await server.start()
     print(f"PORT {server.port}", flush=True)
-    loop = asyncio.get_running_loop()
-    stdin_closed = asyncio.Event()
-    loop.add_reader(sys.stdin.fileno(), lambda: sys.stdin.buffer.read1(4096) or stdin_closed.set())
-    await stdin_closed.wait()
-    loop.remove_reader(sys.stdin.fileno())
+    await until_stdin_closes()
     await server.close(timeout=10.0)
     print(f"DONE completed={server.completed} failed={server.failed} rejected={server.rejected}", flush=True)
 

@@ -91,8 +91,23 @@ class EventBus:
         self.dropped = 0                          # messages lost because the queue was full
         self.published = 0
         self.connects = 0
+        self._local_listeners: list[Callable[[str, dict[str, Any]], None]] = []
 
     # ------------------------------------------------------------ public API
+
+    def add_local_listener(self, listener: Callable[[str, dict[str, Any]], None]) -> Callable[[], None]:
+        """In-process fan-out: `listener(topic_suffix, payload)` is called on every publish, before the
+        message is queued for the broker (e.g. the web pages' live feed, web.live). It must not block;
+        a failing listener is logged and never stops the publish. Returns a function that removes it."""
+        self._local_listeners.append(listener)
+        return lambda: self._local_listeners.remove(listener) if listener in self._local_listeners else None
+
+    def _tell_local(self, topic_suffix: str, payload: dict[str, Any]) -> None:
+        for listener in list(self._local_listeners):
+            try:
+                listener(topic_suffix, payload)
+            except Exception:
+                log.exception("local listener of %s failed", topic_suffix)
 
     def topic(self, suffix: str) -> str:
         return f"{self.prefix}/{suffix.lstrip('/')}"
@@ -105,6 +120,7 @@ class EventBus:
         if qos not in (0, 1, 2):
             raise ValueError(f"MQTT QoS must be 0, 1 or 2, got {qos!r}")
         message = _Outgoing(self.topic(topic_suffix), encode_payload(payload), retain, qos)
+        self._tell_local(topic_suffix, payload)
         if len(self._queue) == self._queue.maxlen:
             self.dropped += 1
             if self.dropped == 1 or self.dropped % 1000 == 0:

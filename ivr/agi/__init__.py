@@ -7,14 +7,16 @@ from .errors import (
     AgiHangup,
     AgiHeaderError,
     AgiProtocolError,
+    AgiTimeout,
     AgiUnknownCommand,
     AgiUsageError,
 )
 from .protocol import HANGUP, AgiReader, AgiReply, parse_status_line
+from .limits import AgiLimits
 from .server import FastAgiServer
 
 __all__ = [
     "AgiChannel", "AgiHandler", "AgiRequest", "AgiCommandError", "AgiConnectionLost", "AgiError", "AgiHangup",
-    "AgiHeaderError", "AgiProtocolError", "AgiUnknownCommand", "AgiUsageError", "HANGUP", "AgiReader",
+    "AgiHeaderError", "AgiProtocolError", "AgiTimeout", "AgiLimits", "AgiUnknownCommand", "AgiUsageError", "HANGUP", "AgiReader",
     "AgiReply", "parse_status_line", "FastAgiServer",
 ]

@@ -9,28 +9,38 @@ Hang-up handling, as Asterisk 22 behaves (agi_raw2.log):
   * after it, channel (media) commands answer ``511``, while GET/SET VARIABLE, VERBOSE, NOOP and EXEC still work;
   * a media command returning ``-1`` is ambiguous (missing sound file or hung up): ``CHANNEL STATUS`` tells.
 Media commands raise :class:`AgiHangup` once the call is gone; a dropped socket raises :class:`AgiConnectionLost`.
+
+``interrupt()`` cuts short the WAIT FOR DIGIT or STREAM FILE in flight (the ACD's offer for a waiting caller): Asterisk
+watches the FastAGI socket while it waits or plays (``ast_waitfordigit_full``/``ast_waitstream_full`` with the AGI's
+ctrl fd), so bytes from the server end the command at once. WAIT FOR DIGIT then answers ``200 result=1``; an
+interrupted STREAM FILE answers nothing ("there is a new command"). The bytes sent are a NOOP; its reply comes
+before the next command's and is read once that command is sent.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 from urllib.parse import parse_qsl, urlsplit
 
+from .connection import MAX_LINE, AgiConnection
 from .errors import (
     AgiCommandError,
     AgiConnectionLost,
+    AgiError,
     AgiHangup,
     AgiProtocolError,
     AgiUnknownCommand,
     AgiUsageError,
 )
-from .protocol import HANGUP, AgiReader, AgiReply, Quoted, format_command
+from .limits import AgiLimits
+from .protocol import HANGUP, AgiReply, Quoted, digit_from_code, format_command
 
 log = logging.getLogger(__name__)
+__all__ = ["MAX_LINE", "AgiChannel", "AgiHandler", "AgiRequest"]
 
-MAX_LINE = 64 * 1024
+# commands that bytes from the server cut short: does the command still answer after that? (res_agi.c)
+INTERRUPTIBLE = {"WAIT FOR DIGIT": True, "STREAM FILE": False}
 
 
 @dataclass(frozen=True)
@@ -44,16 +54,13 @@ class AgiRequest:
 
     @classmethod
     def from_header(cls, header: dict[str, str]) -> "AgiRequest":
-        request = header.get("agi_request", "") or header.get("agi_network_script", "")
-        parts = urlsplit(request if "://" in request else "agi://x/" + request)
-        path = parts.path.strip("/")
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        path, query = _route_of(header.get("agi_request", "") or header.get("agi_network_script", ""))
         args = []
         i = 1
         while f"agi_arg_{i}" in header:
             args.append(header[f"agi_arg_{i}"])
             i += 1
-        return cls(header=dict(header), path=path, query=query, args=tuple(args))
+        return cls(header=header, path=path, query=query, args=tuple(args))
 
     def get(self, name: str, default: str = "") -> str:
         return self.header.get(f"agi_{name}", default)
@@ -86,44 +93,106 @@ class AgiRequest:
         return self.get("language")
 
 
-def _digit_from_code(code: int) -> str | None:
-    return chr(code) if code > 0 else None
+_digit_from_code = digit_from_code
+_ROUTES: dict[str, tuple[str, dict[str, str]]] = {}      # agi_request -> (path, query): the same few repeat
+_ROUTES_MAX = 256
+
+
+def _route_of(request: str) -> tuple[str, dict[str, str]]:
+    hit = _ROUTES.get(request)
+    if hit is None:
+        parts = urlsplit(request if "://" in request else "agi://x/" + request)
+        hit = (parts.path.strip("/"), dict(parse_qsl(parts.query, keep_blank_values=True)))
+        if len(_ROUTES) >= _ROUTES_MAX:
+            _ROUTES.clear()
+        _ROUTES[request] = hit
+    return hit[0], dict(hit[1])
 
 
 class AgiChannel:
-    """One call's FastAGI session. Create with the reader/writer after the header is read."""
+    """One call's FastAGI session, on the :class:`AgiConnection` the server accepted."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: AgiRequest,
-                 parser: AgiReader | None = None,
+    def __init__(self, conn: AgiConnection, request: AgiRequest, limits: AgiLimits | None = None,
                  on_command: Callable[[str, AgiReply], None] | None = None) -> None:
-        self._reader = reader
-        self._writer = writer
-        self._parser = parser or AgiReader()
+        self._conn = conn
+        self.limits = limits or AgiLimits()
         self.request = request
         self.hungup = False          # the caller is gone (HANGUP line or 511 seen)
-        self.closed = False          # the socket is gone
         self.missing_sounds: list[str] = []
-        self._lock = asyncio.Lock()
+        self._busy = False
         self._on_command = on_command
+        self._in_flight: str | None = None     # the verb awaiting its reply
+        self._interrupts = 0                   # NOOPs sent to interrupt the command in flight
+        self._owed = 0                         # NOOP replies still to read before the next command's
+
+    @property
+    def closed(self) -> bool:
+        """The socket is gone."""
+        return self._conn.closed
 
     # ---- raw command -----------------------------------------------------------------------
 
-    async def command(self, verb: str, *args: object) -> AgiReply:
-        """Send one command and return its reply (any code). Raises AgiConnectionLost if the socket goes."""
+    async def command(self, verb: str, *args: object, timeout: float | None = None) -> AgiReply:
+        """Send one command and return its reply (any code). Raises AgiConnectionLost if the socket goes,
+        AgiTimeout (a lost connection) if no reply comes within ``timeout`` (default: the limits' rule)."""
         line = format_command(verb, *args)
-        async with self._lock:
-            if self.closed:
-                raise AgiConnectionLost("FastAGI connection already closed")
-            try:
-                self._writer.write(line)
-                await self._writer.drain()
-            except (ConnectionError, OSError) as exc:
-                self.closed = True
-                raise AgiConnectionLost(f"FastAGI socket broke while sending {verb}: {exc}") from exc
-            reply = await self._read_reply(verb)
+        if self._busy:
+            raise AgiProtocolError(f"{verb} sent while another command waits for its reply")
+        self._busy = True
+        self._in_flight, self._interrupts = verb, 0
+        conn = self._conn
+        try:
+            drain = conn.send(line)
+            if drain is not None:
+                await drain
+            wait = self.limits.timeout_for(verb, args) if timeout is None else timeout
+            while True:                 # inline: one coroutine frame per command on the hot path
+                try:
+                    item = await conn.next_item(wait, f"reply to {verb}")
+                except AgiConnectionLost:
+                    self.hungup = True
+                    conn.abort()
+                    raise
+                except AgiError:
+                    conn.abort()
+                    raise
+                if item is HANGUP:
+                    if not self.hungup:
+                        log.info("%s: caller hung up", self.request.channel)
+                    self.hungup = True
+                    continue
+                if isinstance(item, AgiReply):
+                    # The replies to interrupting NOOPs come first. They are read only after this command is
+                    # sent: a NOOP that reached Asterisk together with the interrupted command sits in res_agi's
+                    # stdio buffer, and Asterisk only gets to it once more bytes make the socket readable.
+                    if self._owed:
+                        self._owed -= 1
+                        if self._on_command:
+                            self._on_command("NOOP", item)
+                        continue
+                    break
+        finally:
+            self._busy = False
+            self._in_flight = None
+        if self._interrupts:
+            # an interrupted STREAM FILE gave no reply of its own: the first NOOP's (no endpos) stood in for it
+            stood_in = not INTERRUPTIBLE.get(verb, True) and item.endpos is None
+            self._owed += self._interrupts - stood_in
         if self._on_command:
-            self._on_command(verb, reply)
-        return reply
+            self._on_command(verb, item)
+        return item
+
+    def interrupt(self) -> bool:
+        """End the WAIT FOR DIGIT or STREAM FILE in flight now (see the module doc). False when no such command
+        is waiting for its reply."""
+        if self.closed or self._in_flight not in INTERRUPTIBLE:
+            return False
+        try:
+            self._conn.send(b"NOOP\n")
+        except (AgiConnectionLost, ConnectionError, OSError, RuntimeError):
+            return False
+        self._interrupts += 1
+        return True
 
     async def checked_command(self, verb: str, *args: object) -> AgiReply:
         """Send a command the typed API has no method for (DATABASE PUT, CONTROL STREAM FILE, GOSUB…) and
@@ -135,31 +204,6 @@ class AgiChannel:
             self.hungup = True
             raise AgiHangup(f"{verb}: channel is dead (511)")
         return reply
-
-    async def _read_reply(self, verb: str) -> AgiReply:
-        while True:
-            try:
-                raw = await self._reader.readuntil(b"\n")
-            except asyncio.IncompleteReadError:
-                self.closed = True
-                self.hungup = True
-                self._parser.eof()
-                raise AgiConnectionLost(f"FastAGI connection closed while waiting for the reply to {verb}") from None
-            except asyncio.LimitOverrunError:
-                self.closed = True
-                raise AgiProtocolError(f"reply line to {verb} longer than {MAX_LINE} bytes") from None
-            except (ConnectionError, OSError) as exc:
-                self.closed = True
-                self.hungup = True
-                raise AgiConnectionLost(f"FastAGI socket broke waiting for {verb}: {exc}") from exc
-            item = self._parser.feed(raw)
-            if item is HANGUP:
-                if not self.hungup:
-                    log.info("%s: caller hung up", self.request.channel)
-                self.hungup = True
-                continue
-            if isinstance(item, AgiReply):
-                return item
 
     async def _channel_command(self, verb: str, *args: object) -> AgiReply:
         """A command that needs a live channel: 511 / known hang-up → AgiHangup; 510/520 → typed errors."""
@@ -335,7 +379,7 @@ class AgiChannel:
 
     async def hangup(self) -> None:
         """Hang the caller up. Idempotent; a 511 (already gone) is not an error here."""
-        if self.hungup or self.closed:
+        if self.hungup or self._conn.closed:
             self.hungup = True
             return
         reply = await self.command("HANGUP")
@@ -344,15 +388,7 @@ class AgiChannel:
 
     async def close(self) -> None:
         """Close the socket (Asterisk then ends the AGI step and, if the caller is gone, the channel)."""
-        if self._writer.is_closing():
-            self.closed = True
-            return
-        self.closed = True
-        self._writer.close()
-        try:
-            await self._writer.wait_closed()
-        except (ConnectionError, OSError):
-            pass
+        self._conn.close()
 
 
 AgiHandler = Callable[[AgiChannel], Awaitable[None]]

@@ -14,6 +14,10 @@ class AgiConnectionLost(AgiHangup):
     """The FastAGI socket closed or broke mid-session: treated like a hang-up, the call is gone for us."""
 
 
+class AgiTimeout(AgiConnectionLost):
+    """The PBX did not answer a command (or finish the header) in time: the session is dropped."""
+
+
 class AgiHeaderError(AgiError):
     """The agi_ header block was cut short (EOF before the empty line) or malformed."""
 

@@ -21,8 +21,14 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .errors import AgiHeaderError, AgiProtocolError
+
+MAX_HEADER_LINES = 256   # Asterisk sends ~25 agi_ lines plus the agi_arg_N ones
+MAX_USAGE_LINES = 200    # the longest usage text of Asterisk 22 (RECORD FILE) has ~30 lines
+MAX_USAGE_BYTES = 64 * 1024
+DTMF = frozenset("0123456789*#ABCDabcd")
 
 
 class State(enum.Enum):
@@ -32,8 +38,9 @@ class State(enum.Enum):
     CLOSED = "closed"   # EOF seen
 
 
-@dataclass(frozen=True)
-class AgiReply:
+class AgiReply(NamedTuple):
+    """One reply (a tuple: cheap to build, immutable, compared by value)."""
+
     code: int                      # 200, 510, 511, 520
     result: str = ""               # text after result= ("" for "result= (timeout)")
     data: str | None = None        # the (...) part, without parentheses
@@ -78,17 +85,25 @@ def decode_line(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace").rstrip("\r\n")
 
 
+_HEADER_LINE = re.compile(r"^(agi_[^:\s]*): ?(.*)$", re.M).findall    # greedy: no backtracking
+_NEEDS_QUOTES = re.compile(r'[ "\\\t]').search
+_SIMPLE_RESULT = re.compile(r"200 result=(-?\d{1,9})$").match
+
+
 def parse_status_line(text: str) -> AgiReply:
     """Parse a one-line reply (``200 …``, ``510 …``, ``511 …``, a single-line ``520 …``)."""
+    simple = _SIMPLE_RESULT(text)
+    if simple is not None:               # the common case: "200 result=0"
+        return AgiReply(200, simple.group(1))
     m = _STATUS_RE.match(text)
     if not m:
-        raise AgiProtocolError(f"not a FastAGI reply line: {text!r}")
+        raise AgiProtocolError(f"not a FastAGI reply line: {text[:80]!r}")
     code = int(m.group(1))
     rest = m.group(3) or ""
     if code != 200:
         return AgiReply(code=code, message=rest)
     if not rest.startswith("result="):
-        raise AgiProtocolError(f"200 reply without result=: {text!r}")
+        raise AgiProtocolError(f"200 reply without result=: {text[:80]!r}")
     rest = rest[len("result="):]
     endpos = None
     em = _ENDPOS_RE.search(rest)
@@ -109,11 +124,14 @@ def parse_status_line(text: str) -> AgiReply:
 class AgiReader:
     """Line-by-line state machine for the Asterisk → server direction of one FastAGI connection."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_header_lines: int = MAX_HEADER_LINES, max_usage_lines: int = MAX_USAGE_LINES) -> None:
         self.state = State.HEADER
         self.header: dict[str, str] = {}
         self._usage_lines: list[str] = []
+        self._usage_bytes = 0
         self._usage_message = ""
+        self.max_header_lines = max_header_lines
+        self.max_usage_lines = max_usage_lines
 
     def feed(self, raw: bytes) -> dict[str, str] | AgiReply | _Hangup | None:
         """Feed one line (with or without its ``\\n``). Returns a completed item, or None if more is needed."""
@@ -125,6 +143,35 @@ class AgiReader:
         if self.state is State.USAGE:
             return self._usage_line(text)
         return self._ready_line(text)
+
+    def feed_header_block(self, raw: bytes) -> dict[str, str]:
+        """The rest of the header block up to and including its empty line (``…\n\n``), parsed in one go:
+        what :meth:`feed` does line by line, for the common case of a header arriving in one read."""
+        if self.state is not State.HEADER:
+            raise AgiProtocolError("header block fed after the header")
+        header = self.header
+        limit = self.max_header_lines
+        text = raw.decode("utf-8", errors="replace")
+        pairs = _HEADER_LINE(text) if "\r" not in text else None
+        if pairs and len(pairs) == text.count("\n") - 1 and len(header) + len(pairs) <= limit:
+            header.update(pairs)        # every line is a well-formed agi_ line (the usual case)
+            self.state = State.READY
+            return header
+        for text in text.split("\n")[:-2]:
+            if text.endswith("\r"):
+                text = text[:-1]
+            if text == "":
+                continue
+            name, sep, value = text.partition(":")
+            if not sep or not name.startswith("agi_") or " " in name:
+                raise AgiHeaderError(f"malformed agi_ header line: {text[:80]!r}")
+            header[name] = value[1:] if value[:1] == " " else value
+            if len(header) > limit:
+                raise AgiHeaderError(f"agi_ header block longer than {limit} lines")
+        if not header:
+            raise AgiHeaderError("empty agi_ header block")
+        self.state = State.READY
+        return header
 
     def eof(self) -> None:
         """The peer closed. Raises :class:`AgiHeaderError` when the header block was not complete."""
@@ -141,7 +188,9 @@ class AgiReader:
             return dict(self.header)
         name, sep, value = text.partition(":")
         if not sep or not name.startswith("agi_") or " " in name:
-            raise AgiHeaderError(f"malformed agi_ header line: {text!r}")
+            raise AgiHeaderError(f"malformed agi_ header line: {text[:80]!r}")
+        if len(self.header) >= self.max_header_lines and name not in self.header:
+            raise AgiHeaderError(f"agi_ header block longer than {self.max_header_lines} lines")
         self.header[name] = value[1:] if value.startswith(" ") else value
         return None
 
@@ -156,6 +205,7 @@ class AgiReader:
             self.state = State.USAGE
             self._usage_message = text[4:]
             self._usage_lines = []
+            self._usage_bytes = 0
             return None
         return parse_status_line(text)
 
@@ -167,8 +217,20 @@ class AgiReader:
             usage = "\n".join(self._usage_lines)
             self._usage_lines = []
             return AgiReply(code=520, message=self._usage_message, usage=usage)
+        self._usage_bytes += len(text) + 1
+        if len(self._usage_lines) >= self.max_usage_lines or self._usage_bytes > MAX_USAGE_BYTES:
+            raise AgiProtocolError(f"520 usage block longer than {self.max_usage_lines} lines or "
+                                   f"{MAX_USAGE_BYTES} bytes without its '520 End' line")
         self._usage_lines.append(text)
         return None
+
+
+def digit_from_code(code: int | None) -> str | None:
+    """A result code as the DTMF digit it names (49 -> "1"); anything that is no DTMF digit -> None."""
+    if code is None or not 0 < code < 128:
+        return None
+    char = chr(code)
+    return char if char in DTMF else None
 
 
 class Quoted(str):
@@ -178,17 +240,17 @@ class Quoted(str):
 def quote_arg(value: str) -> str:
     """Quote one command argument the way Asterisk's AGI parser reads it (double quotes, backslash escapes)."""
     text = str(value)
-    if text and not isinstance(value, Quoted) and not any(c in text for c in ' "\\\t'):
+    if text and not isinstance(value, Quoted) and _NEEDS_QUOTES(text) is None:
         return text
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def format_command(*parts: object) -> bytes:
     """Build one command line; newlines inside arguments are refused (they would split the command)."""
-    words = []
-    for i, part in enumerate(parts):
-        text = str(part)
-        if "\n" in text or "\r" in text:
-            raise ValueError(f"newline in FastAGI command argument: {text!r}")
-        words.append(text if i == 0 else quote_arg(part if isinstance(part, Quoted) else text))
-    return (" ".join(words) + "\n").encode("utf-8")
+    words = [str(parts[0])]
+    for part in parts[1:]:
+        words.append(quote_arg(part if isinstance(part, (str, Quoted)) else str(part)))
+    line = " ".join(words)
+    if "\n" in line or "\r" in line:
+        raise ValueError(f"newline in FastAGI command argument: {line[:200]!r}")
+    return (line + "\n").encode("utf-8")

@@ -1,54 +1,100 @@
 """asyncio FastAGI server: one task per call, routed by the agi_request path.
 
-    server = FastAgiServer({"hotline": run_hotline}, host="127.0.0.1", port=0)
+    server = FastAgiServer({"hotline": run_hotline}, host="127.0.0.1", port=0, limits=AgiLimits(...))
     await server.start(); ...; await server.close(timeout=5)
 
 A handler is ``async def handler(channel: AgiChannel) -> None``; the request (path, query, agi_arg_N,
-header) is ``channel.request``. Whatever happens inside — the caller hanging up, a dropped socket, a
-bug — the session ends with the socket closed and the task gone; handlers put their durable writes in
-``finally`` blocks, which run before the socket is closed.
+header) is ``channel.request``. Whatever happens inside — the caller hanging up, a dropped socket, a PBX
+that stops answering, a bug — the session ends with the socket closed and the task gone; handlers put
+their durable writes in ``finally`` blocks, which run before the socket is closed.
+
+The server accepts on its own listening socket instead of ``asyncio.start_server`` so that it can
+refuse a connection before reading a byte (address not allowed, session limit reached) and back off
+quietly when the process runs out of file descriptors (asyncio's own accept loop logs one traceback
+per attempt, hundreds of thousands a minute).
 """
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import socket
 from typing import Mapping
 
-from .channel import MAX_LINE, AgiChannel, AgiHandler, AgiRequest
-from .errors import AgiError, AgiHangup, AgiHeaderError
+from .channel import AgiChannel, AgiHandler, AgiRequest
+from .connection import AgiConnection
+from .errors import AgiError, AgiHangup, AgiTimeout
+from .limits import AgiLimits
 from .protocol import AgiReader
 
 log = logging.getLogger(__name__)
 
 HEADER_TIMEOUT_S = 10.0
+ACCEPT_BATCH = 64
+OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+BACKOFF_FIRST_S, BACKOFF_MAX_S = 0.05, 2.0
+REFUSAL_LOG_EVERY_S = 10.0
 
 
 class FastAgiServer:
     def __init__(self, routes: Mapping[str, AgiHandler], *, host: str = "127.0.0.1", port: int = 0,
-                 header_timeout: float = HEADER_TIMEOUT_S) -> None:
+                 header_timeout: float | None = None, limits: AgiLimits | None = None) -> None:
+        limits = limits or AgiLimits()
+        if header_timeout is not None:
+            limits = AgiLimits(**{**_fields(limits), "header_timeout": header_timeout})
         self.routes = dict(routes)
         self.host = host
         self._port = port
-        self.header_timeout = header_timeout
-        self._server: asyncio.base_events.Server | None = None
+        self.limits = limits
+        self._sock: socket.socket | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._sessions: set[asyncio.Task] = set()
+        self._accepting = False
+        self._backoff = BACKOFF_FIRST_S
+        self._resume: asyncio.TimerHandle | None = None
+        self._refusals: dict[str, tuple[float, int]] = {}   # reason -> (last logged at, refused since)
         self.completed = 0           # sessions that ran to their end (any outcome)
         self.failed = 0              # sessions that ended on an unexpected error
         self.rejected = 0            # connections without a usable header / route
+        self.refused = 0             # connections closed unread: address not allowed or session limit
+        self.timeouts = 0            # sessions dropped because the PBX stopped answering
+
+    @property
+    def header_timeout(self) -> float:
+        return self.limits.header_timeout
 
     @property
     def port(self) -> int:
-        if self._server is None or not self._server.sockets:
+        if self._sock is None:
             return self._port
-        return self._server.sockets[0].getsockname()[1]
+        return self._sock.getsockname()[1]
 
     @property
     def active_sessions(self) -> int:
         return len(self._sessions)
 
+    def is_serving(self) -> bool:
+        """Listening (accepting, or pausing accepts for a moment after EMFILE)."""
+        return self._sock is not None
+
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._on_connection, self.host, self._port, limit=MAX_LINE)
-        log.info("FastAGI listening on %s:%s (routes: %s)", self.host, self.port, ", ".join(sorted(self.routes)))
+        self._loop = asyncio.get_running_loop()
+        infos = await self._loop.getaddrinfo(self.host, self._port, type=socket.SOCK_STREAM,
+                                             flags=socket.AI_PASSIVE)
+        family, _, _, _, address = infos[0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+            sock.listen(self.limits.backlog)
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
+        self._sock = sock
+        self._start_accepting()
+        log.info("FastAGI listening on %s:%s (routes: %s; allow %s; at most %d sessions)", self.host, self.port,
+                 ", ".join(sorted(self.routes)), ", ".join(self.limits.allow), self.limits.max_sessions)
 
     async def __aenter__(self) -> "FastAgiServer":
         await self.start()
@@ -57,61 +103,132 @@ class FastAgiServer:
     async def __aexit__(self, *exc) -> None:
         await self.close()
 
-    async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
+    # -- accepting ---------------------------------------------------------------------------------
+    def _start_accepting(self) -> None:
+        self._resume = None
+        if self._sock is not None and self._loop is not None and not self._accepting:
+            self._accepting = True
+            self._loop.add_reader(self._sock.fileno(), self._accept_ready)
+
+    def _stop_accepting(self) -> None:
+        if self._accepting and self._sock is not None and self._loop is not None:
+            self._loop.remove_reader(self._sock.fileno())
+        self._accepting = False
+
+    def _accept_ready(self) -> None:
+        sock = self._sock
+        if sock is None:
+            return
+        for _ in range(ACCEPT_BATCH):
+            try:
+                conn, addr = sock.accept()
+            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                break
+            except OSError as exc:
+                if exc.errno in OUT_OF_RESOURCES:
+                    self._out_of_resources(exc)
+                else:
+                    log.warning("FastAGI accept failed: %s", exc)
+                break
+            self._backoff = BACKOFF_FIRST_S
+            host = addr[0] if isinstance(addr, tuple) else str(addr)
+            if not self.limits.allows(host):
+                self._refuse(conn, "not-allowed", f"connection from {host} refused: not in [fastagi] allow")
+            elif len(self._sessions) >= self.limits.max_sessions:
+                self._refuse(conn, "limit", f"{len(self._sessions)} sessions open, the [fastagi] max_sessions "
+                                            f"limit: connection from {host} closed")
+            else:
+                conn.setblocking(False)
+                self._start_session(conn, addr)
+
+    def _start_session(self, sock: socket.socket, addr: object) -> None:
+        loop = self._loop
+        assert loop is not None
+        make_transport = getattr(loop, "_make_socket_transport", None)
+        if make_transport is None:          # not a selector loop: the public (slower) way
+            task = loop.create_task(self._serve(sock))
+        else:                               # a busy hotline accepts hundreds a second: no extra coroutine
+            conn = AgiConnection(AgiReader())
+            try:
+                make_transport(sock, conn, None, extra={"peername": addr})
+            except OSError:
+                sock.close()
+                return
+            task = loop.create_task(self._run(conn))
         self._sessions.add(task)
+        task.add_done_callback(self._sessions.discard)
+
+    async def _run(self, conn: AgiConnection) -> None:
         try:
-            await self._session(reader, writer)
+            await self._session(conn)
         finally:
-            self._sessions.discard(task)
-            if not writer.is_closing():
-                writer.close()
-            try:
-                await asyncio.shield(self._wait_closed(writer))
-            except asyncio.CancelledError:
-                pass
+            conn.close()
 
-    @staticmethod
-    async def _wait_closed(writer: asyncio.StreamWriter) -> None:
+    def _out_of_resources(self, exc: OSError) -> None:
+        """EMFILE and friends: stop accepting for a while (the kernel keeps the backlog), one line per pause."""
+        self._stop_accepting()
+        delay, self._backoff = self._backoff, min(self._backoff * 2, BACKOFF_MAX_S)
+        suppressed = self._refusals.get("resources", (0.0, 0))[1]
+        if self._log_due("resources"):          # at most one line per REFUSAL_LOG_EVERY_S
+            more = f" ({suppressed} more pauses since the last such line)" if suppressed else ""
+            log.error("FastAGI: cannot accept (%s) with %d sessions open; pausing accepts for %.2f s%s",
+                      errno.errorcode.get(exc.errno or 0, exc), len(self._sessions), delay, more)
+        if self._loop is not None:
+            self._resume = self._loop.call_later(delay, self._start_accepting)
+
+    def _refuse(self, conn: socket.socket, reason: str, message: str) -> None:
+        self.refused += 1
+        conn.close()
+        last, count = self._refusals.get(reason, (-1e9, 0))
+        now = self._loop.time() if self._loop else 0.0
+        if now - last >= REFUSAL_LOG_EVERY_S:
+            more = f" ({count} more since the last such line)" if count else ""
+            log.warning("FastAGI: %s%s", message, more)
+            self._refusals[reason] = (now, 0)
+        else:
+            self._refusals[reason] = (last, count + 1)
+
+    def _log_due(self, reason: str) -> bool:
+        now = self._loop.time() if self._loop else 0.0
+        last, count = self._refusals.get(reason, (-1e9, 0))
+        if now - last >= REFUSAL_LOG_EVERY_S:
+            self._refusals[reason] = (now, 0)
+            return True
+        self._refusals[reason] = (last, count + 1)
+        return False
+
+    # -- one session ---------------------------------------------------------------------------------
+    async def _serve(self, sock: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        conn = AgiConnection(AgiReader())
         try:
-            await asyncio.wait_for(writer.wait_closed(), 1.0)
-        except (ConnectionError, OSError, asyncio.TimeoutError):
-            pass
-
-    async def _read_header(self, reader: asyncio.StreamReader, parser: AgiReader) -> dict[str, str]:
-        while True:
-            try:
-                raw = await reader.readuntil(b"\n")
-            except asyncio.IncompleteReadError as exc:
-                if exc.partial:
-                    log.warning("FastAGI: partial header line before EOF: %r", exc.partial[:80])
-                parser.eof()  # raises AgiHeaderError
-                raise AgiHeaderError("connection closed in the header block")  # pragma: no cover
-            except asyncio.LimitOverrunError:
-                raise AgiHeaderError(f"agi_ header line longer than {MAX_LINE} bytes") from None
-            header = parser.feed(raw)
-            if header is not None:
-                return header  # type: ignore[return-value]
-
-    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = writer.get_extra_info("peername")
-        parser = AgiReader()
+            await loop.connect_accepted_socket(lambda: conn, sock)
+        except OSError:
+            sock.close()
+            return
         try:
-            header = await asyncio.wait_for(self._read_header(reader, parser), self.header_timeout)
-        except (AgiHeaderError, asyncio.TimeoutError, ConnectionError, OSError) as exc:
+            await self._session(conn)
+        finally:
+            conn.close()
+
+    async def _session(self, conn: AgiConnection) -> None:
+        try:
+            header = await conn.next_item(self.limits.header_timeout, "complete agi_ header block")
+        except AgiError as exc:
             self.rejected += 1
-            log.warning("FastAGI connection from %s dropped: %s", peer, exc or "header timeout")
+            log.warning("FastAGI connection from %s dropped: %s", conn.peer, exc)
+            conn.abort()
             return
         request = AgiRequest.from_header(header)
-        channel = AgiChannel(reader, writer, request, parser)
+        channel = AgiChannel(conn, request, self.limits)
         handler = self.routes.get(request.path)
         if handler is None:
             self.rejected += 1
-            log.warning("FastAGI: no flow for request %r (have %s)", request.get("request"), sorted(self.routes))
+            log.warning("FastAGI: no flow for request %r (have %s)", request.get("request")[:200],
+                        sorted(self.routes))
             try:
                 await channel.set_variable("IVRSTATUS", "NOFLOW")
-                await channel.verbose(f"hotline: no flow named {request.path!r}", 1)
+                await channel.verbose(f"hotline: no flow named {request.path[:80]!r}", 1)
             except AgiError:
                 pass
             await channel.close()
@@ -119,7 +236,12 @@ class FastAgiServer:
         try:
             await handler(channel)
         except AgiHangup as exc:
-            log.info("%s: session ended by hang-up: %s", request.channel, exc)
+            if isinstance(exc, AgiTimeout):
+                self.timeouts += 1
+                log.warning("%s: PBX stopped answering in %r, session dropped: %s", request.channel,
+                            request.path, exc)
+            else:
+                log.debug("%s: session ended by hang-up: %s", request.channel, exc)
         except AgiError as exc:
             self.failed += 1
             log.error("%s: FastAGI error in %r: %s", request.channel, request.path, exc)
@@ -135,8 +257,13 @@ class FastAgiServer:
 
     async def close(self, timeout: float = 5.0) -> None:
         """Stop accepting, give running calls ``timeout`` seconds to finish, then cancel the rest."""
-        if self._server is not None:
-            self._server.close()
+        self._stop_accepting()
+        if self._resume is not None:
+            self._resume.cancel()
+            self._resume = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
         pending = set(self._sessions)
         if pending:
             done, still = await asyncio.wait(pending, timeout=timeout)
@@ -144,9 +271,7 @@ class FastAgiServer:
                 task.cancel()
             if still:
                 await asyncio.wait(still, timeout=2.0)
-        if self._server is not None:
-            try:
-                await asyncio.wait_for(self._server.wait_closed(), 2.0)
-            except asyncio.TimeoutError:
-                log.warning("FastAGI server: connections still open after close")
-            self._server = None
+
+
+def _fields(limits: AgiLimits) -> dict:
+    return {name: getattr(limits, name) for name in limits.__dataclass_fields__ if name != "networks"}

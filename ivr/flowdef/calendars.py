@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .loader import MarkedDict, MarkedList, Pos, read_yaml
+from .expr import runtime_functions
 from .model import FlowError
+from .source import MarkedDict, MarkedList, Pos, read_yaml
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -230,6 +231,4 @@ def load_calendars(path: Path, default_time_zone: str = "Asia/Shanghai") -> dict
 def flow_functions(flows_dir: Path, time_zone: str = "Asia/Shanghai", now=None) -> dict:
     """The expression functions for a running service: business_hours/is_holiday over
     `<flows_dir>/calendars.yaml` in the service time zone (settings.service.time_zone)."""
-    from .expr import runtime_functions
-
     return runtime_functions(load_calendars(Path(flows_dir) / "calendars.yaml", time_zone), now=now)

@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
 # Function names flows may call; runtime_functions() supplies their implementations.
 KNOWN_FUNCTIONS = frozenset({"business_hours", "is_holiday", "len", "str", "int"})
@@ -356,19 +356,33 @@ def evaluate_value(value: Any, env: Mapping[str, Any], functions: Mapping[str, C
     return value
 
 
-def runtime_functions(calendars: Mapping[str, Any] | None = None,
+class OpeningHours(Protocol):
+    """What business_hours/is_holiday ask of a calendar (calendars.Calendar is the one the service loads)."""
+
+    def is_open(self, at: datetime) -> bool: ...
+
+    def is_holiday(self, at: datetime, name: str | None = None) -> bool: ...
+
+
+class _AlwaysOpen:
+    """The `default` calendar when none are loaded: open 24 h, no holidays."""
+
+    def is_open(self, at: datetime) -> bool:
+        return True
+
+    def is_holiday(self, at: datetime, name: str | None = None) -> bool:
+        return False
+
+
+def runtime_functions(calendars: Mapping[str, OpeningHours] | None = None,
                       now: Callable[[], datetime] | None = None) -> dict[str, Callable]:
     """The functions flows may call, bound to the calendars (from calendars.load_calendars) and a clock.
     Without calendars the `default` one is open 24 h with no holidays, as the hotline is by default."""
     clock = now or (lambda: datetime.now(timezone.utc))
     if calendars is None:
-        from zoneinfo import ZoneInfo
+        calendars = {"default": _AlwaysOpen()}
 
-        from .calendars import ALWAYS_OPEN, Calendar
-
-        calendars = {"default": Calendar("default", ZoneInfo("UTC"), ALWAYS_OPEN)}
-
-    def calendar(name: str):
+    def calendar(name: str) -> OpeningHours:
         try:
             return calendars[name]
         except KeyError:

@@ -43,16 +43,3 @@ class FlowError(Exception):
     def __init__(self, errors: list[FlowProblem]):
         self.errors = sorted(errors, key=lambda p: (str(p.path), p.line, p.column, p.reason))
         super().__init__("\n".join(str(p) for p in self.errors))
-
-
-def load_flow(path: Path, catalogue=None, **kwargs) -> Flow:
-    """See loader.load_flow (kept here too, as FLOWS_SPEC.md names it under the model)."""
-    from .loader import load_flow as _load_flow
-
-    return _load_flow(path, catalogue, **kwargs)
-
-
-def load_flows(directory: Path, catalogue=None, **kwargs) -> dict[str, Flow]:
-    from .loader import load_flows as _load_flows
-
-    return _load_flows(directory, catalogue, **kwargs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from . import schema
-from .loader import Document, Pos
+from .source import Document, Pos
 from .model import Node
 
 

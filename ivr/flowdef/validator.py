@@ -16,7 +16,7 @@ from typing import Any
 
 from . import schema
 from .expr import CALENDAR_FUNCTIONS, ExprError, compile_expr, is_template, parse_template
-from .loader import Document, MarkedDict, MarkedList, Pos, flow_files, read_yaml
+from .source import Document, MarkedDict, MarkedList, Pos, flow_files, read_yaml
 from .model import Flow, FlowProblem, Node
 from .reachability import check_graph
 

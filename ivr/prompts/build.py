@@ -180,6 +180,8 @@ def build_prompts(catalogue: PromptCatalogue, sounds_dir: Path, studio_dir: Path
         report.removed.append(key)
 
     if todo:
+        # Local: tqdm takes ~35 ms to import and every `hotline` command imports this module (through ivr.cli);
+        # only a build with work to do draws the bar.
         from tqdm import tqdm
 
         limit = max(1, min(workers or os.cpu_count() or 1, os.cpu_count() or 1, len(todo)))
@@ -243,6 +245,8 @@ def _convert(source: Path, target: Path, tools: Tools, job: Job) -> None:
               "-ac", "1", "-c:a", "pcm_s16le", "-f", "wav", str(target)], job)
     else:
         try:
+            # Local: the last-resort converter (no sox, no ffmpeg); importing pydub warns (audioop deprecation,
+            # missing ffmpeg), which every other build would print for nothing.
             from pydub import AudioSegment
 
             fmt = source.suffix.lower().lstrip(".") or None  # wav is read in pure Python, no ffmpeg needed

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from ivr.flowdef.loader import MarkedDict, Pos, read_yaml
+from ivr.flowdef.source import MarkedDict, Pos, read_yaml
 from ivr.flowdef.model import FlowError
 
 PROMPT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")

@@ -1,12 +1,14 @@
 """The state of one call going through flows, and the dependencies every node executor may use."""
 from __future__ import annotations
 
+import asyncio
+
 import inspect
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ivr.agi.channel import AgiChannel
 from ivr.flowdef.expr import evaluate_value, runtime_functions
@@ -15,6 +17,13 @@ from ivr.stats import NodeStats
 
 from .interfaces import (CallerPreferences, CustomerDirectory, OrderDirectory, Publisher, QueueHandoff,
                          RecordingsSearch)
+from .qa_lockouts import QaLockouts
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from ivr.prompts.catalogue import PromptCatalogue
+    from ivr.runtime.waiting import QueueWaiting
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +35,7 @@ class RuntimeDeps:
     """Everything the flow runtime is given (nothing is looked up globally)."""
 
     flows: Mapping[str, Flow]
-    sessions: Any = None                                  # async_sessionmaker, or None (no persistence)
+    sessions: async_sessionmaker[AsyncSession] | None = None    # None: no persistence
     publish: Publisher | None = None                      # MQTT publish(topic_suffix, payload)
     customers: CustomerDirectory | None = None
     orders: OrderDirectory | None = None
@@ -34,9 +43,9 @@ class RuntimeDeps:
     preferences: CallerPreferences | None = None
     recordings: RecordingsSearch | None = None           # phone QA replay (recordings_search node)
     staff: Mapping[str, Any] = field(default_factory=dict)  # agent id (工号) -> AgentConfig (id, name, role, pin)
-    qa_lockouts: Any = field(default_factory=lambda: _lockouts())
+    qa_lockouts: QaLockouts = field(default_factory=QaLockouts)
     functions: Mapping[str, Callable] = field(default_factory=runtime_functions)
-    catalogue: Any = None                                 # ivr.prompts PromptCatalogue (optional)
+    catalogue: PromptCatalogue | None = None
     sound_prefix: str = "hotline"                         # sound name: <prefix>/<lang>/<prompt_id>
     voicemail_dir: str = "/var/spool/asterisk/voicemail/hotline"
     time_zone: str = "Asia/Shanghai"
@@ -55,11 +64,6 @@ class RuntimeDeps:
             log.exception("could not publish %s", topic)
 
 
-def _lockouts():
-    from .nodes.qa import QaLockouts
-    return QaLockouts()
-
-
 class FlowRuntimeError(Exception):
     """A flow asked for something impossible at run time (unknown node or flow, bad value)."""
 
@@ -76,11 +80,16 @@ class Call:
     data: dict[str, Any] = field(default_factory=dict)     # call-attached data (随路数据)
     customer: Mapping[str, Any] | None = None
     pending_digit: str | None = None                        # a barge-in key the next input node receives
+    # a complete fixed-length entry: its terminator, if it is the next key and comes before the deadline
+    # (loop time), still belongs to that entry and is not the next prompt's answer
+    late_terminator: tuple[str, float] | None = None
     path: list[str] = field(default_factory=list)           # "flow:node" visited, in order
+    choices: list[str] = field(default_factory=list)        # "menu node:key" the caller chose, in order
+    collected: list[str] = field(default_factory=list)      # names of vars a collect node filled (order_no …)
     queue: str = ""
     agent_id: str = ""
     remembered_language: str | None = None
-    waiting: Any = None                                     # QueueWaiting while in a queue node
+    waiting: QueueWaiting | None = None                     # while in a queue node
     started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     # ---- identity --------------------------------------------------------------------------
@@ -160,15 +169,31 @@ class Call:
 
     async def ask(self, prompt_id: str | None, timeout_s: float, keys: str = ALL_KEYS) -> str | None:
         """Play a prompt that any key interrupts, then wait ``timeout_s`` for a key. A key pressed during
-        an earlier prompt (``pending_digit``) answers at once."""
+        an earlier prompt (``pending_digit``) answers at once.
+
+        The `#` a caller adds right after a complete fixed-length entry (``late_terminator``) belongs to that
+        entry: when it is the next key, comes within the entry's grace time and before this prompt was heard
+        in full (it cut the prompt short, or there is no prompt), it is dropped and the prompt asked again."""
+        while True:
+            late, self.late_terminator = self.late_terminator, None
+            digit, before_prompt_ended = await self._ask_once(prompt_id, timeout_s, keys)
+            if digit is None or late is None:
+                return digit
+            terminator, deadline = late
+            in_time = asyncio.get_running_loop().time() <= deadline
+            if digit not in terminator or not in_time or not (before_prompt_ended or not prompt_id):
+                return digit
+
+    async def _ask_once(self, prompt_id: str | None, timeout_s: float, keys: str) -> tuple[str | None, bool]:
+        """(key or None, whether the key came before the prompt had played to its end)."""
         if self.pending_digit:
             digit, self.pending_digit = self.pending_digit, None
-            return digit
+            return digit, True
         if prompt_id:
             digit = await self.play(prompt_id, keys)
             if digit:
-                return digit
-        return await self.channel.wait_for_digit(int(timeout_s * 1000))
+                return digit, True
+        return await self.channel.wait_for_digit(int(timeout_s * 1000)), False
 
     # ---- helpers for executors -------------------------------------------------------------
 

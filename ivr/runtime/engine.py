@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 
 from ivr.agi.channel import AgiChannel
-from ivr.agi.errors import AgiError, AgiHangup
+from ivr.agi.errors import AgiConnectionLost, AgiError, AgiHangup
 from ivr.flowdef.expr import ExprError
 from ivr.flowdef.model import Flow
 from ivr.say import SayError
@@ -43,6 +43,7 @@ class FlowEngine:
         self.deps = deps
         self.results: list[CallResult] = []   # most recent calls, for the demo summary and tests
         self.max_results = 1000
+        self.active_calls = 0                 # callers in a flow right now (read by /metrics)
 
     def handler(self, flow_name: str):
         """The FastAGI route handler running ``flow_name``."""
@@ -66,6 +67,7 @@ class FlowEngine:
             today=lambda: self.deps.now().date()))
         call.vars.update(flow.variables)
         result = CallResult("completed", flow.name, None, call.path)
+        self.active_calls += 1
         try:
             await channel.answer()
             await self._recall_language(call)
@@ -75,6 +77,11 @@ class FlowEngine:
             result.outcome = "cancelled"   # the service is stopping: statistics are still written below
             call.count("cancelled")
             raise
+        except AgiConnectionLost as exc:
+            result.outcome = "hangup"
+            call.count("hangup")
+            log.warning("%s: FastAGI connection lost at %s:%s (%s)", request.channel, call.flow.name,
+                        call.node.id if call.node else "-", exc)
         except AgiHangup as exc:
             result.outcome = "hangup"
             call.count("hangup")
@@ -89,6 +96,7 @@ class FlowEngine:
                     call.node.id if call.node else "-", exc, exc_info=not expected)
             await self._fail_gracefully(call)
         finally:
+            self.active_calls -= 1
             result.flow = call.flow.name
             result.node = call.node.id if call.node else None
             await flush_quietly(call.stats, self.deps.sessions)

@@ -1,7 +1,9 @@
 """What the flow runtime needs from the rest of hotline, as Protocols injected at start (wazo-calld style).
+hotline/service.py passes the implementations (mypy checks them there).
 
-- CustomerDirectory: who is calling (CTI's customers table; ivr.customers_sql until CTI provides one).
-- QueueHandoff: hand the call to the ACD and wait for the outcome (ivr.runtime.queue_dial until the ACD lands).
+- CustomerDirectory: who is calling (CTI's customers table, read by ivr.customers_sql).
+- QueueHandoff: hand the call to the ACD and wait for the outcome (acd.handoff.AcdHandoff).
+- RecordingsSearch: the QA replay's search (recordings.service.RecordingsService).
 - OrderDirectory: orders for the self-service readout (ivr.customers_sql.SqlOrderDirectory).
 - CallerPreferences: what we remember about a number (the language chosen last time).
 - Publisher: an MQTT publish callback ``publish(topic_suffix, payload_dict)`` (hotline.bus.EventBus.publish).
@@ -66,7 +68,7 @@ class RecordingsSearch(Protocol):
         """Recordings of ``agent_id`` that started in [start, end) (UTC), oldest first: mappings with id,
         agent_id, caller, start (datetime), duration (s), sound (what STREAM FILE plays: path without extension)."""
 
-    async def audit_replay(self, staff_id: str, recording_id: Any) -> None:
+    async def audit_replay(self, staff_id: str, recording_id: int) -> None:
         """Record that ``staff_id`` is replaying a recording by phone (every replay is audit-logged)."""
 
 

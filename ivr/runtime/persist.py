@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
 
 
-async def write_through(sessions: Any, build: Callable[[], Any]) -> Any:
+async def write_through(sessions: "async_sessionmaker[AsyncSession] | None", build: Callable[[], Any]) -> Any:
     """Add the row ``build()`` returns and commit, shielded from cancellation. Returns the row (with id)."""
     if sessions is None:
         return None

@@ -8,16 +8,28 @@ QueueOutcome status matching the node that key leads to (voicemail / callback / 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping, Protocol
 
 from ivr import say as speech
+from ivr.flowdef.model import Flow
 
-if TYPE_CHECKING:
-    from .call import Call
+
+class WaitingCaller(Protocol):
+    """What the waiting messages need of the call (ivr.runtime.call.Call)."""
+
+    @property
+    def lang(self) -> str: ...
+
+    @property
+    def flow(self) -> Flow: ...
+
+    async def play(self, prompt_id: str, escape: str = "") -> str | None: ...
+
+    async def play_all(self, prompt_ids: list[str], escape: str = "") -> str | None: ...
 
 
 class QueueWaiting:
-    def __init__(self, call: "Call", *, hold_prompt: str | None = None, wait_prompt: str | None = None,
+    def __init__(self, call: WaitingCaller, *, hold_prompt: str | None = None, wait_prompt: str | None = None,
                  announce_interval_s: float = 30.0, position_prompts: tuple[str, str] | None = None,
                  wait_time_prompts: tuple[str, str] | None = None, options_prompt: str | None = None,
                  options: Mapping[str, str] | None = None, max_wait_s: float | None = None) -> None:

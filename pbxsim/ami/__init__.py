@@ -4,8 +4,9 @@
     await server.start(); server.port; await server.close()
 
 Modules: ``codec`` (reader state machine, renderers), ``users`` (AmiUser, permission
-classes, ``Events:`` masks), ``server`` (AmiServer, one AmiSession per connection:
-login state, event filter, bounded output), ``actions`` (one handler per action),
+classes, ``Events:`` masks), ``session`` (AmiSession, one per connection: login state,
+event filter, bounded output), ``server`` (AmiServer: accepts connections, hands each
+session the action dispatcher), ``actions`` (one handler per action),
 ``cli`` (the ``Command`` action's CLI subset), ``transcripts`` (reading the real
 Asterisk captures and normalising run-specific values for comparisons).
 
@@ -17,7 +18,8 @@ MixMonitor, StopMixMonitor, MixMonitorMute, BlindTransfer, Atxfer, Bridge,
 PJSIPShowEndpoints, DeviceStateList, DBGet/DBPut/DBDel, UserEvent,
 CoreSettings, CoreStatus. Anything else: ``Invalid/unknown command``.
 """
-from .server import AmiServer, AmiSession
+from .server import AmiServer
+from .session import AmiSession
 from .users import AmiUser
 
 __all__ = ["AmiServer", "AmiSession", "AmiUser"]

@@ -15,10 +15,11 @@ import time
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
+from ..callerid import parse_callerid
 from ..events import make_event
 from . import cli, codec
 from .codec import Message
-from .server import CLOSE, AmiSession
+from .session import CLOSE, AmiSession
 from .users import event_mask, is_false, is_true
 
 log = logging.getLogger("pbxsim.ami")
@@ -77,23 +78,9 @@ def scan_int(text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def find_channel(pbx, name: str):
-    """ast_channel_get_by_name(): exact name, then case-insensitive name, then uniqueid."""
-    if not name:
-        return None
-    chan = pbx.channel(name)
-    if chan is not None:
-        return chan
-    lname = name.lower()
-    for chan in pbx.channels():
-        if chan.name.lower() == lname or chan.uniqueid == name:
-            return chan
-    return None
-
-
 def find_channel_prefix(pbx, prefix: str):
     """ast_channel_get_by_name_prefix() as used by the Bridge action."""
-    chan = find_channel(pbx, prefix)
+    chan = pbx.find_channel(prefix)
     if chan is not None:
         return chan
     lprefix = prefix.lower()
@@ -101,22 +88,6 @@ def find_channel_prefix(pbx, prefix: str):
         if chan.name.lower().startswith(lprefix):
             return chan
     return None
-
-
-def parse_callerid(text: str) -> tuple[str, str]:
-    """ast_callerid_parse(): '"Name" <num>' / 'Name <num>' / 'num' / 'Name' -> (name, num)."""
-    text = text.strip()
-    if not text:
-        return "", ""
-    if "<" in text:
-        head, _, rest = text.rpartition("<")
-        num = rest.split(">", 1)[0].strip()
-        name = head.strip().strip('"').strip()
-        return name, num
-    shrunk = re.sub(r"[\s()\-.]", "", text)
-    if re.fullmatch(r"\+?[0-9*#]+", shrunk):
-        return "", shrunk
-    return text.strip('"').strip(), ""
 
 
 def variables_of(m: Message) -> dict[str, str]:
@@ -381,7 +352,7 @@ async def redirect(s: AmiSession, m: Message):
         if extra_priority is None or extra_priority < 1:
             s.error(m, "Priority2 is invalid")
             return None
-    chan = find_channel(s.pbx, name)
+    chan = s.pbx.find_channel(name)
     if chan is None:
         s.error(m, f"Channel does not exist: {name}")
         return None
@@ -397,7 +368,7 @@ async def redirect(s: AmiSession, m: Message):
             return None
         s.ack(m, "Redirect successful")
         return None
-    extra = find_channel(s.pbx, extra_name)
+    extra = s.pbx.find_channel(extra_name)
     if extra is None:
         s.error(m, f"ExtraChannel does not exist: {extra_name}")
         return None
@@ -430,7 +401,7 @@ async def hangup(s: AmiSession, m: Message):
         s.error(m, "No channel specified")
         return None
     if not target.startswith("/"):
-        chan = find_channel(s.pbx, target)
+        chan = s.pbx.find_channel(target)
         if chan is None:
             s.error(m, "No such channel")
             return None
@@ -462,7 +433,7 @@ async def getvar(s: AmiSession, m: Message):
         return None
     chan = None
     if name:
-        chan = find_channel(s.pbx, name)
+        chan = s.pbx.find_channel(name)
         if chan is None:
             s.error(m, "No such channel")
             return None
@@ -482,7 +453,7 @@ async def setvar(s: AmiSession, m: Message):
         s.error(m, "No variable specified")
         return None
     if name:
-        chan = find_channel(s.pbx, name)
+        chan = s.pbx.find_channel(name)
         if chan is None:
             s.error(m, "No such channel")
             return None
@@ -498,7 +469,7 @@ async def status(s: AmiSession, m: Message):
     name = m.get("Channel")
     wanted = [v for v in m.get("Variables").split(",") if v]
     if name:
-        chan = find_channel(s.pbx, name)
+        chan = s.pbx.find_channel(name)
         if chan is None:
             s.error(m, "No such channel")
             return None
@@ -542,7 +513,7 @@ def _monitored_channel(s: AmiSession, m: Message):
     if not name:
         s.error(m, "No channel specified")
         return None
-    chan = find_channel(s.pbx, name)
+    chan = s.pbx.find_channel(name)
     if chan is None:
         s.error(m, "No such channel")
     return chan
@@ -621,7 +592,7 @@ def _transfer_request(s: AmiSession, m: Message):
     if not exten:
         s.error(m, "No extension specified")
         return None, exten, context
-    chan = find_channel(s.pbx, name)
+    chan = s.pbx.find_channel(name)
     if chan is None:
         s.error(m, "Channel specified does not exist")
     return chan, exten, context
@@ -715,11 +686,6 @@ async def device_state_list(s: AmiSession, m: Message):
 
 
 # ---- astdb (shared with the FastAGI DATABASE commands) -------------------------------------------
-def astdb(pbx) -> dict[tuple[str, str], str]:
-    from ..agi import astdb_of
-    return astdb_of(pbx)
-
-
 @action("DBGet", "system,reporting", "Get DB Entry.")
 async def db_get(s: AmiSession, m: Message):
     family, key = m.get("Family"), m.get("Key")
@@ -729,7 +695,7 @@ async def db_get(s: AmiSession, m: Message):
     if not key:
         s.error(m, "No key specified.")
         return None
-    value = astdb(s.pbx).get((family, key))
+    value = s.pbx.astdb.get((family, key))
     if value is None:
         s.error(m, "Database entry not found")
         return None
@@ -748,7 +714,7 @@ async def db_put(s: AmiSession, m: Message):
     if not key:
         s.error(m, "No key specified")
         return None
-    astdb(s.pbx)[(family, key)] = m.get("Val")
+    s.pbx.astdb[(family, key)] = m.get("Val")
     s.ack(m, "Updated database successfully")
     return None
 
@@ -762,7 +728,7 @@ async def db_del(s: AmiSession, m: Message):
     if not key:
         s.error(m, "No key specified.")
         return None
-    if astdb(s.pbx).pop((family, key), None) is None:
+    if s.pbx.astdb.pop((family, key), None) is None:
         s.error(m, "Database entry not found")
         return None
     s.ack(m, "Key deleted successfully")

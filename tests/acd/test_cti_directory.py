@@ -37,7 +37,7 @@ async def test_cti_states_drive_the_acd_and_wrapup_ends_only_with_ctis(tmp_path)
         service = acd(clock)
         log = []
         service.log_listeners.append(log.append)
-        unlink = link_cti(service, type("Cti", (), {"agents": cti})())
+        unlink = link_cti(service, cti)
         engine = service.engine
         assert engine.own_wrapup_timer is False
         await cti.transition("1001", "login")
@@ -91,7 +91,7 @@ async def test_autopause_is_not_undone_by_ctis_end_of_ring(tmp_path):
         service = acd(Clock())
         log = []
         service.log_listeners.append(log.append)
-        link_cti(service, type("Cti", (), {"agents": cti})())
+        link_cti(service, cti)
         for agent_id in ("1001", "1002"):
             await cti.transition(agent_id, "login")
             await cti.transition(agent_id, "ready")

@@ -4,6 +4,10 @@ Outside the engine the test keeps its own ledger from the actions the engine emi
 talks for which call (never two calls on one phone, never one call on two phones) and how every call
 ended (exactly once). At the end every call that entered is either still active in the engine or
 finished exactly once — none forgotten.
+
+Every decision the engine takes (an agent for a caller, a caller for an agent) is checked, at the moment
+it is taken, against the linear-scan reference (``acd.linear_scan``): the indexed engine must pick what
+a walk over every agent / every waiting call under the same rules picks.
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from acd import actions as act
+from acd import linear_scan
 from acd.config import AgentProfile, queue_settings
 from acd.engine import Engine
 from acd.state import AgentState, CallRequest, CallState
@@ -20,6 +25,28 @@ from acd.state import AgentState, CallRequest, CallState
 STRATEGIES = ["sequential", "round-robin", "fewest-calls", "least-talk-time", "longest-idle", "skill-based",
               "business-based", "customer-based", "random", "weighted-random"]
 SKILLS = ["s0", "s1", "s2", "s3"]
+
+
+class CheckedEngine(Engine):
+    """The engine with every decision compared to the linear-scan reference as it is taken."""
+    decisions = 0
+
+    def _choose_agent(self, call):
+        want = linear_scan.best_agent(self, call.queue, call.request, call.tried)
+        got = super()._choose_agent(call)
+        self.decisions += 1
+        if isinstance(want, frozenset):                    # random strategies: any agent the rules allow
+            assert got is not None and got.id in want, (call.id, got and got.id, sorted(want)[:5])
+        else:
+            assert (got and got.id) == want, f"call {call.id} in {call.queue}: engine {got and got.id}, rules {want}"
+        return got
+
+    def _choose_call(self, agent):
+        want = linear_scan.best_call(self, agent)
+        got = super()._choose_call(agent)
+        self.decisions += 1
+        assert (got and got.id) == want, f"agent {agent.id} ready: engine {got and got.id}, rules {want}"
+        return got
 
 
 def build(rng: random.Random, n_agents: int, n_queues: int, own_wrapup_timer: bool = True) -> Engine:
@@ -41,7 +68,7 @@ def build(rng: random.Random, n_agents: int, n_queues: int, own_wrapup_timer: bo
         elif kind != "queue":
             raw["overflow"] = kind
         queues.append(queue_settings(raw))
-    return Engine(queues, agents, rng=random.Random(rng.random()), own_wrapup_timer=own_wrapup_timer)
+    return CheckedEngine(queues, agents, rng=random.Random(rng.random()), own_wrapup_timer=own_wrapup_timer)
 
 
 class Ledger:
@@ -73,16 +100,21 @@ class Ledger:
             del self.phone[agent_id]
 
 
-def run(seed: int, steps: int, n_agents: int = 12, n_queues: int = 4, own_wrapup_timer: bool = True) -> Ledger:
+def run(seed: int, steps: int, n_agents: int = 12, n_queues: int = 4, own_wrapup_timer: bool = True,
+        check_every: int = 1, crowd: int = 0) -> Ledger:
+    """``crowd``: start with that many agents ready and twice as many callers arriving first."""
     rng = random.Random(seed)
     eng = build(rng, n_agents, n_queues, own_wrapup_timer)
     ledger = Ledger()
     now = 1_700_000_000.0
     n_calls = 0
     agent_ids = list(eng.agents)
-    for _ in range(steps):
+    crowd_steps = 3 * crowd
+    for step in range(crowd_steps + steps):
         now += rng.choice([0.0, 0.0, 0.5, 1.0, 3.0, 10.0])
         roll = rng.random()
+        if step < crowd_steps:                    # the crowd: callers and agents arriving, nothing else
+            roll = 0.0 if roll < 2 / 3 else 0.3
         if roll < 0.22:
             n_calls += 1
             cid = f"c{n_calls}"
@@ -145,7 +177,9 @@ def run(seed: int, steps: int, n_agents: int = 12, n_queues: int = 4, own_wrapup
                 now = max(now, deadline)
         eng.advance(now)
         ledger.apply(eng)
-        eng.check_invariants()
+        if step % check_every == 0:
+            eng.check_invariants()
+    eng.check_invariants()
     forgotten = ledger.entered - set(eng.calls) - set(ledger.finished)
     assert not forgotten, f"calls forgotten: {sorted(forgotten)[:5]}"
     assert not (set(eng.calls) & set(ledger.finished)), "a finished call is still active"
@@ -169,6 +203,13 @@ def test_invariants_hold_when_the_directory_times_wrapup(seed):
 
 def test_many_agents_many_queues():
     run(99, steps=3000, n_agents=40, n_queues=8)
+
+
+def test_invariants_and_reference_choices_at_5000_agents():
+    """The engine at scale (bounded time: full invariant checks every 200 events, every decision against the
+    linear-scan reference)."""
+    ledger = run(5000, steps=1500, n_agents=5000, n_queues=12, check_every=200, crowd=1200)
+    assert {"answered", "abandoned"} <= set(ledger.finished.values())
 
 
 @settings(max_examples=25, deadline=None)

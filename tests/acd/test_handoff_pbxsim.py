@@ -42,7 +42,7 @@ AGENTS = [AgentProfile("1001", "PJSIP/1001", {"sales": 5}), AgentProfile("1002",
 
 
 def scenario(phones: dict[str, PhoneBehaviour], callers: list[CallerScript], *, ready=("1001", "1002"),
-             queue_raw: dict | None = None, stagger_s: float = 1.0):
+             queue_raw: dict | None = None, stagger_s: float = 1.0, poll_ms: int = 500):
     """Run callers against the ACD; returns (handoff outcomes, caller outcomes, queue log, service)."""
     async def main():
         loop = asyncio.get_running_loop()
@@ -56,7 +56,7 @@ def scenario(phones: dict[str, PhoneBehaviour], callers: list[CallerScript], *, 
             if agent.id not in ready:
                 directory.set_state(agent.id, "not-ready", "break")
         attach(service, directory)
-        handoff = AcdHandoff(service, poll_ms=500)
+        handoff = AcdHandoff(service, poll_ms=poll_ms)
         outcomes = {}
 
         async def session(channel):
@@ -173,3 +173,21 @@ def test_an_offer_cuts_the_announcement_short():
     # the announcement began at ~13 s; 1001 was free again at ~19 s (14 s talk + 3 s wrap-up): it stopped there
     assert announced and not any("queue_options" in cmd for cmd in announced)
     assert heard[dial - 1] == "SET VARIABLE HOTLINE_AGENT_ID 1001"
+
+
+def test_an_agent_freed_while_the_caller_waits_rings_without_waiting_for_the_poll():
+    # WAIT FOR DIGIT lasts a minute and nothing is announced: only the interrupt can dial the second caller
+    # when 1001 is free again (~20 s: 14 s talk + 3 s wrap-up after ~3 s of ringing)
+    outcomes, (first, second), log, service, phones = scenario(
+        {"1001": PhoneBehaviour(answer_after_s=1, talk_time_s=14), "1002": PhoneBehaviour()},
+        [CallerScript("13800000010"), CallerScript("13800000011")], ready=("1001",),
+        queue_raw={"announce_interval": 0}, poll_ms=60000)
+    out = outcomes["13800000011"]
+    assert out.status == "answered" and out.agent_id == "1001"
+    assert out.wait_s < 30
+    heard = [cmd for chan, cmd in service.commands if chan == second.channel]
+    dial = next(i for i, cmd in enumerate(heard) if cmd.startswith("EXEC Dial PJSIP/1001"))
+    assert heard[dial - 5:dial] == ["SET MUSIC ON default", "WAIT FOR DIGIT 60000", "NOOP", "SET MUSIC OFF",
+                                    "SET VARIABLE HOTLINE_AGENT_ID 1001"]
+    second_ring = phones["1001"].calls[1]
+    assert second_ring["linkedid"] == second.linkedid and second_ring["result"] == "answered"

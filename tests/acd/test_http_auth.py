@@ -4,7 +4,6 @@ runs, one built from settings.agents when it does not."""
 from __future__ import annotations
 
 import logging
-from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -40,16 +39,13 @@ def _service() -> AcdService:
     return service
 
 
-@pytest.fixture(params=["cti", "standalone"])
-async def client(request):
-    if request.param == "cti":       # hotline serve with the CTI: its authenticator (and its login tokens)
-        deps = SimpleNamespace(acd=_service(), extras={"cti": SimpleNamespace(auth=Authenticator(PEOPLE))})
-    else:                            # without the CTI: built from settings.agents
-        deps = SimpleNamespace(acd=_service(), settings=SimpleNamespace(agents=PEOPLE), extras={})
+@pytest.fixture
+async def client():
+    auth = Authenticator(PEOPLE)     # hotline serve: the CTI's authenticator (and its login tokens)
     app = FastAPI()
-    app.include_router(router(deps))
+    app.include_router(router(_service(), auth))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://acd") as c:
-        c.deps = deps
+        c.authenticator = auth
         yield c
 
 
@@ -90,7 +86,6 @@ async def test_an_agent_reads_only_the_queues_they_answer(client, caplog):
 
 
 async def test_a_login_token_works_too(client):
-    auth = client.deps.extras.get("cti", SimpleNamespace(auth=None)).auth or client.deps.extras["auth"]
-    token = auth.login("9101", "9101")["token"]
+    token = client.authenticator.login("9101", "9101")["token"]
     ok = await client.get("/api/queues/presales/stats", headers={"authorization": f"Bearer {token}"})
     assert ok.status_code == 200

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from types import SimpleNamespace
 
 import aiomqtt
 import httpx
@@ -17,6 +16,7 @@ from acd.queue_log import entry
 from acd.service import AcdService
 from acd.stats import StatsCollector
 from hotline.bus.publisher import EventBus
+from cti.auth import Authenticator
 from hotline.config import AgentConfig
 from tests.acd.helpers import agent, call, queue
 
@@ -101,7 +101,7 @@ async def test_http_queues_and_stats():
     app = FastAPI()
     supervisor = AgentConfig(id="9001", name="赵敏", endpoint="PJSIP/9001", skills={}, languages=("zh-CN",),
                              team="A", role="supervisor", pin="9001")
-    app.include_router(router(SimpleNamespace(acd=service, settings=SimpleNamespace(agents=[supervisor]))))
+    app.include_router(router(service, Authenticator([supervisor])))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
                                  auth=("9001", "9001")) as client:
         listing = (await client.get("/api/queues")).json()

@@ -134,12 +134,13 @@ async def rig(tmp_path, *, answer_after: float = 0.05, ring_timeout: float = 3.0
                                        reconnect_initial_delay=0.05, reconnect_max_delay=0.2))
         cti = Cti(agents=agents, queues=queues, sessions=sessions, publisher=publisher,
                   dialplan=DialplanNames(outbound_trunk="PJSIP/trunk/"), ring_timeout=ring_timeout,
-                  default_wrapup_seconds=30, acd_source=lambda: handoff)
+                  default_wrapup_seconds=30, acd=handoff,
+                  queue_wrapup_seconds={q.name: queue_settings(q).wrapup_s for q in queues})
         await cti.start()
         stack.push_async_callback(cti.close)
         cti.attach(session)
         if service is not None:
-            stack.callback(link_cti(service, cti))
+            stack.callback(link_cti(service, cti.agents))
             runner = asyncio.create_task(service.run())
             stack.push_async_callback(_cancel, runner)
         task = asyncio.create_task(session.run())

@@ -23,6 +23,8 @@ class ScriptedAmi:
         self.logins = 0
         self.channels: list[list[tuple[str, str]]] = []   # CoreShowChannel item headers
         self.endpoints: list[list[tuple[str, str]]] = []  # EndpointList item headers
+        self.flood_before_next_pong = b""                  # sent (once) ahead of the next Pong: an event storm
+        self.raw_replies: dict[str, bytes] = {}            # action (lower case) -> bytes, "{aid}" = its ActionID
 
     async def start(self) -> "ScriptedAmi":
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -70,11 +72,17 @@ class ScriptedAmi:
             w.write(render([("Response", "Success"), ("ActionID", aid), ("Message", "Authentication accepted")]))
             return
         if action == "ping":
+            if self.flood_before_next_pong:
+                flood, self.flood_before_next_pong = self.flood_before_next_pong, b""
+                w.write(flood)
             if self.answer_pings:
                 w.write(render([("Response", "Success"), ("ActionID", aid), ("Ping", "Pong"),
                                 ("Timestamp", "1795434886.211691")]))
             return
         if not self.answer_actions:
+            return
+        if action in self.raw_replies:
+            w.write(self.raw_replies[action].replace(b"{aid}", aid.encode()))
             return
         if action == "coreshowchannels":
             w.write(render([("Response", "Success"), ("ActionID", aid), ("EventList", "start"),

@@ -22,7 +22,7 @@ def _basic(agent_id, pin):
 async def test_http_api_end_to_end(tmp_path, caplog):
     async with rig(tmp_path, acd=True) as r:
         app = FastAPI()
-        app.include_router(router(SimpleNamespace(extras={"cti": r.cti})))
+        app.include_router(router(r.cti))
         async with asyncio.TaskGroup() as tg:
             server = HttpServer(app, "127.0.0.1", 0)
             await server.start(tg)

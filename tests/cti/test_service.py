@@ -28,7 +28,7 @@ async def test_cti_component_in_the_service(tmp_path, mqtt_url, topic_prefix):
             mqtt={"url": mqtt_url, "topic_prefix": topic_prefix},
             service={"data_dir": tmp_path / "data"})
         async with Service(settings, validate=False) as service:
-            cti = service.deps.extras["cti"]
+            cti = service.cti
             await until(lambda: cti.resyncs >= 1, what="resync on connect")
             async with httpx.AsyncClient(base_url=service.http_url, auth=("1003", "3456")) as http:
                 assert (await http.post("/api/agents/1003/login", json={"ready": True})).status_code == 200

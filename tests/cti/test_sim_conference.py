@@ -1,7 +1,8 @@
 """Attended transfer's swap and the three-way conference through pbxsim over TCP: the agent consults a
 colleague, swaps between caller and colleague twice, joins all three in a ConfBridge room, the colleague
-leaves the conference (the caller and the agent go on talking), then the caller leaves; and a consulted
-colleague who hangs up before the consult is completed or cancelled."""
+leaves the conference (the caller and the agent go on talking), then the caller leaves; a conference the caller
+leaves ends for the agents too; and a consulted colleague who hangs up before the consult is completed or
+cancelled."""
 from __future__ import annotations
 
 import pytest
@@ -112,7 +113,9 @@ async def test_consult_swap_twice_then_conference_where_the_colleague_leaves(tmp
         assert "1001" not in r.cti.commands.controls
 
 
-async def test_the_caller_leaves_the_conference_first_and_the_agents_stay_connected(tmp_path):
+async def test_the_caller_leaves_the_conference_and_it_ends_for_the_agents_too(tmp_path):
+    """The rule: a conference exists for the customer; when the customer leaves, both agents are released to
+    wrap-up and every leg, the call record and the recording end with it."""
     async with rig(tmp_path) as r:
         await r.ready_agents("1001", "1002")
         caller = await r.call_in("1001")
@@ -120,19 +123,19 @@ async def test_the_caller_leaves_the_conference_first_and_the_agents_stay_connec
         await r.settle()
         result = await r.cmd("1001", "consult", target="1002")
         await r.wait_state("1002", "talking")
-        ctl = r.cti.commands.controls["1001"]
-        agent, customer, colleague = ctl.agent_channel, ctl.customer_channel, result["consult"]["channel"]
+        linkedid = r.cti.commands.controls["1001"].linkedid
         room = (await r.cmd("1001", "conference"))["conference"]
         await until(lambda: room in r.sim.pbx.conferences and len(r.sim.pbx.conferences[room].channels) == 3,
                     what="three in the conference")
+        before = len(_states(r, "1002"))
         caller.hang_up()
-        await _bridged(r, agent, {colleague}, "agents still together")
-        await r.settle()
-        assert r.state("1001") == "talking" and r.state("1002") == "talking"
-        assert r.sim.pbx.channel(customer) is None
-        await _colleague_hangs_up(r)
         await r.wait_state("1001", "wrap-up")
+        await until(lambda: "wrap-up" in _states(r, "1002")[before:], what="1002 released to wrap-up")
         await until(lambda: not [c for c in r.sim.pbx.channels() if not c.destroyed], what="all channels gone")
+        await until(lambda: not r.sim.pbx.conferences, what="conference room closed")
+        assert r.sim.pbx.channel(result["consult"]["channel"]) is None
+        assert r.cti.model.call_view(linkedid)["state"] == "ended"
+        assert "1001" not in r.cti.commands.controls
 
 
 async def test_the_consulted_colleague_hangs_up_and_the_caller_is_back_with_the_agent(tmp_path):

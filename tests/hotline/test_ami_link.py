@@ -1,4 +1,4 @@
-"""The service's AMI seam: the plain panoramisk fallback logs in to the simulator's AMI server over TCP."""
+"""The service's AMI link (the CTI's AmiSession) against the simulator's AMI server over TCP."""
 from __future__ import annotations
 
 import asyncio
@@ -8,25 +8,9 @@ from hotline.config import AmiConfig
 from pbxsim.simulator import Simulator
 
 
-async def test_panoramisk_fallback_logs_in_and_sends_actions(service_settings, tmp_path):
-    async with Simulator(service_settings.paths.asterisk_conf_dir, monitor_dir=tmp_path, ami_port=0) as sim:
-        link = AmiLink(AmiConfig(port=sim.ami_port, username="hotline", secret="hotline-secret"), client="panoramisk")
-        async with asyncio.TaskGroup() as tasks:
-            await link.start(tasks)
-            try:
-                assert await link.wait_connected(timeout=5)
-                assert link.status() == {"ok": True, "host": "127.0.0.1", "port": sim.ami_port,
-                                         "username": "hotline", "client": "panoramisk"}
-                pong = await link.session.send_action({"Action": "Ping"})
-                assert pong.success and pong.Ping == "Pong"
-            finally:
-                await link.stop()
-        assert not link.connected
-
-
 async def test_wrong_secret_never_counts_as_connected(service_settings, tmp_path):
     async with Simulator(service_settings.paths.asterisk_conf_dir, monitor_dir=tmp_path, ami_port=0) as sim:
-        link = AmiLink(AmiConfig(port=sim.ami_port, username="hotline", secret="wrong"), client="panoramisk")
+        link = AmiLink(AmiConfig(port=sim.ami_port, username="hotline", secret="wrong"))
         async with asyncio.TaskGroup() as tasks:
             await link.start(tasks)
             try:

@@ -101,3 +101,25 @@ def test_missing_config_directory_is_one_line_exit_1(tmp_path: Path):
     result = run("--config", str(tmp_path / "nowhere" / "config"), "serve")
     assert result.returncode == 1
     assert result.stderr.startswith("hotline: error: ") and result.stderr.endswith("hotline.toml: file not found\n")
+
+
+def test_config_is_accepted_before_or_after_the_subcommand_at_every_level():
+    """`--config` wherever the user puts it: before the command, after it, after the action."""
+    config = str(PROJECT_ROOT / "config")
+    flow = str(PROJECT_ROOT / "flows" / "hotline.yaml")
+    for argv in (["--config", config, "flows", "validate", flow], ["flows", "--config", config, "validate", flow],
+                 ["flows", "validate", "--config", config, flow], ["flows", "validate", flow, "--config", config]):
+        assert main(argv) == 0, argv
+
+
+    def every_parser(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
+        yield path, parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from every_parser(sub, path + (name,))
+
+    parsers = list(every_parser(build_parser()))
+    assert len(parsers) > 10
+    for path, parser in parsers:
+        assert parser._option_string_actions["--config"].dest == "config_dir", path

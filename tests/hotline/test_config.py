@@ -169,3 +169,16 @@ def test_replace_gives_a_changed_copy(config_dir: Path):
     other = settings.replace(http={"port": 0}, ami={"port": 6000})
     assert (other.http.port, other.ami.port) == (0, 6000)
     assert (settings.http.port, settings.ami.port) == (8080, 5038)
+
+
+def test_replacing_data_dir_moves_what_was_derived_from_it(config_dir: Path, tmp_path: Path):
+    """A test's (or a demo's) data_dir takes the recordings and the SQLite file with it; sounds stay."""
+    settings = load_settings(config_dir, env={})
+    moved = settings.replace(service={"data_dir": tmp_path / "elsewhere"})
+    assert moved.paths.recordings_dir == tmp_path / "elsewhere" / "recordings"
+    assert moved.paths.sounds_dir == settings.paths.sounds_dir
+    assert moved.database.url == f"sqlite+aiosqlite:///{tmp_path / 'elsewhere' / 'hotline.db'}"
+    assert settings.paths.recordings_dir == settings.service.data_dir / "recordings"
+    explicit = settings.replace(service={"data_dir": tmp_path / "x"}, paths={"recordings_dir": tmp_path / "rec"},
+                                database={"url": "sqlite+aiosqlite:///:memory:"})
+    assert explicit.paths.recordings_dir == tmp_path / "rec" and explicit.database.url.endswith(":memory:")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -54,6 +56,11 @@ def test_same_seed_gives_the_same_day(tmp_path: Path):
     first, second, human = (finish(proc) for proc in runs)
     assert first.returncode == 0, first.stderr
     assert second.returncode == 0, second.stderr
+    # without --data-dir the day is kept in a new temporary folder, and --json says where on stderr
+    kept = re.search(r"^this day's data: (\S+) \(database hotline.db", first.stderr, re.M)
+    assert kept and Path(kept.group(1)).name.startswith("hotline-demo-"), first.stderr[-2000:]
+    assert (Path(kept.group(1)) / "hotline.db").is_file()
+    shutil.rmtree(kept.group(1))
     last = first.stdout.strip().splitlines()[-1]
     assert last == second.stdout.strip().splitlines()[-1]
     summary = json.loads(last)

@@ -14,6 +14,7 @@ from ivr.say import SAY_PROMPTS
 from ivr.service import IvrDeps, start_ivr
 from pbxsim.clock import run_virtual
 from pbxsim.simulator import Simulator
+from .dial_handoff import DialQueueHandoff
 
 ROOT = Path(__file__).resolve().parents[2]
 CONF = ROOT / "asterisk-conf"
@@ -62,7 +63,8 @@ def run_with_simulator(tmp_path: Path, body, *, queues=None, published=None, pho
         engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'ivr.db'}", poolclass=NullPool)
         await create_schema(engine)
         sessions = session_factory(engine)
-        ivr = await start_ivr(settings, IvrDeps(sessions=sessions, queues=queues, publish=published,
+        handoff = queues if queues is not None else DialQueueHandoff(settings.agents, settings.queues)
+        ivr = await start_ivr(settings, IvrDeps(sessions=sessions, queues=handoff, publish=published,
                                                 recordings=recordings, flows=flows, customers=customers,
                                                 calendars=calendars, now=now))
         try:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ivr.flowdef.calendars import load_calendars
+from ivr.flowdef.calendars import flow_functions, load_calendars
 from ivr.flowdef.model import FlowError
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -136,7 +136,6 @@ def test_bad_calendars_are_reported_with_positions(tmp_path, body, message):
 
 
 def test_flow_functions_read_the_flows_directory(tmp_path):
-    from ivr.flowdef.calendars import flow_functions
 
     (tmp_path / "calendars.yaml").write_text("calendars:\n  default:\n    hours: {daily: '09:00-18:00'}\n",
                                              encoding="utf-8")

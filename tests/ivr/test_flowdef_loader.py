@@ -1,7 +1,7 @@
 """YAML reading with 1-based positions and duplicate-key detection."""
 from __future__ import annotations
 
-from ivr.flowdef.loader import MarkedDict, MarkedList, Pos, read_yaml
+from ivr.flowdef.source import MarkedDict, MarkedList, Pos, read_yaml
 
 TEXT = """\
 flow: demo

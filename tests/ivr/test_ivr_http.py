@@ -4,7 +4,6 @@ from __future__ import annotations
 import base64
 import logging
 from datetime import date
-from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -24,8 +23,8 @@ def _basic(agent, pin):
     return {"authorization": "Basic " + base64.b64encode(f"{agent}:{pin}".encode()).decode()}
 
 
-@pytest.fixture(params=["cti", "standalone"])
-async def client(db_url, request):
+@pytest.fixture
+async def client(db_url):
     engine = make_engine(db_url)
     await create_schema(engine)
     sessions = session_factory(engine)
@@ -38,12 +37,8 @@ async def client(db_url, request):
                          ended_by="timeout", queue="presales"))
         db.add(SurveyResult(uniqueid="1.2", linkedid="1.2", agent_id="1001", queue="presales", rating=5))
     settings = load_settings(CONFIG, env={})
-    if request.param == "cti":      # hotline serve with the CTI: the CTI's authenticator
-        deps = SimpleNamespace(sessions=sessions, extras={"cti": SimpleNamespace(auth=Authenticator(settings.agents))})
-    else:                           # without the CTI: still authenticated, from settings.agents
-        deps = SimpleNamespace(sessions=sessions, settings=settings, extras={})
     app = FastAPI()
-    app.include_router(router(deps))
+    app.include_router(router(sessions, Authenticator(settings.agents)))   # hotline serve: the CTI's authenticator
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ivr") as c:
         yield c
     await engine.dispose()

@@ -7,6 +7,7 @@ import pytest
 
 from ivr.flowdef.model import FlowError
 from ivr.prompts.catalogue import PromptCatalogue
+from ivr.say import SAY_PROMPTS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,7 +46,6 @@ def test_menus_use_the_please_press_form(catalogue):
 
 
 def test_say_prompts_are_all_there_with_the_same_text(catalogue):
-    from ivr.say import SAY_PROMPTS
 
     for prompt_id, texts in SAY_PROMPTS.items():
         for lang, text in texts.items():

@@ -257,7 +257,7 @@ class _Queue:
 
 
 def _dial_handoff():
-    from ivr.runtime.queue_dial import DialQueueHandoff
+    from .dial_handoff import DialQueueHandoff
     agents = [_Agent("1001", "PJSIP/1001", {"presales": 8}), _Agent("1002", "PJSIP/1002", {"presales": 6}),
               _Agent("1003", "PJSIP/1003", {"aftersales": 9})]
     return DialQueueHandoff(agents, [_Queue("presales", {"presales": 1})], ring_timeout_s=20)

@@ -1,13 +1,13 @@
-"""ivr.service: the seams hotline/service.py plugs in (agi_routes(deps), start_ivr(settings, deps))."""
+"""ivr.service: what hotline/service.py builds the IVR with (build_engine(settings, IvrDeps), flow_routes(engine))
+and start_ivr(settings, deps)."""
 from __future__ import annotations
 
 import shutil
-from types import SimpleNamespace
 
 from hotline.config import load_settings
-from ivr.runtime.queue_dial import DialQueueHandoff
-from ivr.service import IvrDeps, agi_routes, build_engine, start_ivr
+from ivr.service import IvrDeps, build_engine, flow_routes, start_ivr
 
+from .dial_handoff import DialQueueHandoff
 from .fakepbx import ScriptedCall
 from .sim_env import CONFIG, ROOT
 
@@ -19,38 +19,26 @@ def _settings(tmp_path, flows_dir=None):
     return load_settings(CONFIG, env=env)
 
 
-def test_agi_routes_serve_every_shipped_flow_with_the_service_deps(tmp_path):
+class Acd:
+    async def enqueue(self, call, queue, skill, priority): ...
+
+
+def test_flow_routes_serve_every_shipped_flow_with_the_given_collaborators(tmp_path):
     published = []
-    bus = SimpleNamespace(publish=lambda topic, payload: published.append(topic))
-    deps = SimpleNamespace(settings=_settings(tmp_path), sessions=None, bus=bus, extras={})
-    routes = agi_routes(deps)
+    acd = Acd()
+    engine = build_engine(_settings(tmp_path), IvrDeps(queues=acd, publish=lambda topic, payload: published.append(topic)))
+    routes = flow_routes(engine)
     assert set(routes) == {"hotline", "qa_replay", "after_agent"}
-    engine = deps.extras["ivr_engine"]
-    assert isinstance(engine.deps.queues, DialQueueHandoff)   # no ACD in extras: ringall Dial
+    assert engine.deps.queues is acd                    # the handoff given is the one the queue node calls
     assert set(engine.deps.staff) >= {"1001", "9101"} and engine.deps.time_zone == "Asia/Shanghai"
     assert engine.deps.voicemail_dir.endswith("voicemail")
-
-
-def test_the_acd_from_extras_is_used_when_present(tmp_path):
-    class Acd:
-        async def enqueue(self, call, queue, skill, priority): ...
-
-    acd = Acd()
-    deps = SimpleNamespace(settings=_settings(tmp_path), sessions=None, bus=None, extras={"acd": acd})
-    assert build_engine(deps.settings, deps).deps.queues is acd
-
-
-def test_without_a_hotline_flow_the_foundation_greeting_answers(tmp_path):
-    (tmp_path / "flows").mkdir()
-    deps = SimpleNamespace(settings=_settings(tmp_path, tmp_path / "flows"), sessions=None, bus=None, extras={})
-    routes = agi_routes(deps)
-    assert list(routes) == ["hotline"]
 
 
 async def test_start_ivr_listens_and_runs_the_hotline_flow(tmp_path):
     flows = tmp_path / "flows"
     shutil.copytree(ROOT / "flows", flows)
-    ivr = await start_ivr(_settings(tmp_path, flows), IvrDeps())
+    settings = _settings(tmp_path, flows)
+    ivr = await start_ivr(settings, IvrDeps(queues=DialQueueHandoff(settings.agents, settings.queues)))
     try:
         assert ivr.port > 0
         call = await ScriptedCall(["hangup"], path="hotline").run(ivr.port)

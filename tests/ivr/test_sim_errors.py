@@ -25,6 +25,7 @@ import ivr
 from hotline.db import create_schema, make_engine, session_factory
 from ivr.agi import AgiChannel, AgiConnectionLost, AgiHangup, AgiUnknownCommand, AgiUsageError, FastAgiServer
 from ivr.service import IvrDeps, build_engine
+from .dial_handoff import DialQueueHandoff
 from ivr.stats import read_stats
 from pbxsim.agi import MSG_511
 from pbxsim.clock import run_virtual
@@ -250,7 +251,8 @@ def run(tmp_path, body, *, route=None, drop_on=None, drop_after_s=0.0, phone_def
         db = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'ivr.db'}", poolclass=NullPool)
         await create_schema(db)
         sessions = session_factory(db)
-        engine = build_engine(settings, IvrDeps(sessions=sessions, flows=flows))
+        engine = build_engine(settings, IvrDeps(queues=DialQueueHandoff(settings.agents, settings.queues),
+                                                sessions=sessions, flows=flows))
         handler = route(engine) if route is not None else engine.handler("errors")
         server = FastAgiServer({"hotline": handler}, port=0)
         await server.start()

@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import ast
+import asyncio
 import re
 from pathlib import Path
 
+from pbxsim.clock import run_virtual
+from pbxsim.simulator import Simulator
 from tests.captures import CAPTURES as SHARED
+
 CONF = Path(__file__).resolve().parent / "conf"
 SITE_CONF = Path(__file__).resolve().parents[2] / "asterisk-conf"
 
@@ -82,8 +86,6 @@ class ScriptedFastAgi:
     """A FastAGI server (port 0) that sends a fixed list of commands and records the replies."""
 
     def __init__(self, commands: list[bytes]) -> None:
-        import asyncio
-
         self.commands = commands
         self.headers: list[bytes] = []
         self.replies: list[tuple[bytes, list[bytes]]] = []
@@ -91,8 +93,6 @@ class ScriptedFastAgi:
         self.server = None
 
     async def start(self) -> int:
-        import asyncio
-
         self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
         return self.server.sockets[0].getsockname()[1]
 
@@ -123,9 +123,6 @@ class ScriptedFastAgi:
 
 def run_site(body, tmp_path, *, start_ami: bool = False, **kwargs):
     """Run ``await body(sim, events)`` with a Simulator on asterisk-conf/ in a virtual-time loop."""
-    from pbxsim.clock import run_virtual
-    from pbxsim.simulator import Simulator
-
     async def main():
         async with Simulator(SITE_CONF, monitor_dir=tmp_path / "monitor", start_ami=start_ami,
                              epoch=1795434832, **kwargs) as sim:

@@ -6,9 +6,11 @@ import asyncio
 
 import pytest
 
+from pbxsim.clock import run_virtual
 from pbxsim.dialplan import Dialplan
 from pbxsim.participants import CallerScript
-from pbxsim_capture import run_site
+from pbxsim.pbx import Pbx
+from pbxsim_capture import CONF, ScriptedFastAgi, run_site
 
 PLAN = """
 [ctl]
@@ -178,9 +180,6 @@ def test_queue_rings_all_members_and_chanspy_listens(tmp_path):
 def test_redirect_out_of_an_agi_session_is_an_async_goto(tmp_path):
     """Asterisk ends the AGI as if hung up (result -1, HANGUP, AGISTATUS=HANGUP), then the channel
     carries on at the Redirect target instead of hanging up."""
-    from pbxsim.clock import run_virtual
-    from pbxsim.pbx import Pbx
-    from pbxsim_capture import CONF, ScriptedFastAgi
 
     async def main():
         agi = ScriptedFastAgi([b"ANSWER", b"WAIT FOR DIGIT 20000", b"NOOP after"])

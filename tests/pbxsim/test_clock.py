@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import aiosqlite
@@ -154,7 +155,6 @@ def test_an_idle_aiosqlite_connection_does_not_hold_the_clock(tmp_path):
 def test_a_result_posted_by_a_thread_is_handled_before_time_jumps():
     """The race: a thread posts its result (call_soon_threadsafe) after the loop polled the
     selector but before it decided the thread was idle. The clock must not jump past it."""
-    import threading
 
     loop = new_virtual_loop()
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from pbxsim.dialplan import Dialplan
 from pbxsim.participants import CallerScript
 from pbxsim_capture import run_site
 
@@ -80,7 +81,6 @@ def test_unregistered_agent_is_chanunavail(tmp_path):
 def test_ring_several_first_answer_wins(tmp_path):
     async def body(sim, events):
         sim.pbx.dialplan.contexts["hotline-agents"].extensions.clear()
-        from pbxsim.dialplan import Dialplan
         extra = Dialplan.from_text("[ringall]\nexten => s,1,Dial(PJSIP/1001&PJSIP/1002&PJSIP/1003,20)\n same => n,Hangup()\n")
         sim.pbx.dialplan.contexts.update(extra.contexts)
         sim.phones["1001"].set_behaviour(answer_after_s=5, talk_time_s=10)
@@ -115,8 +115,6 @@ def test_caller_hangs_up_while_agent_rings(tmp_path):
 
 @pytest.mark.parametrize("dial_string", ["PJSIP/13912345678@trunk", "PJSIP/trunk/sip:13912345678@carrier.example"])
 def test_dialling_out_through_the_trunk_reaches_the_external_party(dial_string, tmp_path):
-    from pbxsim.dialplan import Dialplan
-
     async def body(sim, events):
         sim.pbx.dialplan.contexts.update(Dialplan.from_text(
             f"[out]\nexten => s,1,Dial({dial_string},30)\n same => n,Hangup()\n").contexts)
@@ -134,7 +132,6 @@ def test_dialling_out_through_the_trunk_reaches_the_external_party(dial_string, 
 
 def test_dial_m_option_plays_music_while_the_agent_rings(tmp_path):
     """The ACD's EXEC Dial PJSIP/<ext>,<timeout>,m(<class>): music instead of ringback."""
-    from pbxsim.dialplan import Dialplan
 
     async def body(sim, events):
         sim.pbx.dialplan.contexts.update(Dialplan.from_text(

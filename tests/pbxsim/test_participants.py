@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 
 import pytest
 
@@ -91,7 +92,6 @@ def day_of_traffic(tmp_path, seed):
 
 
 def test_same_seed_same_day(tmp_path):
-    import time
     t0 = time.monotonic()
     a = day_of_traffic(tmp_path / "a", 7)
     real = time.monotonic() - t0

@@ -1,6 +1,7 @@
 """MixMonitor and Record write real WAV files whose length is the time audio flowed."""
 from __future__ import annotations
 
+import asyncio
 import math
 import wave
 from array import array
@@ -52,7 +53,6 @@ def run_recorded_call(tmp_path, options: str, *, stop_after: float | None = None
         sim.pbx.subscribe(on_event)
         caller = await sim.place_call(CallerScript("13800138000", dnid="s", context="rec"))
         if stop_after is not None or mute is not None:
-            import asyncio
             await asyncio.sleep(7 + (mute[0] if mute else stop_after))
             if mute:
                 assert sim.pbx.mixmonitor_mute(started["chan"], "both", True)

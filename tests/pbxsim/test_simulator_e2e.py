@@ -3,6 +3,7 @@ replayed by a client and compared with the capture, and a hotline-style call thr
 from __future__ import annotations
 
 import asyncio
+import wave
 
 import pytest
 
@@ -98,7 +99,6 @@ def test_hotline_call_through_fastagi_to_an_agent(tmp_path):
     assert headers["agi_request"].endswith("/hotline") and headers["agi_callerid"] == "13800138000"
     assert calls[0]["result"] == "answered" and outcome.bridged_with.startswith("PJSIP/1003-")
     wav = tmp_path / f"call-{outcome.uniqueid}.wav"
-    import wave
     with wave.open(str(wav)) as w:
         seconds = w.getnframes() / w.getframerate()
     # MixMonitor on the caller's channel records from the agent's answer until the caller leaves

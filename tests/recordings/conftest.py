@@ -63,20 +63,28 @@ def config_dir(tmp_path, db_url):
 
 @pytest.fixture
 async def served(ctx, repo_settings):
-    """The recordings router on the service's own FastAPI app, served by uvicorn on a free port."""
+    """The recordings router on the service's own FastAPI app, served by uvicorn on a free port, beside the
+    CTI's router (its POST /api/auth/login gives the token), as hotline/service.py mounts them."""
     import asyncio
 
+    from cti.core import Cti
+    from cti.http import router as cti_router
     from hotline.deps import Deps
     from hotline.http import HttpServer, create_app
     from recordings.http import router
+    from recordings.policy import RecordingPolicy
+    from recordings.recorder import Recorder
+    from recordings.service import RecordingsService
 
-    deps = Deps(settings=repo_settings, engine=ctx.engine, sessions=ctx.sessions, bus=None,
-                extras={"recordings_context": ctx})
+    deps = Deps(settings=repo_settings, engine=ctx.engine, sessions=ctx.sessions, bus=None)
+    cti = Cti(agents=repo_settings.agents, sessions=ctx.sessions, publisher=None)
+    policy = RecordingPolicy(ctx.config)
+    service = RecordingsService(ctx, policy, Recorder(None, ctx.sessions, policy, ctx.primary))
 
     class Tasks:  # HttpServer only needs create_task from the service's TaskGroup
         create_task = staticmethod(asyncio.create_task)
 
-    server = HttpServer(create_app(deps, [router(deps)]), "127.0.0.1", 0)
+    server = HttpServer(create_app(deps, [cti_router(cti), router(service, cti.auth)]), "127.0.0.1", 0)
     await server.start(Tasks())
     try:
         yield server.url

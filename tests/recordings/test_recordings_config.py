@@ -23,18 +23,33 @@ def test_shipped_config_records_everything_with_the_scorecard():
 
 @pytest.mark.parametrize("raw,message", [
     ({"policy": {"mode": "numbers"}}, "policy.numbers: mode 'numbers' needs at least one entry"),
-    ({"policy": {"mode": "agents", "agents": "1001"}}, "policy.agents: expected a list"),
+    ({"policy": {"mode": "agents", "agents": "1001"}}, "policy.agents: must be a list, got '1001'"),
     ({"postprocess": {"format": "flac"}}, "postprocess.format: must be one of wav, mp3, ogg, got 'flac'"),
     ({"retention": {"archive": -3}}, "retention.archive: must be a positive number of days or null, got -3"),
-    ({"retention": {"cold": 30}}, "retention.cold: unknown storage tier (known: primary, archive)"),
+    ({"retention": {"cold": 30}}, "retention.cold: unknown key (known: archive, primary)"),
+    ({"mixmonitor": {"stereo": "maybe"}}, "mixmonitor.stereo: must be true or false, got 'maybe'"),
+    ({"mixmonitor": {"sterio": True}}, "mixmonitor.sterio: unknown key, did you mean 'stereo'?"),
+    ({"postprocess": {"headroom_db": "loud"}}, "postprocess.headroom_db: must be a number, got 'loud'"),
     ({"scorecard": {"items": [{"id": "a", "weight": 1}, {"id": "a", "weight": 2}]}},
      "scorecard.items[1].id: duplicate item 'a'"),
     ({"scorecard": {"items": [{"id": "a", "weight": 0}]}}, "scorecard.items[0].weight: must be positive"),
 ])
 def test_mistakes_are_named(raw, message):
+    """Each mistake is named; several are all reported at once, one line each."""
     with pytest.raises(RecordingConfigError) as info:
         parse_recording_config(raw, source="recording.yaml")
     assert str(info.value) == f"recording.yaml: {message}"
+
+
+def test_every_problem_is_one_line():
+    raw = {"mixmonitor": {"stereo": "maybe"}, "retension": {}, "postprocess": {"normalise": 1}}
+    with pytest.raises(RecordingConfigError) as info:
+        parse_recording_config(raw, source="recording.yaml")
+    assert str(info.value).splitlines() == [
+        "recording.yaml: mixmonitor.stereo: must be true or false, got 'maybe'",
+        "recording.yaml: retension: unknown section, did you mean 'retention'?",
+        "recording.yaml: postprocess.normalise: must be true or false, got 1",
+    ]
 
 
 def test_announcement_and_stereo():

@@ -207,18 +207,22 @@ async def test_one_login_for_the_cti_and_the_recordings_apis(ctx, repo_settings)
     from hotline.deps import Deps
     from hotline.http import HttpServer, create_app
     from recordings.http import router as recordings_router
+    from recordings.policy import RecordingPolicy
+    from recordings.recorder import Recorder
+    from recordings.service import RecordingsService
 
     rec = await add_recording(ctx, started_at=DAY, agent_id="1002", seconds=1.0)
     cti = Cti(agents=repo_settings.agents, sessions=ctx.sessions, publisher=None)
-    deps = Deps(settings=repo_settings, engine=ctx.engine, sessions=ctx.sessions, bus=None,
-                extras={"recordings_context": ctx, "cti": cti})
+    deps = Deps(settings=repo_settings, engine=ctx.engine, sessions=ctx.sessions, bus=None)
+    policy = RecordingPolicy(ctx.config)
+    service = RecordingsService(ctx, policy, Recorder(None, ctx.sessions, policy, ctx.primary))
 
     class Tasks:
         create_task = staticmethod(asyncio.create_task)
 
-    recordings_api = recordings_router(deps)
+    recordings_api = recordings_router(service, cti.auth)
     assert "/api/auth/login" not in {route.path for route in recordings_api.routes}  # CTI's is the one
-    server = HttpServer(create_app(deps, [cti_router(deps), recordings_api]), "127.0.0.1", 0)
+    server = HttpServer(create_app(deps, [cti_router(cti), recordings_api]), "127.0.0.1", 0)
     await server.start(Tasks())
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
@@ -251,7 +255,7 @@ async def test_hotline_serve_one_login_opens_cti_recordings_and_the_qa_page(repo
         paths={"recordings_dir": data / "recordings"}, fastagi={"port": 0}, http={"port": 0},
         ami={"port": 1, "reconnect_max_delay": 1.0})  # nothing listens on port 1: AMI stays down
     async with Service(settings) as service:
-        assert service.deps.extras["cti"].auth is not None
+        assert service.cti.auth is not None
         async with httpx.AsyncClient(base_url=service.http_url, timeout=10) as client:
             qa = await login(client, "9101", "9101")
             assert (await client.get("/api/agents", headers=qa)).status_code == 200

@@ -1,7 +1,7 @@
 """Phone replay (flows/qa_replay.yaml) over the real recordings service, through the simulator.
 
 caller → pbxsim trunk → [hotline-inbound] → FastAGI (real TCP) → hotline flow, * → QA login (staff ID + PIN) →
-agent ID, date, time range → ivr.recordings_search.ServiceRecordingsSearch → RecordingsService.search over the
+agent ID, date, time range → RecordingsService.find → RecordingsService.search over the
 recordings tables (SQLite and PostgreSQL) → STREAM FILE of each recording's file, next/previous → one audit
 row per recording played, with the staff ID. Virtual time (tests/ivr/sim_env.py).
 """
@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.pool import NullPool
 
 from hotline.db import make_engine, session_factory
-from ivr.recordings_search import ServiceRecordingsSearch
 from pbxsim.participants import CallerScript
 from recordings.config import load_recording_config
 from recordings.context import RecordingsContext
@@ -89,7 +88,7 @@ def test_qa_staff_hears_the_agents_recordings_in_order_and_every_replay_is_audit
         return ivr.engine.results[-1]
 
     try:
-        result = run_with_simulator(tmp_path, body, recordings=ServiceRecordingsSearch(service))
+        result = run_with_simulator(tmp_path, body, recordings=service)
 
         async def audit_rows():
             async with ctx.sessions() as db:

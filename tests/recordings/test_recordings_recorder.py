@@ -148,19 +148,22 @@ async def test_agent_desktop_pauses_and_resumes_over_http(ctx, pbx, ami, repo_se
 
     import httpx
 
+    from cti.core import Cti
+    from cti.http import router as cti_router
     from hotline.deps import Deps
     from hotline.http import HttpServer, create_app
     from recordings.http import router
     from recordings.service import RecordingsService
 
     recorder = make_recorder(ctx, ami)
-    deps = Deps(settings=repo_settings, engine=ctx.engine, sessions=ctx.sessions, bus=None, extras={
-        "recordings_context": ctx, "recordings": RecordingsService(ctx, RecordingPolicy(ctx.config), recorder)})
+    deps = Deps(settings=repo_settings, engine=ctx.engine, sessions=ctx.sessions, bus=None)
+    cti = Cti(agents=repo_settings.agents, sessions=ctx.sessions, publisher=None)
+    service = RecordingsService(ctx, RecordingPolicy(ctx.config), recorder)
 
     class Tasks:
         create_task = staticmethod(asyncio.create_task)
 
-    server = HttpServer(create_app(deps, [router(deps)]), "127.0.0.1", 0)
+    server = HttpServer(create_app(deps, [cti_router(cti), router(service, cti.auth)]), "127.0.0.1", 0)
     await server.start(Tasks())
     try:
         async with httpx.AsyncClient(base_url=server.url) as client:

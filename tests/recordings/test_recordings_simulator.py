@@ -86,24 +86,23 @@ async def test_transferred_call_has_ordered_segments_with_their_agents(ctx, tmp_
 
 
 async def test_service_component_records_calls_on_the_services_ami_link(ctx, tmp_path, repo_settings):
-    """`hotline serve` wiring: recordings.service.component on the service's AmiLink (CTI's AmiSession)."""
+    """`hotline serve` wiring: recordings.service.running on the service's AmiLink (CTI's AmiSession)."""
     from hotline.ami import AmiLink
-    from hotline.deps import Deps
-    from recordings.service import component
+    from recordings.service import RecordingsService, running
 
     async with Simulator(REPO / "asterisk-conf", monitor_dir=tmp_path / "monitor",
                          agents_file=REPO / "config" / "agents.yaml", newexten_events=False) as sim:
         settings = repo_settings.replace(ami={"port": sim.ami_port})
-        deps = Deps(settings=settings, engine=ctx.engine, sessions=ctx.sessions, bus=None,
-                    extras={"recordings_context": ctx})
         async with asyncio.TaskGroup() as tasks:
             link = AmiLink(settings.ami)
             await link.start(tasks)
-            deps.ami = link
+            policy = RecordingPolicy(ctx.config)
+            recorder = Recorder(link.session, ctx.sessions, policy, ctx.primary,
+                                Postprocessor(ctx.sessions, ctx.primary, ctx.config.postprocess))
+            tracker = CallTracker(recorder, settings.agents)
             try:
                 assert await link.wait_connected(5)
-                async with component(deps) as service:
-                    assert deps.extras["recordings"] is service and service.tracker is not None
+                async with running(RecordingsService(ctx, policy, recorder), tracker, link.session) as service:
                     sim.phones["1004"].set_behaviour(mode="answer", answer_after_s=0.2, talk_time_s=1.5)
                     caller = await sim.place_call(CallerScript("13911112222", dnid="1004", context="hotline-agents"))
                     outcome = await asyncio.wait_for(caller.wait(), 15)
@@ -111,7 +110,7 @@ async def test_service_component_records_calls_on_the_services_ami_link(ctx, tmp
                         if service.recorder.active(outcome.linkedid) is None:
                             break
                         await asyncio.sleep(0.05)
-                    await service.tracker.drain()
+                    await tracker.drain()
                     await service.recorder.drain()
             finally:
                 await link.stop()

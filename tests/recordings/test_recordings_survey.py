@@ -29,13 +29,24 @@ from recordings.policy import RecordingPolicy
 from recordings.postprocess import Postprocessor
 from recordings.recorder import Recorder
 from recordings.search import RecordingFilters, search_recordings
-from recordings.service import LinkAmi, RecordingsService
+from recordings.service import RecordingsService
 from recordings.storage import LocalStorage
 from recordings.tracking import CallTracker
 from recording_helpers import add_recording
+from tests.ivr.dial_handoff import DialQueueHandoff
 from tests.ivr.sim_env import make_sounds
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+class LinkAmi:
+    """The AMI client resolved at send time: the simulator (and so the AMI) starts after the IVR."""
+
+    def __init__(self, link):
+        self._link = link
+
+    async def send_action(self, action: dict):
+        return await self._link.session.send_action(action)
 
 SURVEY_FLOW = """\
 flow: hotline
@@ -77,9 +88,10 @@ async def test_the_survey_rating_is_copied_onto_the_calls_recording(ctx, tmp_pat
     recorder = Recorder(LinkAmi(link), ctx.sessions, policy, ctx.primary,
                         Postprocessor(ctx.sessions, ctx.primary, ctx.config.postprocess))
     service = RecordingsService(ctx, policy, recorder)
-    service.tracker = tracker = CallTracker(recorder, settings.agents)
-    # as ivr.service wires it in `hotline serve`: deps.extras["recordings"] is this service
-    ivr = await start_ivr(settings, IvrDeps(sessions=ctx.sessions, recordings=service))
+    tracker = CallTracker(recorder, settings.agents)
+    # as hotline/service.py wires it: the RecordingsService is the IVR's RecordingsSearch
+    ivr = await start_ivr(settings, IvrDeps(queues=DialQueueHandoff(settings.agents, settings.queues),
+                                            sessions=ctx.sessions, recordings=service))
     try:
         async with Simulator(REPO / "asterisk-conf", sounds_dirs=[sounds], monitor_dir=tmp_path / "monitor",
                              agents_file=REPO / "config" / "agents.yaml", newexten_events=False,

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy.pool import NullPool
 
 from hotline.config import load_settings
-from hotline.service import Service
+from hotline.service import Clocks, Service
 from pbxsim.clock import run_virtual
 from pbxsim.participants import CallerScript
 from pbxsim.simulator import Simulator
@@ -61,13 +61,13 @@ def test_a_queued_call_is_recorded_with_agent_caller_queue_and_times(tmp_path, d
             live = settings.replace(ami={"port": sim.ami_port})
             # the Service's clocks on the simulated day, as `hotline demo` sets them
             service_cm = Service(live, http=False, bus_keepalive=0, engine_options={"poolclass": NullPool},
-                                 extras={"clock": lambda: wall(loop.time()),
-                                         "wall_clock": lambda: DAY.timestamp() + loop.time()})
+                                 clocks=Clocks(utc=lambda: wall(loop.time()),
+                                               wall=lambda: DAY.timestamp() + loop.time()))
             service = await service_cm.__aenter__()
             try:
                 sim.pbx.agi_override = ("127.0.0.1", service.fastagi_port)
                 assert await service.ami.wait_connected(timeout=10)
-                cti = service.deps.extras["cti"]
+                cti = service.cti
                 await until(lambda: cti.resyncs >= 1, what="CTI resync on connect")
                 await cti.agents.transition("1001", "login")
                 await cti.agents.transition("1001", "ready")
@@ -80,14 +80,14 @@ def test_a_queued_call_is_recorded_with_agent_caller_queue_and_times(tmp_path, d
                                                            talk_time_s=TALK_S))
                 outcome = await asyncio.wait_for(caller.wait(), 120)
                 finished = loop.time()
-                recordings = service.deps.extras["recordings"]
+                recordings = service.recordings
                 for _ in range(600):
                     async with service.deps.sessions() as db:
                         rows = (await search_recordings(db, RecordingFilters(linkedid=outcome.linkedid))).items
                     if rows and all(r.status not in ("recording", "processing") for r in rows):
                         break
                     await asyncio.sleep(0.1)
-                path = [p for p in service.deps.extras["ivr_engine"].results[-1].path]
+                path = [p for p in service.ivr.results[-1].path]
                 local = recordings.context.primary.local_path(rows[0].path) if rows else None
             finally:
                 await service_cm.__aexit__(None, None, None)

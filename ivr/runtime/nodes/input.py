@@ -1,10 +1,15 @@
 """menu and collect nodes: keypad input with timeouts, retries, invalid/timeout prompts and fallbacks."""
 from __future__ import annotations
 
+import asyncio
 import re
 
 from ..call import ALL_KEYS, Call
 from ..steps import HANGUP
+
+# A terminator within this long after a complete fixed-length entry belongs to that entry (callers press `#`
+# after an 8-digit date out of habit; on a real Asterisk it would otherwise answer the next prompt).
+LATE_TERMINATOR_S = 2.0
 
 
 async def menu(call: Call) -> object:
@@ -39,6 +44,7 @@ async def menu(call: Call) -> object:
         if digit in options:
             call.count(f"option:{digit}")
             call.vars["last_digits"] = digit
+            call.choices.append(f"{call.node.id if call.node else ''}:{digit}")
             return options[digit]
         invalid += 1
         call.count("invalid")
@@ -64,6 +70,8 @@ async def _read_digits(call: Call, prompt: str | None, timeout_s: float, max_dig
             return digits, False
         digits += key
         if len(digits) >= max_digits:
+            if terminator:
+                call.late_terminator = (terminator, asyncio.get_running_loop().time() + LATE_TERMINATOR_S)
             return digits, False
         key = await call.channel.wait_for_digit(int(timeout_s * 1000))
 
@@ -89,6 +97,8 @@ async def collect(call: Call) -> object:
         else:
             call.vars[var] = digits
             call.vars["last_digits"] = digits
+            if var not in call.collected:
+                call.collected.append(var)
             call.count("collected")
             return call.target("next")
         if attempt < retries and invalid_prompt:

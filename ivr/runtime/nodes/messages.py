@@ -172,12 +172,11 @@ async def survey(call: Call) -> object:
 
 
 async def _rate_recordings(call: Call, rating: int) -> None:
-    """Copy the rating onto the call's recordings so QA search shows it. deps.recordings is the recordings
-    service's search adapter (ivr.recordings_search, ``.service``) or an object with set_satisfaction itself;
-    without a recordings service there is nothing to do. The rating is already stored in ivr_surveys, so a
-    failure here is logged and the call goes on."""
-    recordings = call.deps.recordings
-    rate = getattr(getattr(recordings, "service", recordings), "set_satisfaction", None)
+    """Copy the rating onto the call's recordings so QA search shows it: deps.recordings is the recordings
+    service (recordings.service.RecordingsService.set_satisfaction); a stand-in without set_satisfaction
+    (unit tests) rates nothing. The rating is already stored in ivr_surveys, so a failure here is logged and
+    the call goes on."""
+    rate = getattr(call.deps.recordings, "set_satisfaction", None)
     if rate is None:
         return
     try:

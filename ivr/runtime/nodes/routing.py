@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import re
 
-from ivr.agi.errors import AgiHangup
+from ivr.agi.errors import AgiCommandError, AgiConnectionLost, AgiHangup
 
 from ..call import Call
 from ..interfaces import QueueOutcome
@@ -24,6 +24,7 @@ async def queue(call: Call) -> object:
     call.queue = name
     call.vars["queue"] = name
     call.data.setdefault("ivr_path", list(call.path))
+    await attach_ivr_path(call)
     pair = lambda v: (str(v[0]), str(v[1])) if v else None  # noqa: E731
     max_wait = call.param("max_wait")
     call.waiting = QueueWaiting(
@@ -50,12 +51,39 @@ async def queue(call: Call) -> object:
             call.vars["agent_id"] = outcome.agent_id
         return call.target("next")
     if outcome.status == "abandoned":
+        if outcome.detail == "connection-lost":
+            raise AgiConnectionLost(f"FastAGI connection lost in queue {name} (PBX restart or network), "
+                                    f"not a caller abandon")
         raise AgiHangup(f"caller abandoned queue {name}")
     key = str(outcome.extra.get("key") or "")
     if key and key in call.waiting.options:
         call.count(f"option:{key}")
         return call.waiting.options[key]
     return call.target("fallback") or call.target("next")
+
+
+_VALUE = re.compile(r"[^\w\-.:@+# ]")
+
+
+async def attach_ivr_path(call: Call) -> None:
+    """Leave what the caller did in the IVR on the channel before an agent is rung (the CTI reads the VarSet
+    events into the call's data, and the screen pop shows them): HOTLINE_IVR_FLOW, HOTLINE_IVR_LANGUAGE,
+    HOTLINE_IVR_PATH (nodes visited), HOTLINE_IVR_CHOICES (menu:key) and HOTLINE_DATA_<VAR> per collected entry.
+    Values are kept to one short line of plain characters (they travel in dialplan variables and AMI)."""
+    def clean(value: object) -> str:
+        return _VALUE.sub("", str(value))[:900]
+
+    values = {"HOTLINE_IVR_FLOW": call.flow.name, "HOTLINE_IVR_LANGUAGE": call.lang,
+              "HOTLINE_IVR_PATH": ",".join(clean(p.split(":", 1)[-1]) for p in call.path),
+              "HOTLINE_IVR_CHOICES": ",".join(clean(c) for c in call.choices)}
+    for var in call.collected:
+        if call.vars.get(var) is not None and re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,40}", var):
+            values[f"HOTLINE_DATA_{var.upper()}"] = clean(call.vars[var])
+    try:
+        for name, value in values.items():
+            await call.channel.set_variable(name, value)
+    except AgiCommandError:             # the caller still reaches an agent, only without the path
+        log.exception("IVR path not attached to call %s", call.linkedid)
 
 
 async def transfer(call: Call) -> object:

@@ -1,5 +1,6 @@
-"""The default QueueHandoff until the ACD is plugged in: ring every skilled agent at once (ringall) with
-``EXEC Dial``, the caller hearing music on hold meanwhile (Dial option ``m``).
+"""A test double of the IVR's QueueHandoff for tests of the IVR alone (the product always hands callers to the
+ACD, acd.handoff.AcdHandoff): ring every skilled agent at once (ringall) with ``EXEC Dial``, the caller
+hearing music on hold meanwhile (Dial option ``m``).
 
 Members of a queue: its pinned ``members`` if any, else every agent (role agent) whose skills meet the
 queue's required minimum proficiencies (or the node's ``skill``). After Dial returns, DIALSTATUS tells the
@@ -12,7 +13,7 @@ import asyncio
 import logging
 from typing import Any, Iterable, Mapping
 
-from .interfaces import QueueOutcome
+from ivr.runtime.interfaces import QueueOutcome
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,48 @@
+"""What the ACD needs from the rest of hotline, as Protocols it owns (implemented by the CTI, the AMI client and
+the event bus; hotline/service.py passes the implementations in, mypy checks them there).
+
+- ``CtiAgents``: the agent state machine that is the source of truth for ready / not-ready / wrap-up
+  (cti.agents.AgentService): its agents, its change listeners, and the ring-no-answer autopause.
+- ``AmiActions``: send one AMI action and get the reply (cti.ami.AmiSession): callbacks are originated with it.
+- ``StatsPublisher``: publish ``queues/{name}/stats`` (hotline.bus.EventBus).
+"""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from enum import Enum
+from typing import Any, Protocol
+
+
+class CtiAgent(Protocol):
+    """One agent as the CTI sees it: its id, its state (an enum whose value is the state's name, e.g.
+    "wrap-up") and the not-ready reason."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def state(self) -> Enum: ...
+    @property
+    def reason(self) -> str | None: ...
+
+
+# (agent, change) -> None; change has "previous" (the state before) and "request" (what caused it).
+# The agent is typed loosely here because the CTI's listener list holds its own Agent type (a list is invariant).
+AgentListener = Callable[[Any, dict[str, Any]], Any]
+
+
+class CtiAgents(Protocol):
+    @property
+    def agents(self) -> Mapping[str, CtiAgent]: ...
+    @property
+    def listeners(self) -> list[AgentListener]: ...
+    def autopause(self, agent_id: str, reason: str = "ring-no-answer") -> None: ...
+
+
+class AmiActions(Protocol):
+    def send_action(self, action: dict[str, Any], as_list: bool | None = None, *,
+                    timeout: float | None = None, check: bool = True) -> Awaitable[Any]: ...
+
+
+class StatsPublisher(Protocol):
+    def publish(self, topic_suffix: str, payload: dict[str, Any], retain: bool = False,
+                qos: int = 0) -> Awaitable[Any]: ...

@@ -1,0 +1,194 @@
+"""One FastAGI socket as an asyncio Protocol: bytes -> lines -> AgiReader items, bounded in size and time.
+
+No StreamReader: lines are cut in ``data_received`` and fed to the protocol state machine at once, and the
+one task of the session waits on a plain future for the next item (the header, a reply, ``HANGUP``) with a
+timer armed for that wait only. A busy hotline runs hundreds of these; each costs one object, one future
+per command and no extra task.
+"""
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import deque
+from typing import Any
+
+from .errors import AgiConnectionLost, AgiError, AgiProtocolError, AgiTimeout
+from .protocol import AgiReader, AgiReply, State
+
+_SIMPLE_REPLY = re.compile(rb"200 result=(-?\d{1,9})\r?\n").fullmatch
+
+MAX_LINE = 64 * 1024
+MAX_HEADER_BYTES = 256 * 1024
+MAX_QUEUED = 64        # unread items before reading from the socket pauses (a peer sending replies unasked)
+
+
+class AgiConnection(asyncio.Protocol):
+    def __init__(self, parser: AgiReader | None = None) -> None:
+        self.parser = parser or AgiReader()
+        self.transport: asyncio.Transport | None = None
+        self.peer: Any = None
+        self.closed = False
+        self._buffer = b""
+        self._items: deque[Any] = deque()
+        self._error: AgiError | None = None
+        self._waiter: asyncio.Future | None = None
+        self._paused = False
+        self._drain: asyncio.Future | None = None
+        self._deadline = 0.0
+        self._timer: asyncio.TimerHandle | None = None   # one per connection, moved lazily (see _arm)
+
+    # -- asyncio.Protocol ------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.peer = transport.get_extra_info("peername")
+
+    def data_received(self, data: bytes) -> None:
+        if self._error is not None:
+            return
+        buffer = self._buffer + data if self._buffer else data
+        start = 0
+        parser = self.parser
+        feed = parser.feed
+        try:
+            if parser.state is State.HEADER:
+                end = buffer.find(b"\n\n")
+                if end >= 0 and end <= MAX_HEADER_BYTES:
+                    self._items.append(parser.feed_header_block(buffer[:end + 2]))
+                    start = end + 2
+            ready = parser.state is State.READY
+            while True:
+                end = buffer.find(b"\n", start)
+                if end < 0:
+                    break
+                simple = _SIMPLE_REPLY(buffer, start, end + 1) if ready else None
+                item: Any
+                if simple is not None:      # "200 result=N": most replies, no decoding needed
+                    item = AgiReply(200, simple.group(1).decode())
+                else:
+                    item = feed(buffer[start:end + 1])
+                    ready = parser.state is State.READY
+                start = end + 1
+                if item is not None:
+                    self._items.append(item)
+        except AgiError as exc:
+            self._fail(exc)
+            return
+        self._buffer = buffer[start:] if start < len(buffer) else b""
+        if len(self._buffer) > MAX_LINE:
+            self._fail(AgiProtocolError(f"line longer than {MAX_LINE} bytes"))
+            return
+        if self._items:
+            self._wake()
+            if len(self._items) >= MAX_QUEUED and not self._paused and self.transport is not None:
+                self._paused = True
+                self.transport.pause_reading()
+
+    def eof_received(self) -> bool:
+        try:
+            self.parser.eof()
+        except AgiError as exc:
+            self._fail(exc)
+        else:
+            self._fail(AgiConnectionLost("FastAGI connection closed by the PBX"))
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._stop_timer()
+        if self._error is None:
+            self._error = AgiConnectionLost(f"FastAGI socket broke: {exc}" if exc else "FastAGI connection closed")
+        self._wake()
+        if self._drain is not None and not self._drain.done():
+            self._drain.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._drain = asyncio.get_running_loop().create_future()
+
+    def resume_writing(self) -> None:
+        if self._drain is not None and not self._drain.done():
+            self._drain.set_result(None)
+        self._drain = None
+
+    # -- used by the session ---------------------------------------------------------------------
+    def _fail(self, exc: AgiError) -> None:
+        if self._error is None:
+            self._error = exc
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def next_item(self, timeout: float, what: str) -> Any:
+        """The next header/reply/HANGUP item; AgiTimeout after ``timeout`` s, AgiConnectionLost at EOF."""
+        if not self._items:
+            if self._error is not None:
+                raise self._error
+            loop = asyncio.get_running_loop()
+            self._waiter = waiter = loop.create_future()
+            self._arm(loop, timeout)
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+            if not self._items:
+                if self._error is None:
+                    self._error = AgiTimeout(f"no {what} within {timeout:g} s")
+                raise self._error
+        item = self._items.popleft()
+        if self._paused and len(self._items) < MAX_QUEUED // 2 and self.transport is not None:
+            self._paused = False
+            self.transport.resume_reading()
+        return item
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
+        """Set the deadline of the current wait. The one timer only moves when it would fire too late;
+        firing early it re-arms itself for the deadline, so a fast PBX costs one timer per session."""
+        self._deadline = deadline = loop.time() + timeout
+        timer = self._timer
+        if timer is None or timer.when() > deadline:
+            if timer is not None:
+                timer.cancel()
+            self._timer = loop.call_at(deadline, self._on_timer, loop)
+
+    def _on_timer(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = None
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            return
+        if loop.time() >= self._deadline:
+            waiter.set_result(None)
+        else:
+            self._timer = loop.call_at(self._deadline, self._on_timer, loop)
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def send(self, data: bytes) -> asyncio.Future | None:
+        """Write one command; returns a future to await when the socket's buffer is full (else None)."""
+        transport = self.transport
+        if self.closed or transport is None or transport.is_closing():
+            self.closed = True
+            raise AgiConnectionLost("FastAGI connection already closed")
+        transport.write(data)
+        return self._drain
+
+    async def write(self, data: bytes) -> None:
+        drain = self.send(data)
+        if drain is not None:
+            await drain
+
+    def close(self) -> None:
+        self.closed = True
+        self._stop_timer()
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
+    def abort(self) -> None:
+        self.closed = True
+        self._stop_timer()
+        if self.transport is not None:
+            self.transport.abort()

@@ -1,0 +1,197 @@
+"""The live feed of the web pages: the service's events, in process, to each browser that may see them.
+
+    hub = LiveHub(roster=cti.agents, queues=acd_service)
+    bus.add_local_listener(hub.publish)        # every event the service publishes, before MQTT
+    client = hub.connect(principal)            # one per WebSocket; client.next_frame() -> what to send
+
+Who sees what: an agent gets its own state, screen pops, announcements and command replies, and the calls it
+is part of (a channel of its phone, or its current call); supervisors, QA staff and read-only wallboards get
+every event. Coalescing: events about one object (an agent's state, a call, a queue's figures) replace each
+other while waiting, and a client gets at most one frame per ``interval`` seconds (4 per second by default),
+so no object is sent more often than that. A slow client whose backlog overflows gets one ``resync`` and
+fetches a fresh snapshot instead of an ever-growing queue.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from web.kpis import DayCounters, kpis
+from web.ports import AgentRoster, Principal, QueueFigures
+
+log = logging.getLogger(__name__)
+
+# topic kinds: (prefix, suffix) -> message type; an agent only gets those naming its own id
+AGENT_TOPICS = {"state": "agent", "screenpop": "screenpop", "announcements": "announcement", "cmd/reply": "reply"}
+UNIQUE_TYPES = {"screenpop", "announcement", "reply"}        # events, never coalesced away
+MAX_BACKLOG = 5000
+
+
+def message_type(topic: str) -> tuple[str, str | None]:
+    """(type, agent id the event belongs to) for a topic suffix."""
+    parts = topic.split("/", 2)
+    if parts[0] == "agents" and len(parts) == 3:
+        return AGENT_TOPICS.get(parts[2], "event"), parts[1]
+    if parts[0] == "calls":
+        return "call", None
+    if parts[0] == "queues" and topic.endswith("/stats"):
+        return "queue", None
+    return "event", None
+
+
+class LiveClient:
+    """One browser: what it may see, and its coalesced backlog."""
+
+    def __init__(self, hub: "LiveHub", principal: Principal | None, *, read_only: bool, interval: float):
+        self.hub = hub
+        self.principal = principal
+        self.sees_all = read_only or bool(principal and principal.reads_all)
+        self.read_only = read_only
+        self.interval = interval
+        self.pending: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.wakeup = asyncio.Event()
+        self.overflowed = False
+        self.sent_frames = 0
+        self.sent_items = 0
+        self._unique = 0
+
+    @property
+    def agent_id(self) -> str | None:
+        return None if self.sees_all or self.principal is None else self.principal.agent_id
+
+    def may_see(self, topic: str, kind: str, owner: str | None, payload: dict[str, Any]) -> bool:
+        if self.sees_all:
+            return True
+        me = self.agent_id
+        if owner is not None:
+            return owner == me
+        if kind == "call":
+            return self.hub.involved(me or "", payload)
+        return False
+
+    def offer(self, key: str, item: dict[str, Any]) -> None:
+        if item["type"] in UNIQUE_TYPES:
+            self._unique += 1
+            key = f"{key}#{self._unique}"
+        elif key in self.pending:
+            del self.pending[key]               # the newest state of the object, moved to the end
+        self.pending[key] = item
+        if len(self.pending) > MAX_BACKLOG:
+            self.pending.clear()
+            self.overflowed = True
+        self.wakeup.set()
+
+    async def next_frame(self) -> dict[str, Any]:
+        """Wait for something to send; at most one frame per ``interval``."""
+        await self.wakeup.wait()
+        self.wakeup.clear()
+        if self.overflowed:
+            self.overflowed = False
+            self.pending.clear()
+            frame: dict[str, Any] = {"type": "resync", "reason": "too many updates queued"}
+        else:
+            items = list(self.pending.values())
+            self.pending.clear()
+            frame = {"type": "batch", "items": items}
+            self.sent_items += len(items)
+        self.sent_frames += 1
+        frame["server_time"] = time.time()
+        return frame
+
+
+class LiveHub:
+    def __init__(self, *, roster: AgentRoster, queues: QueueFigures | None, time_zone: str = "Asia/Shanghai",
+                 interval: float = 0.25, queue_refresh: float = 1.0, clock: Callable[[], float] = time.time):
+        self.roster = roster
+        self.queues = queues
+        self.interval = interval
+        self.queue_refresh = queue_refresh
+        self.clock = clock
+        zone = ZoneInfo(time_zone)
+        self.day = DayCounters(self._agent_endpoints, lambda: dt.datetime.fromtimestamp(clock(), zone).date())
+        self.clients: set[LiveClient] = set()
+        self.screenpops: dict[str, dict[str, Any]] = {}       # agent id -> the last screen pop
+        self.published = 0
+        self._queue_figures: dict[str, dict[str, Any]] = {}
+        self._kpis: dict[str, Any] = {}
+        self._refresher: asyncio.Task | None = None
+
+    def _agent_endpoints(self) -> set[str]:
+        return {a.endpoint for a in self.roster.agents.values()}
+
+    def involved(self, agent_id: str, call: dict[str, Any]) -> bool:
+        agent = self.roster.agents.get(agent_id)
+        if agent is None:
+            return False
+        if agent.linkedid and agent.linkedid == call.get("linkedid"):
+            return True
+        return any(c.get("endpoint") == agent.endpoint for c in call.get("channels") or ())
+
+    # -- events in -------------------------------------------------------------------------------
+    def publish(self, topic: str, payload: dict[str, Any]) -> None:
+        """EventBus local listener: one event of the service (topic suffix, payload)."""
+        kind, owner = message_type(topic)
+        if kind == "screenpop" and owner:
+            self.screenpops[owner] = payload
+        self.day.observe(topic, payload)
+        self._fan_out(topic, kind, owner, payload)
+
+    def _fan_out(self, topic: str, kind: str, owner: str | None, payload: dict[str, Any]) -> None:
+        self.published += 1
+        item = {"type": kind, "topic": topic, "data": payload}
+        for client in list(self.clients):
+            if client.may_see(topic, kind, owner, payload):
+                client.offer(topic, item)
+
+    # -- clients ---------------------------------------------------------------------------------
+    def connect(self, principal: Principal | None, *, read_only: bool = False) -> LiveClient:
+        client = LiveClient(self, principal, read_only=read_only, interval=self.interval)
+        self.clients.add(client)
+        if client.sees_all and self.queues is not None and (self._refresher is None or self._refresher.done()):
+            self._refresher = asyncio.get_running_loop().create_task(self._refresh_queues(), name="web-queues")
+        return client
+
+    def disconnect(self, client: LiveClient) -> None:
+        self.clients.discard(client)
+        if not any(c.sees_all for c in self.clients) and self._refresher is not None:
+            self._refresher.cancel()
+            self._refresher = None
+
+    async def close(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+            await asyncio.gather(self._refresher, return_exceptions=True)
+            self._refresher = None
+
+    # -- queue figures and KPIs (recomputed every queue_refresh s while a wallboard watches) ---------
+    def queue_figures(self) -> dict[str, dict[str, Any]]:
+        if self.queues is None:
+            return {}
+        return {name: self.queues.queue_stats(name) for name in self.queues.queue_names()}
+
+    def kpi_tiles(self, figures: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+        figures = self.queue_figures() if figures is None else figures
+        return kpis(figures.values(), self.day.figures())
+
+    async def _refresh_queues(self) -> None:
+        while True:
+            try:
+                figures = self.queue_figures()
+                for name, stats in figures.items():
+                    comparable = {k: v for k, v in stats.items() if k != "time"}
+                    if self._queue_figures.get(name) != comparable:
+                        self._queue_figures[name] = comparable
+                        self._fan_out(f"queues/{name}/stats", "queue", None, stats)
+                tiles = self.kpi_tiles(figures)
+                if tiles != self._kpis:
+                    self._kpis = tiles
+                    self._fan_out("kpis", "kpis", None, tiles)
+            except Exception:
+                log.exception("wallboard: queue figures not refreshed")
+            await asyncio.sleep(self.queue_refresh)
