@@ -29,8 +29,8 @@ EXPORT_COLUMNS = ("number", "name", "vip_level", "key_account", "blocked", "note
 
 
 class CurrentCalls(Protocol):
-    def caller_on_call(self, agent_id: str) -> str | None:
-        """The calling number of the call the agent is on (ringing, talking or wrapping up), if any."""
+    def on_current_call(self, agent_id: str, number: str) -> bool:
+        """Whether ``number`` is a party of the agent's current call (ringing, talking, on hold, wrap-up)."""
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -60,8 +60,8 @@ class CustomerCards:
     async def _may_see(self, session: AsyncSession, actor: Actor, customer: Customer) -> None:
         if actor.reads_all:
             return
-        on_call = self.current_calls.caller_on_call(actor.agent_id)
-        if on_call is not None and normalise_number(on_call) == customer.number:
+        numbers = [customer.number, *await _phones_of(session, customer.id)]
+        if any(self.current_calls.on_current_call(actor.agent_id, n) for n in numbers):
             return
         owns = (await session.execute(select(ServiceRequest.id).where(
             ServiceRequest.customer_id == customer.id, ServiceRequest.owner_id == actor.agent_id,

@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from crm.calls import StoredCalls
-from crm.config import RequestConfigError, load_request_rules
+from crm.config import RequestConfigError, load_request_rules, queues_of_agents
 from crm.kpi import request_kpis
 from crm.models import FOLLOWUP_KINDS, PRIORITIES, STATUSES
 from crm.requests import SYSTEM, Actor, RequestError, RequestService
@@ -51,15 +51,6 @@ class NullPublisher:
 
     def publish(self, suffix: str, payload: dict[str, Any], retain: bool = False) -> bool:
         return False
-
-
-def agent_queues(settings: Settings) -> dict[str, frozenset[str]]:
-    """Which queues each agent serves (has every skill the queue asks for, at its level)."""
-    out: dict[str, frozenset[str]] = {}
-    for agent in settings.agents:
-        out[agent.id] = frozenset(q.name for q in settings.queues
-                                  if all(agent.skills.get(s, 0) >= level for s, level in q.skills.items()))
-    return out
 
 
 def _iso_time(text: str) -> datetime:
@@ -141,7 +132,7 @@ async def _service(args: argparse.Namespace) -> AsyncIterator[tuple[RequestServi
         await create_schema(engine)
         sessions = session_factory(engine)
         yield RequestService(sessions, rules, calls=StoredCalls(sessions), publisher=NullPublisher(),
-                             agent_queues=agent_queues(settings)), settings
+                             agent_queues=queues_of_agents(settings)), settings
     finally:
         await engine.dispose()
 

@@ -12,6 +12,8 @@ from typing import Any, Mapping
 
 import yaml
 
+from hotline.config import Settings
+
 REQUEST_TYPES = ("enquiry", "complaint", "suggestion", "praise", "business")
 _TOP_KEYS = ("types", "escalate_before_due_hours", "followup")
 _TYPE_KEYS = ("label", "due_hours", "satisfaction_followup")
@@ -135,3 +137,11 @@ def load_request_rules(path: Path, queues: tuple[str, ...] = (), *, file: str | 
     if problems:
         raise RequestConfigError(problems)
     return RequestRules(MappingProxyType(types), float(escalate), followup)
+
+
+def queues_of_agents(settings: Settings) -> dict[str, frozenset[str]]:
+    """Which queues each agent serves (has every skill the queue asks for, at its level): an agent sees the
+    requests of those queues."""
+    return {agent.id: frozenset(q.name for q in settings.queues
+                                if all(agent.skills.get(s, 0) >= level for s, level in q.skills.items()))
+            for agent in settings.agents}

@@ -2,6 +2,7 @@
 
   POST  /api/requests                          open a request (from a call: linkedid; or for a customer number)
   GET   /api/requests?status=&owner=&customer=&due=near|overdue&type=    what the caller may see
+  GET   /api/requests/types                    the request types with their labels and due hours
   GET   /api/requests/summary                  open / near due / overdue counts (wallboard)
   GET   /api/requests/kpis?from=&to=           the request figures of kpis.md (supervisor, QA, admin)
   GET   /api/requests/{id}                     the request with its links, history and follow-ups
@@ -123,6 +124,13 @@ def router(requests: RequestService, cards: CustomerCards, auth: Authenticates,
         async def run(who: Actor) -> Any:
             return {"v": 1, "requests": await requests.search(who, status=status, owner=owner, customer=customer,
                                                               due=due, type=type, limit=limit, offset=offset)}
+        return await guarded(request, run)
+
+    @api.get("/api/requests/types")
+    async def types(request: Request) -> Any:
+        async def run(who: Actor) -> Any:
+            return {"v": 1, "types": [{"type": t.name, "label": t.label, "due_hours": t.due_hours}
+                                      for t in requests.rules.types.values()]}
         return await guarded(request, run)
 
     @api.get("/api/requests/summary")

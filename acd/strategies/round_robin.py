@@ -2,8 +2,11 @@
 
 The ring is a sorted list of member positions with lazy deletion: an agent that stops being ready keeps
 its place until the pointer passes it (then it is dropped), and finds it again if it is back by then."""
+from __future__ import annotations
+
 from bisect import bisect_left, bisect_right, insort
 
+from acd.state import AgentRecord
 from acd.strategies.base import LazyStrategy
 from acd.strategies.registry import register
 
@@ -14,7 +17,7 @@ class RoundRobin(LazyStrategy):
         super().__init__(queue, order, ctx)
         self.last = -1                                  # member order of the agent offered last
         self.ring: list[int] = []                       # member positions, sorted (some stale)
-        self.at: dict[int, object] = {}                 # member position -> agent
+        self.at: dict[int, AgentRecord] = {}            # member position -> agent
 
     def add(self, agent):
         if self._admit(agent):

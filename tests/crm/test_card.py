@@ -11,6 +11,7 @@ import pytest
 from crm.calls import IvrIntake, StoredCalls
 from crm.card import CustomerCards
 from crm.requests import RequestError
+from cti.customers import normalise_number
 from cti.models import CallRecord, Customer
 from ivr.models import SurveyResult, Voicemail
 from recordings.models import Recording
@@ -25,8 +26,8 @@ class OnCall:
     def __init__(self) -> None:
         self.callers: dict[str, str] = {}
 
-    def caller_on_call(self, agent_id: str) -> str | None:
-        return self.callers.get(agent_id)
+    def on_current_call(self, agent_id: str, number: str) -> bool:
+        return normalise_number(self.callers.get(agent_id, "")) == number
 
 
 async def seed(sessions) -> None:
