@@ -56,3 +56,17 @@ def test_requests_and_kb_from_the_command_line(tmp_path: Path):
     exported = run(tmp_path, "kb", "export", "-o", str(tmp_path / "out.json"))
     assert exported.returncode == 0
     assert json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))[0]["category"] == "售后/退换货"
+
+
+def test_a_bad_requests_yaml_stops_serve_before_anything_starts(tmp_path: Path):
+    shutil.copytree(CONFIG, tmp_path / "config")
+    (tmp_path / "config" / "requests.yaml").write_text(
+        "types:\n  complaint: {label: 投诉, due_hour: 48}\n  rant: {due_hours: 1}\n"
+        "followup: {queue: nosuch}\nescalate_before_due_hours: -1\n", encoding="utf-8")
+    result = run(tmp_path, "serve")
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert "hotline: error: config/requests.yaml: types.complaint.due_hour: unknown key (did you mean 'due_hours'?)" in lines
+    assert any("config/requests.yaml: types.rant: unknown request type" in line for line in lines)
+    assert any("escalate_before_due_hours: must be a number of hours" in line for line in lines)
+    assert any("followup.queue: no queue 'nosuch'" in line for line in lines)
