@@ -15,7 +15,6 @@ import json
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -25,25 +24,9 @@ from crm.calls import StoredCalls
 from crm.config import RequestConfigError, load_request_rules, queues_of_agents
 from crm.kpi import request_kpis
 from crm.models import FOLLOWUP_KINDS, PRIORITIES, STATUSES
-from crm.requests import SYSTEM, Actor, RequestError, RequestService
+from crm.requests import SYSTEM, Actor, RequestError, RequestService, Staff
 from hotline.config import Settings, load_settings
 from hotline.db import create_schema, make_engine, session_factory
-
-
-@dataclass(frozen=True)
-class Operator:
-    """An agent of agents.yaml acting through the CLI."""
-
-    agent_id: str
-    role: str
-
-    @property
-    def supervises(self) -> bool:
-        return self.role in ("supervisor", "admin")
-
-    @property
-    def reads_all(self) -> bool:
-        return self.role in ("supervisor", "admin", "qa")
 
 
 class NullPublisher:
@@ -143,7 +126,7 @@ def _actor(settings: Settings, agent_id: str | None) -> Actor:
     agent = settings.agent(agent_id)
     if agent is None:
         raise RequestError(f"no agent {agent_id!r} in agents.yaml")
-    return Operator(agent.id, agent.role)
+    return Staff(agent.id, agent.role)
 
 
 async def _run(args: argparse.Namespace, work: Callable[[RequestService, Actor], Any]) -> int:

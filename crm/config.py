@@ -17,7 +17,7 @@ from hotline.config import Settings
 REQUEST_TYPES = ("enquiry", "complaint", "suggestion", "praise", "business")
 _TOP_KEYS = ("types", "escalate_before_due_hours", "followup")
 _TYPE_KEYS = ("label", "due_hours", "satisfaction_followup")
-_FOLLOWUP_KEYS = ("max_attempts", "retry_minutes", "queue")
+_FOLLOWUP_KEYS = ("max_attempts", "retry_minutes", "queue", "satisfaction_after_hours")
 MAX_FILE_BYTES = 256 * 1024
 
 
@@ -40,6 +40,7 @@ class FollowUpRule:
     max_attempts: int = 3
     retry_minutes: float = 30.0
     queue: str | None = None
+    satisfaction_after_hours: float = 24.0     # a closed complaint's 满意度回访, this long after closing
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,10 @@ def load_request_rules(path: Path, queues: tuple[str, ...] = (), *, file: str | 
         attempts = raw_follow.get("max_attempts", 3)
         retry = raw_follow.get("retry_minutes", 30)
         queue = raw_follow.get("queue")
-        if not _number(attempts, minimum=1, integer=True):
+        after = raw_follow.get("satisfaction_after_hours", 24)
+        if not _number(after, minimum=0):
+            problems.append(f"{name}: followup.satisfaction_after_hours: must be a number of hours ≥ 0, got {after!r}")
+        elif not _number(attempts, minimum=1, integer=True):
             problems.append(f"{name}: followup.max_attempts: must be an integer ≥ 1, got {attempts!r}")
         elif not _number(retry, minimum=0):
             problems.append(f"{name}: followup.retry_minutes: must be a number ≥ 0, got {retry!r}")
@@ -133,7 +137,7 @@ def load_request_rules(path: Path, queues: tuple[str, ...] = (), *, file: str | 
             problems.append(f"{name}: followup.queue: no queue {queue!r} in queues.yaml"
                             + (f" (did you mean '{hint[0]}'?)" if hint else ""))
         else:
-            followup = FollowUpRule(int(attempts), float(retry), str(queue) if queue else None)
+            followup = FollowUpRule(int(attempts), float(retry), str(queue) if queue else None, float(after))
     if problems:
         raise RequestConfigError(problems)
     return RequestRules(MappingProxyType(types), float(escalate), followup)

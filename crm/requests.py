@@ -62,6 +62,22 @@ class System:
 SYSTEM = System()
 
 
+@dataclass(frozen=True)
+class Staff:
+    """An agent of agents.yaml acting outside an HTTP request (the command line, the demo's agents)."""
+
+    agent_id: str
+    role: str = "agent"
+
+    @property
+    def supervises(self) -> bool:
+        return self.role in ("supervisor", "admin")
+
+    @property
+    def reads_all(self) -> bool:
+        return self.role in ("supervisor", "admin", "qa")
+
+
 class Publisher(Protocol):
     def publish(self, suffix: str, payload: dict[str, Any], retain: bool = False) -> object: ...
 
@@ -304,9 +320,11 @@ class RequestService:
                 session.add(RequestEvent(request_id=row.id, at=now, by=actor.agent_id,
                                          action="updated", detail={"changes": changes, "note": note}))
                 if changes.get("status", [None, None])[1] == "closed" and self.rules.types[row.type].satisfaction_followup:
-                    session.add(self._followup_row(row, kind="satisfaction", at=now, by="system", number=row.customer_number))
+                    when = now + timedelta(hours=self.rules.followup.satisfaction_after_hours)
+                    session.add(self._followup_row(row, kind="satisfaction", at=when, by="system",
+                                                   number=row.customer_number))
                     session.add(RequestEvent(request_id=row.id, at=now, by="system", action="followup-scheduled",
-                                             detail={"kind": "satisfaction", "at": _iso(now)}))
+                                             detail={"kind": "satisfaction", "at": _iso(when)}))
         self._announce(row, "updated", changes=sorted(changes))
         return await self.get(actor, request_id)
 

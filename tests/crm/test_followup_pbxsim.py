@@ -80,6 +80,8 @@ def test_a_follow_up_rings_the_agent_then_the_customer_and_is_logged(tmp_path: P
                     break
             runner_task.cancel()
             acd_task.cancel()
+            await asyncio.gather(runner_task, acd_task, return_exceptions=True)
+            views = [await requests.get(SUPERVISOR, r["id"]) for r in (reached, silent)]   # all written now
             manager.close()
             await ami.close()
             stats = service.queue_stats("sales")
