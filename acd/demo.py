@@ -163,6 +163,7 @@ async def settle(ctx: Any) -> None:
 
 @dataclass
 class _Call:
+    callid: str = ""
     queue: str = ""
     outcome: str = "still_waiting"
     wait_s: float = 0.0
@@ -207,6 +208,24 @@ class _Tally:
         }
 
 
+async def _measured_wrapups(sessions: Any) -> dict[tuple[str, str], float]:
+    """(linkedid, agent) -> seconds in wrap-up after that call: from the wrap-up row to the agent's next row."""
+    from sqlalchemy import select
+
+    from cti.models import AgentStateLog
+
+    async with sessions() as db:
+        rows = (await db.execute(select(AgentStateLog.agent_id, AgentStateLog.at, AgentStateLog.state,
+                                        AgentStateLog.linkedid)
+                                 .order_by(AgentStateLog.agent_id, AgentStateLog.at, AgentStateLog.id))).all()
+    seconds: dict[tuple[str, str], float] = {}
+    for row, following in zip(rows, rows[1:]):
+        if row.state == "wrap-up" and row.linkedid and following.agent_id == row.agent_id:
+            key = (row.linkedid, row.agent_id)
+            seconds[key] = seconds.get(key, 0.0) + (following.at - row.at).total_seconds()
+    return seconds
+
+
 def _num(text: str) -> float:
     try:
         return float(text)
@@ -215,7 +234,7 @@ def _num(text: str) -> float:
 
 
 def tally(rows: list[Any], queues: dict[str, Any], wrapup_s) -> tuple[_Tally, dict[str, _Tally]]:
-    """Overall and per-queue figures from queue-log rows (in time order). ``wrapup_s(agent_id, queue)``."""
+    """Overall and per-queue figures from queue-log rows (in time order). ``wrapup_s(agent_id, queue, callid)``."""
     calls: dict[str, _Call] = {}
     rna: Counter = Counter()
     transfers: Counter = Counter()
@@ -227,7 +246,7 @@ def tally(rows: list[Any], queues: dict[str, Any], wrapup_s) -> tuple[_Tally, di
         event = e.event
         if event == "ENTERQUEUE":
             if call is None:
-                call = calls[e.callid] = _Call()
+                call = calls[e.callid] = _Call(callid=base)
             call.queue = e.queuename
             continue
         if call is None:
@@ -280,7 +299,7 @@ def tally(rows: list[Any], queues: dict[str, Any], wrapup_s) -> tuple[_Tally, di
                 t.answered_within += call.wait_s <= threshold
                 if call.talk_s is not None:
                     t.handled += 1
-                    t.handle_s += call.talk_s + wrapup_s(call.agent, call.queue)
+                    t.handle_s += call.talk_s + wrapup_s(call.agent, call.queue, call.callid)
             if call.callback:
                 if call.callback_result == "connected":
                     t.callbacks_connected += 1
@@ -303,10 +322,18 @@ async def summarize(ctx: Any) -> dict[str, Any]:
     cti = ctx.service.cti
     queues = service.engine.queues
 
-    def wrapup_s(agent_id: str, queue: str) -> float:
+    measured = await _measured_wrapups(ctx.service.deps.sessions)
+
+    def wrapup_s(agent_id: str, queue: str, callid: str = "") -> float:
+        # the wrap-up the agent had after this call, as the agent state log measured it (an agent may cut it
+        # short, e.g. for a break); without one, their own setting, else the queue's
+        if (callid, agent_id) in measured:
+            return measured[(callid, agent_id)]
         if cti is not None:
             try:
-                return float(cti.agents.wrapup_seconds_for(cti.agents.get(agent_id)))
+                own = cti.agents.get(agent_id).wrapup_seconds
+                if own is not None:
+                    return float(own)
             except Exception:
                 pass
         return float(queues[queue].wrapup_s) if queue in queues else 0.0

@@ -7,7 +7,7 @@ queues the agent answers) — and gets 403 (logged) for any other queue.
 """
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request, Path
 
 from acd.service import AcdService
 from cti.auth import READ_ALL, AuthError, Authenticator, Forbidden, Principal, authorize, require
@@ -20,9 +20,10 @@ def router(service: AcdService, auth: Authenticator) -> APIRouter:
 
     def caller(request: Request) -> Principal:
         try:
-            return authorize(auth, request.headers.get("authorization"), "read queues")
-        except AuthError as exc:
-            raise HTTPException(401, str(exc), headers=CHALLENGE) from None
+            return authorize(auth, request.headers.get("authorization"), "read queues",
+                             source=request.client.host if request.client else None)
+        except AuthError as exc:                   # 401, or 429 while locked out
+            raise HTTPException(exc.status, str(exc), headers=CHALLENGE) from None
 
     @api.get("")
     async def list_queues(request: Request) -> list[dict]:
@@ -33,7 +34,7 @@ def router(service: AcdService, auth: Authenticator) -> APIRouter:
         return [q for q in queues if who.agent_id in q.get("members", ())]
 
     @api.get("/{name}/stats")
-    async def queue_stats(name: str, request: Request) -> dict:
+    async def queue_stats(request: Request, name: str = Path(max_length=64)) -> dict:
         who = caller(request)
         if who.role not in READ_ALL:
             members = {q["name"]: q.get("members", ()) for q in service.overview()}

@@ -69,7 +69,7 @@ class CallDataStore:
             if not isinstance(key, str) or not key:
                 raise CallDataInvalid(f"call data keys are non-empty strings, got {key!r}")
         try:
-            json.dumps(dict(values), ensure_ascii=False)
+            json.dumps(dict(values), ensure_ascii=False, allow_nan=False)   # NaN/Infinity: not JSON
         except (TypeError, ValueError) as exc:
             raise CallDataInvalid(f"call data for call {linkedid} is not JSON-serialisable: {exc}") from None
         key = self.resolve(linkedid)

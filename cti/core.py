@@ -14,7 +14,8 @@ policy. The CTI reads the figures from it and tells it when an agent answers, th
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from cti.ami_reader import AmiMessage as Message
@@ -25,6 +26,7 @@ from cti.auth import Authenticator, Principal
 from cti.calldata import CallDataStore
 from cti.commands import AgentCommands
 from cti.customers import CustomerDirectory, normalise_number
+from cti.inputs import command_args
 from cti.dialplan import DialplanNames
 from cti.model import LiveModel, endpoint_of
 from cti.notifier import Notifier, Publisher
@@ -48,7 +50,8 @@ class Cti:
                  sessions: async_sessionmaker[AsyncSession], publisher: Publisher | None,
                  ami: AmiSession | None = None, dialplan: DialplanNames = DialplanNames(),
                  default_wrapup_seconds: float = 30.0, queue_wrapup_seconds: Mapping[str, float] | None = None,
-                 ring_timeout: float = 30.0, auth_secret: bytes | None = None, acd: QueueDesk | None = None):
+                 ring_timeout: float = 30.0, auth_secret: bytes | None = None, acd: QueueDesk | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
         """``queue_wrapup_seconds``: each queue's wrap-up after its calls (the ACD's reading of queues.yaml)."""
         agents = list(agents)
         self.queue_configs = list(queues)
@@ -57,10 +60,10 @@ class Cti:
         self.model = LiveModel()
         self.notifier = Notifier(publisher)
         self.agents = AgentService(agents, sessions, default_wrapup_seconds=default_wrapup_seconds,
-                                   queue_wrapup_seconds=dict(queue_wrapup_seconds or {}))
+                                   queue_wrapup_seconds=dict(queue_wrapup_seconds or {}), clock=clock)
         self.calldata = CallDataStore()
         self.customers = CustomerDirectory(sessions)
-        self.records = CallRecords(sessions)
+        self.records = CallRecords(sessions, clock)
         self.screenpop = ScreenPop(self.customers, self.calldata, self.notifier,
                                    agent_names={a.id: a.name for a in agents})
         self.tracker = AgentTracker(agents=self.agents, model=self.model, calldata=self.calldata,
@@ -72,7 +75,7 @@ class Cti:
                                       ring_timeout=ring_timeout, announcements=self.announcements)
         self.supervisor = SupervisorDesk(ami=ami, model=self.model, agents=self.agents,
                                          announcements=self.announcements, queue_stats=self.queue_stats)
-        self.auth = Authenticator(agents, secret=auth_secret)
+        self.auth = Authenticator(agents, secret=auth_secret, sessions=sessions)
         self.resyncs = 0
         self.agents.listeners.append(lambda agent, change: self.notifier.agent_state(agent.view()))
 
@@ -99,6 +102,7 @@ class Cti:
 
     # -- life cycle ------------------------------------------------------------------------------
     async def start(self) -> None:
+        await self.auth.start()             # login lockouts survive a restart
         await self.agents.recover()
         for agent in self.agents.agents.values():
             self.notifier.agent_state(agent.view())
@@ -132,10 +136,13 @@ class Cti:
 
     async def close(self) -> None:
         await self.agents.close()
+        await self.auth.close()
 
     # -- one entry for HTTP and MQTT commands ----------------------------------------------------
     async def dispatch(self, principal: Principal, agent_id: str, command: str,
                        args: dict[str, Any] | None = None) -> dict[str, Any]:
+        if command in SUPERVISOR_COMMANDS or command in self.commands.table:
+            args = command_args(command, args if args is not None else {})   # 422 with the reason
         args = dict(args or {})
         if command not in SUPERVISOR_COMMANDS:
             return await self.commands.execute(principal, agent_id, command, args)

@@ -1,6 +1,7 @@
 """CTI HTTP API (mounted by hotline's FastAPI app).
 
-  POST /api/auth/login                       {"agent_id", "pin"} -> {"token", ...}
+  POST /api/auth/login                       {"agent_id", "pin"} -> {"token", ...}  (429 while locked out)
+  POST /api/auth/logout                      revokes the Bearer token it is called with
   GET  /api/calls | /api/calls/{linkedid}    live calls (agents see only their own)
   GET  /api/calls/{linkedid}/data            call-attached data;  PUT merges keys (supervisor/admin)
   GET  /api/agents | /api/agents/{id}        agent states;  GET /api/agents/{id}/history
@@ -8,20 +9,28 @@
   GET  /api/agents/{id}/announcements        unread announcements
   POST /api/supervisor/announcements         {"text", "audience": {...}, "priority"}
   GET  /api/supervisor/overview              agents, queues, calls
-  GET  /api/customers/{number}               customer record + history
+  GET  /api/customers/{number}               customer record + history: supervisors, QA and admins always;
+                                             an agent only while that number is on their current call
 Every request is authenticated (Bearer token or Basic agent-id:PIN); errors are {"error": "..."} with
-404 (unknown agent/call), 401, 403 (wrong role, logged), 409 (illegal state), 413 (call data too big).
+404 (unknown agent/call), 401, 403 (wrong role, logged), 409 (illegal state), 413 (call data too big),
+422 (a value that fails validation, with the reason), 429 (locked out after failed logins).
 """
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from cti.agents import CtiError
-from cti.auth import Principal, require, require_read, SUPERVISE
+from cti.auth import READ_ALL, SUPERVISE, AuthError, Principal, TooManyAttempts, require, require_read
 from cti.core import Cti
+from cti.customers import normalise_number
+from cti.inputs import (AGENT_ID, LINKEDID_MAX, NUMBER_MAX, AnnouncementBody, InvalidInput, LoginBody, parse_json,
+                        validate)
+
+AgentId = Path(pattern=AGENT_ID, description="staff number")
+LinkedId = Path(max_length=LINKEDID_MAX)
 
 
 def _error(exc: CtiError) -> JSONResponse:
@@ -31,15 +40,27 @@ def _error(exc: CtiError) -> JSONResponse:
 def router(cti: Cti) -> APIRouter:
     api = APIRouter()
 
+    def source(request: Request) -> str:
+        return request.client.host if request.client else "unknown"
+
     async def principal(request: Request) -> Principal:
-        return cti.auth.from_authorization(request.headers.get("authorization"))
+        return cti.auth.from_authorization(request.headers.get("authorization"), source=source(request))
 
     async def guarded(request: Request, fn):
         try:
-            who = await principal(request)
+            who = await principal(request)       # credentials first: a body is read only after this
             return await fn(who)
         except CtiError as exc:
             return _error(exc)
+
+    async def body_of(request: Request, model=None, *, required: bool = True):
+        raw = await request.body()
+        if not raw.strip():
+            if required:
+                raise InvalidInput("a JSON request body is required")
+            return None
+        value = parse_json(raw)
+        return validate(model, value) if model is not None else value
 
     def involved(who: Principal, view: dict[str, Any]) -> bool:
         agent = cti.agents.agents.get(who.agent_id)
@@ -48,9 +69,24 @@ def router(cti: Cti) -> APIRouter:
         return any(c["endpoint"] == agent.endpoint for c in view["channels"]) or agent.linkedid == view["linkedid"]
 
     @api.post("/api/auth/login")
-    async def login(body: dict = Body(...)):
+    async def login(request: Request):
         try:
-            return cti.auth.login(str(body.get("agent_id", "")), str(body.get("pin", "")))
+            body = await body_of(request, LoginBody)
+            return cti.auth.login(body.agent_id, body.pin, source=source(request))
+        except TooManyAttempts as exc:
+            return JSONResponse({"error": str(exc)}, status_code=exc.status,
+                                headers={"Retry-After": str(int(exc.retry_after) + 1)})
+        except CtiError as exc:
+            return _error(exc)
+
+    @api.post("/api/auth/logout")
+    async def logout(request: Request):
+        scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+        try:
+            if scheme.lower() != "bearer" or not token.strip():
+                raise AuthError("logout takes the token to revoke: Authorization: Bearer <token>")
+            who = cti.auth.logout(token.strip())
+            return {"v": 1, "agent_id": who.agent_id, "revoked": True}
         except CtiError as exc:
             return _error(exc)
 
@@ -64,7 +100,7 @@ def router(cti: Cti) -> APIRouter:
         return await guarded(request, run)
 
     @api.get("/api/calls/{linkedid}")
-    async def call(linkedid: str, request: Request):
+    async def call(request: Request, linkedid: str = LinkedId):
         async def run(who):
             view = cti.model.call_view(linkedid)
             if view is None:
@@ -75,7 +111,7 @@ def router(cti: Cti) -> APIRouter:
         return await guarded(request, run)
 
     @api.get("/api/calls/{linkedid}/data")
-    async def call_data(linkedid: str, request: Request):
+    async def call_data(request: Request, linkedid: str = LinkedId):
         async def run(who):
             view = cti.model.call_view(linkedid)
             if view is None or (not who.reads_all and not involved(who, view)):
@@ -85,12 +121,15 @@ def router(cti: Cti) -> APIRouter:
         return await guarded(request, run)
 
     @api.put("/api/calls/{linkedid}/data")
-    async def put_call_data(linkedid: str, request: Request, body: Any = Body(...)):
+    async def put_call_data(request: Request, linkedid: str = LinkedId):
         async def run(who):
             view = cti.model.call_view(linkedid)
             if view is None or not involved(who, view):
                 require(who, f"change the data of call {linkedid}", roles=SUPERVISE)
-            return {"v": 1, "linkedid": linkedid, "data": cti.calldata.update(linkedid, body)}
+            values = await body_of(request)
+            if not isinstance(values, dict):
+                raise InvalidInput("call data must be a JSON object of keys to merge")
+            return {"v": 1, "linkedid": linkedid, "data": cti.calldata.update(linkedid, values)}
         return await guarded(request, run)
 
     @api.get("/api/agents")
@@ -102,7 +141,7 @@ def router(cti: Cti) -> APIRouter:
         return await guarded(request, run)
 
     @api.get("/api/agents/{agent_id}")
-    async def agent(agent_id: str, request: Request):
+    async def agent(request: Request, agent_id: str = AgentId):
         async def run(who):
             view = cti.agents.get(agent_id).view()
             require_read(who, "see another agent", agent_id)
@@ -110,7 +149,8 @@ def router(cti: Cti) -> APIRouter:
         return await guarded(request, run)
 
     @api.get("/api/agents/{agent_id}/history")
-    async def agent_history(agent_id: str, request: Request, limit: int = 100):
+    async def agent_history(request: Request, agent_id: str = AgentId,
+                            limit: int = Query(100, ge=1, le=1000, description="newest entries, 1-1000")):
         async def run(who):
             cti.agents.get(agent_id)
             require_read(who, "see another agent's history", agent_id)
@@ -118,7 +158,7 @@ def router(cti: Cti) -> APIRouter:
         return await guarded(request, run)
 
     @api.get("/api/agents/{agent_id}/announcements")
-    async def announcements(agent_id: str, request: Request):
+    async def announcements(request: Request, agent_id: str = AgentId):
         async def run(who):
             cti.agents.get(agent_id)
             require(who, "read announcements", agent_id=agent_id)
@@ -126,25 +166,23 @@ def router(cti: Cti) -> APIRouter:
         return await guarded(request, run)
 
     @api.post("/api/agents/{agent_id}/{command}")
-    async def command(agent_id: str, command: str, request: Request):
+    async def command(request: Request, agent_id: str = AgentId,
+                      command: str = Path(max_length=40, pattern=r"^[a-z-]+$")):
         async def run(who):
-            raw = await request.body()
-            args = {}
-            if raw.strip():
-                try:
-                    args = await request.json()
-                except ValueError:
-                    raise CtiError("the request body must be a JSON object of arguments") from None
-                if not isinstance(args, dict):
-                    raise CtiError("the request body must be a JSON object of arguments")
+            args = await body_of(request, required=False)
+            if args is None:
+                args = {}
+            if not isinstance(args, dict):
+                raise InvalidInput("the request body must be a JSON object of arguments")
             return await cti.dispatch(who, agent_id, command, args)
         return await guarded(request, run)
 
     @api.post("/api/supervisor/announcements")
-    async def announce(request: Request, body: dict = Body(...)):
+    async def announce(request: Request):
         async def run(who):
-            return await cti.supervisor.announce(who, body.get("text", ""), body.get("audience") or {},
-                                                 body.get("priority", "normal"))
+            require(who, "send announcements", roles=SUPERVISE)
+            body = await body_of(request, AnnouncementBody)
+            return await cti.supervisor.announce(who, body.text, body.audience, body.priority)
         return await guarded(request, run)
 
     @api.get("/api/supervisor/overview")
@@ -152,8 +190,10 @@ def router(cti: Cti) -> APIRouter:
         return await guarded(request, lambda who: _value(cti.supervisor.overview(who)))
 
     @api.get("/api/customers/{number}")
-    async def customer(number: str, request: Request):
+    async def customer(request: Request, number: str = Path(max_length=NUMBER_MAX)):
         async def run(who):
+            if not who.reads_all and not cti.on_current_call(who.agent_id, number):
+                require(who, f"see customer {number} (not on their current call)", roles=READ_ALL)
             record = await cti.customers.by_number(number)
             history = await cti.customers.history(number, agent_names={a.id: a.name for a in
                                                                         cti.agents.agents.values()})

@@ -21,11 +21,14 @@ import cti.cli
 import hotline
 import kb.cli
 import ivr.cli
+import migrations.cli
 import recordings.cli
+import reports.cli
 from hotline.clitools import CliError
+from hotline import logsafe
 from hotline.config import ConfigError, load_settings
 
-DOMAIN_CLIS = (ivr.cli, cti.cli, recordings.cli, crm.cli, kb.cli)
+DOMAIN_CLIS = (ivr.cli, cti.cli, recordings.cli, crm.cli, kb.cli, reports.cli, migrations.cli)
 QUIET_LOGGERS = ("transitions", "amqtt", "aiosqlite", "asyncio", "httpx", "uvicorn", "multipart")
 
 
@@ -174,6 +177,7 @@ def _is_expected(exc: BaseException) -> bool:
 def _configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logsafe.install()                   # bounded lines, secrets masked, at every level
     if level != "debug":
         for name in QUIET_LOGGERS:
             logging.getLogger(name).setLevel(logging.WARNING)
@@ -211,7 +215,7 @@ def cmd_serve(args: argparse.Namespace):
         async with Service(settings) as service:
             print(f"hotline serve: FastAGI {settings.fastagi.host}:{service.fastagi_port}, "
                   f"HTTP {service.http_url}, AMI {settings.ami.host}:{settings.ami.port}, "
-                  f"MQTT {service.mqtt_url}", flush=True)
+                  f"MQTT {logsafe.redact(service.mqtt_url)}", flush=True)
             waiter = asyncio.ensure_future(_until_signal(stop))
             stopped = asyncio.ensure_future(service.wait_stopped())
             await asyncio.wait({waiter, stopped}, return_when=asyncio.FIRST_COMPLETED)

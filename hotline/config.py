@@ -27,6 +27,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from hotline.security.pins import is_pin_hash
+
 CONFIG_DIR_ENV = "HOTLINE_CONFIG_DIR"
 ENV_PREFIX = "HOTLINE_"
 ROLES = ("agent", "supervisor", "qa", "admin")
@@ -508,7 +510,7 @@ def _skill_map(value: Any, file: str, key: str, what: str) -> Mapping[str, int]:
     return MappingProxyType(out)
 
 
-AGENT_KEYS = ("id", "name", "endpoint", "skills", "languages", "team", "role", "pin",
+AGENT_KEYS = ("id", "name", "endpoint", "skills", "languages", "team", "role", "pin", "pin_hash",
               "senior", "wrapup_seconds")     # the last two are read by the ACD and the CTI (AgentConfig.extra)
 
 
@@ -575,7 +577,11 @@ def _agent(entry: Any, key: str, file: str, default_language: str, seen_ids: dic
     if role not in ROLES:
         raise ConfigError(file, f"{key}.role", f"unknown role {role!r} (expected one of {', '.join(ROLES)})")
     pin = entry.get("pin")
-    if not isinstance(pin, str) or not _PIN_RE.match(pin):
+    if "pin_hash" in entry and pin is None:   # AgentConfig.pin then holds the hash (hotline.security.pins)
+        pin = entry["pin_hash"]
+        if not isinstance(pin, str) or not is_pin_hash(pin):
+            raise ConfigError(file, f"{key}.pin_hash", "must be a hash from `python -m hotline.security.pins`")
+    elif not isinstance(pin, str) or not _PIN_RE.match(pin):
         raise ConfigError(file, f"{key}.pin", f"must be a quoted string of 4-8 digits (e.g. \"1234\"), got {pin!r}")
     senior = entry.get("senior", False)
     if not isinstance(senior, bool):

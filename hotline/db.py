@@ -10,7 +10,8 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
 
-DOMAIN_MODELS = ("ivr.models", "cti.models", "acd.models", "recordings.models", "crm.models", "kb.models")
+DOMAIN_MODELS = ("ivr.models", "cti.models", "acd.models", "recordings.models", "hotline.security.models",
+                 "reports.models", "crm.models", "kb.models")
 
 
 class Base(DeclarativeBase):

@@ -4,21 +4,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import uvicorn
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 import hotline
 from hotline.deps import Deps
+from hotline.http_limits import RequestLimits
 
 log = logging.getLogger(__name__)
 
 
-def create_app(deps: Deps, routers: Iterable[APIRouter] = ()) -> FastAPI:
+def create_app(deps: Deps, routers: Iterable[APIRouter] = (), *,
+               authenticate: Callable[[str | None], Any] | None = None) -> FastAPI:
+    """``authenticate(authorization_header)`` (raising on wrong credentials) lets the edge refuse a request
+    with a body before reading it; without it the edge only insists that credentials are present."""
     app = FastAPI(title="hotline", version=hotline.__version__, docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.state.deps = deps
+    app.add_middleware(RequestLimits, authenticate=authenticate)
+    app.add_exception_handler(RequestValidationError, _validation_error)
 
     @app.get("/api/health")
     async def health() -> JSONResponse:
@@ -34,6 +42,16 @@ def create_app(deps: Deps, routers: Iterable[APIRouter] = ()) -> FastAPI:
     for router in routers:
         app.include_router(router)
     return app
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    """422 with the reason; unlike FastAPI's default it never echoes the input back (which may be huge, or
+    hold values JSON cannot encode, e.g. Infinity)."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    detail = [{"loc": [str(p)[:64] for p in e.get("loc", ())], "msg": str(e.get("msg", ""))[:300],
+               "type": str(e.get("type", ""))} for e in errors[:20]]
+    reason = "; ".join(f"{'.'.join(d['loc'])}: {d['msg']}" for d in detail) or "invalid request"
+    return JSONResponse({"error": reason, "detail": detail}, status_code=422)
 
 
 class HttpServer:

@@ -33,6 +33,7 @@ import ivr.http
 import kb.http
 import recordings.http
 import recordings.service
+import reports.http
 from acd.callback import CallbackDialer, callback_session, originate_over
 from acd.config import queue_settings
 from acd.handoff import AcdHandoff
@@ -47,16 +48,19 @@ from cti.agents import CtiError
 from cti.core import Cti
 from hotline.ami import AmiLink
 from hotline.bus import EmbeddedBroker, EventBus
+from hotline.bus.access import BrokerAccess
 from hotline.config import Settings
-from hotline.db import create_schema, make_engine, session_factory
+from hotline.db import make_engine, session_factory
 from hotline.deps import Deps
 from hotline.http import HttpServer, create_app
 from hotline.metrics import LiveParts, mount_metrics
+from migrations.runner import upgrade as upgrade_schema
 from ivr.agi.channel import AgiHandler
 from ivr.agi.limits import AgiLimits
 from ivr.agi.server import FastAgiServer
 from ivr.flowdef.model import FlowError
 from ivr.runtime.engine import FlowEngine
+from ivr.runtime.qa_lockouts import QaLockouts
 from ivr.service import IvrDeps, build_engine, flow_routes, load_catalogue, load_site_calendars, load_site_flows
 from kb.service import KnowledgeBase
 from recordings.config import RecordingConfigError
@@ -65,9 +69,12 @@ from recordings.models import utcnow
 from recordings.policy import RecordingPolicy
 from recordings.postprocess import Postprocessor
 from recordings.recorder import Recorder
+from recordings.recovery import RecordingRecovery
 from recordings.service import RecordingsService, call_info_from
 from recordings.storage import LocalStorage
 from recordings.tracking import CallTracker
+from reports.service import builder_for, longest_wrapup_s
+from reports.writer import CdrWriter
 from web.http import WebDesk, build_router, desktop_options
 
 log = logging.getLogger(__name__)
@@ -144,6 +151,7 @@ class Service:
         self.requests: RequestService
         self.cards: CustomerCards
         self.kb: KnowledgeBase
+        self.cdr: CdrWriter
         self.call_tracker: CallTracker
         self.ivr: FlowEngine
         self.agi: FastAgiServer
@@ -205,7 +213,7 @@ class Service:
         engine = make_engine(settings.database.url, **self.engine_options)
         stack.push_async_callback(_timed("database", engine.dispose))
         try:
-            await create_schema(engine)
+            await upgrade_schema(engine)      # the one Alembic history (migrations/): `hotline db upgrade`
         except Exception as exc:
             raise StartupError(f"database {engine.url.render_as_string(hide_password=True)}: {exc}") from None
         sessions = session_factory(engine)
@@ -213,7 +221,7 @@ class Service:
         # MQTT bus (the embedded broker unless a URL is configured)
         mqtt_url = settings.mqtt.url
         if settings.mqtt.embedded:
-            self.broker = EmbeddedBroker()
+            self.broker = EmbeddedBroker(access=BrokerAccess(settings.mqtt.topic_prefix))
             mqtt_url = await self.broker.start()
             stack.push_async_callback(_timed("embedded broker", self.broker.stop))
         bus = self.bus = await stack.enter_async_context(EventBus(
@@ -238,7 +246,8 @@ class Service:
         # CTI: live model, agents, call data, screen pops, commands
         cti_ = self.cti = Cti(
             agents=settings.agents, queues=settings.queues, sessions=sessions, publisher=bus, ami=ami.session,
-            queue_wrapup_seconds={q.name: queue_settings(q).wrapup_s for q in settings.queues}, acd=handoff)
+            queue_wrapup_seconds={q.name: queue_settings(q).wrapup_s for q in settings.queues}, acd=handoff,
+            clock=self.clocks.utc or utcnow)
         await stack.enter_async_context(cti.service.running(cti_, ami.session, bus))
         stack.callback(log.debug, "stopping component %s", "cti")
         log.info("component %s started", "cti")
@@ -254,7 +263,9 @@ class Service:
         self.recordings = self._build_recordings(sessions, engine)
         self.call_tracker = CallTracker(self.recordings.recorder, settings.agents,
                                         call_info=call_info_from(cti_.calldata))
-        await stack.enter_async_context(recordings.service.running(self.recordings, self.call_tracker, ami.session))
+        recovery = RecordingRecovery(self.recordings.recorder, self.clocks.utc or utcnow)
+        await stack.enter_async_context(recordings.service.running(self.recordings, self.call_tracker, ami.session,
+                                                                   recovery))
         cti_.records.listeners.append(self.recordings.set_wrapup)     # the agent's wrap-up on the recordings
         stack.callback(log.debug, "stopping component %s", "recordings")
         log.info("component %s started", "recordings")
@@ -271,10 +282,16 @@ class Service:
         self.kb = KnowledgeBase(sessions, clock=utc_clock)
         log.info("component %s started", "crm")
 
+        # call-detail records (reports): one per call, built from the stored facts when the IVR says it ended
+        self.cdr = CdrWriter(builder_for(settings, sessions), bus, after_wrapup_s=longest_wrapup_s(settings) + 5.0,
+                             wall_clock=self.clocks.wall)
+        await stack.enter_async_context(self.cdr)
+        log.info("component %s started", "reports")
+
         # IVR: the flows, queueing callers in the ACD, replaying recordings to QA staff by phone
         self.ivr = build_engine(settings, IvrDeps(
             queues=handoff, sessions=sessions, publish=bus.publish, now=self.clocks.utc,
-            recordings=self.recordings))
+            recordings=self.recordings, qa_lockouts=QaLockouts(cti_.auth.throttle)))
         log.info("component %s started", "ivr")
 
         # FastAGI: the flows, and the ACD's callback sessions on the agent's channel
@@ -295,13 +312,14 @@ class Service:
                 recordings.http.router(self.recordings, auth),
                 crm.http.router(requests, self.cards, auth, (CtiError,)),
                 kb.http.router(self.kb, auth, (CtiError,)),
+                reports.http.router(settings, sessions, auth),
             ]
             # the agent desktop and the wallboard, fed in process by the bus's publications
             desk = self.web = WebDesk(auth=auth, roster=cti_.agents, calls=cti_.model, announcements=cti_.announcements,
                            queues=acd_service, feed=bus, options=desktop_options(settings))
             stack.push_async_callback(_timed("web desk", desk.close))
             routers.append(build_router(desk))
-            app = create_app(deps, routers)
+            app = create_app(deps, routers, authenticate=auth.from_authorization)
             mount_metrics(app, LiveParts(ami=ami, agi=self.agi, bus=bus, cti=cti_, queues=acd_service, ivr=self.ivr,
                                          recorder=self.recordings.recorder), token=settings.http.metrics_token)
             self.http = HttpServer(app, settings.http.host, settings.http.port)

@@ -36,14 +36,14 @@ def router(sessions: async_sessionmaker[AsyncSession], auth: Authenticator) -> A
     def denied(request: Request) -> JSONResponse | None:
         try:
             authorize(auth, request.headers.get("authorization"), f"read IVR reports ({request.url.path})",
-                      roles=READ_ALL)
+                      roles=READ_ALL, source=request.client.host if request.client else None)
         except (AuthError, Forbidden) as exc:      # 401; 403 is logged by cti.auth.require
             headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
             return JSONResponse({"error": str(exc)}, status_code=exc.status, headers=headers)
         return None
 
     @api.get("/api/ivr/stats")
-    async def stats(request: Request, flow: str | None = None, day_from: date | None = None,
+    async def stats(request: Request, flow: str | None = Query(None, max_length=64), day_from: date | None = None,
                     day_to: date | None = None):
         if (refused := denied(request)) is not None:
             return refused
@@ -70,8 +70,9 @@ def router(sessions: async_sessionmaker[AsyncSession], auth: Authenticator) -> A
             return [_row(r, fields) for r in (await db.execute(stmt)).scalars()]
 
     @api.get("/api/ivr/voicemails")
-    async def voicemails(request: Request, status: str | None = None, queue: str | None = None,
-                         limit: int = Query(50, ge=1)):
+    async def voicemails(request: Request, status: str | None = Query(None, max_length=20),
+                         queue: str | None = Query(None, max_length=64),
+                         limit: int = Query(50, ge=1, le=1000)):
         if (refused := denied(request)) is not None:
             return refused
         return {"items": await _list(Voicemail, [(Voicemail.status, status), (Voicemail.queue, queue)], limit, (
@@ -79,7 +80,7 @@ def router(sessions: async_sessionmaker[AsyncSession], auth: Authenticator) -> A
             "format", "duration_s", "ended_by", "status"))}
 
     @api.get("/api/ivr/callbacks")
-    async def callbacks(request: Request, status: str | None = None, limit: int = Query(50, ge=1)):
+    async def callbacks(request: Request, status: str | None = Query(None, max_length=20), limit: int = Query(50, ge=1, le=1000)):
         if (refused := denied(request)) is not None:
             return refused
         return {"items": await _list(CallbackRequest, [(CallbackRequest.status, status)], limit, (
@@ -87,7 +88,7 @@ def router(sessions: async_sessionmaker[AsyncSession], auth: Authenticator) -> A
             "status"))}
 
     @api.get("/api/ivr/surveys")
-    async def surveys(request: Request, agent_id: str | None = None, limit: int = Query(50, ge=1)):
+    async def surveys(request: Request, agent_id: str | None = Query(None, max_length=32), limit: int = Query(50, ge=1, le=1000)):
         if (refused := denied(request)) is not None:
             return refused
         return {"items": await _list(SurveyResult, [(SurveyResult.agent_id, agent_id)], limit, (

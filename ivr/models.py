@@ -118,3 +118,22 @@ class CustomerAccount(Base):
     number: Mapped[str] = mapped_column(String(32), primary_key=True)
     balance: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0"))
     points: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IvrCall(Base):
+    """One row per FastAGI session when it ends: the IVR path and outcome the call-detail records read."""
+
+    __tablename__ = "ivr_calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uniqueid: Mapped[str] = mapped_column(String(64), index=True)
+    linkedid: Mapped[str] = mapped_column(String(64), index=True)
+    caller: Mapped[str] = mapped_column(String(64), default="")
+    dnid: Mapped[str] = mapped_column(String(64), default="")
+    flow: Mapped[str] = mapped_column(String(100), default="")
+    language: Mapped[str] = mapped_column(String(16), default="")
+    outcome: Mapped[str] = mapped_column(String(16), default="")     # completed | hangup | left | error | cancelled
+    last_node: Mapped[str] = mapped_column(String(100), default="")
+    path: Mapped[list] = mapped_column(JSON, default=list)            # "flow:node" visited, in order
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -30,6 +30,7 @@ from ivr.runtime.call import RuntimeDeps
 from ivr.runtime.engine import FlowEngine
 from ivr.runtime.interfaces import CustomerDirectory, OrderDirectory, Publisher, QueueHandoff, RecordingsSearch
 from ivr.runtime.preferences import SqlCallerPreferences
+from ivr.runtime.qa_lockouts import QaLockouts
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class IvrDeps:
     calendars: Mapping[str, Calendar] | None = None    # default: flows_dir/calendars.yaml
     now: Callable[[], datetime] | None = None      # clock for business hours (tests, simulated days)
     recordings: RecordingsSearch | None = None     # the QA replay's search (recordings.service.RecordingsService)
+    qa_lockouts: QaLockouts | None = None          # the service's login throttle (cti.auth's); default: a private one
 
 
 class IvrServer:
@@ -104,6 +106,8 @@ def build_engine(settings: Settings, deps: IvrDeps) -> FlowEngine:
         catalogue=catalogue, recordings=deps.recordings, staff={a.id: a for a in settings.agents},
         voicemail_dir=str(Path(settings.paths.recordings_dir) / "voicemail"),
         time_zone=settings.service.time_zone)
+    if deps.qa_lockouts is not None:
+        runtime.qa_lockouts = deps.qa_lockouts
     if deps.now is not None:
         runtime.now = deps.now
     return FlowEngine(runtime)

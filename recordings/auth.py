@@ -33,10 +33,11 @@ def credentials(auth: Authenticator, *, cookie: bool = False) -> Callable:
     async def current(request: Request) -> Principal:
         header = request.headers.get("authorization")
         token = request.cookies.get(COOKIE) if cookie and not header else None
+        source = request.client.host if request.client else "unknown"
         try:
-            return auth.verify_token(token) if token else auth.from_authorization(header)
-        except AuthError as exc:
-            raise HTTPException(401, str(exc), headers=CHALLENGE) from None
+            return auth.verify_token(token) if token else auth.from_authorization(header, source=source)
+        except AuthError as exc:          # 401, or 429 while the account or the source is locked out
+            raise HTTPException(exc.status, str(exc), headers=CHALLENGE if exc.status == 401 else None) from None
 
     return current
 

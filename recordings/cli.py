@@ -72,7 +72,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--no-progress", action="store_true")
     r.set_defaults(func=cmd_recover)
 
-    m = sub.add_parser("migrate", help="apply the recordings tables' Alembic migrations (upgrade head)")
+    m = sub.add_parser("migrate", help="apply the database migrations (same as `hotline db upgrade`)")
     m.set_defaults(func=cmd_migrate)
 
 
@@ -229,5 +229,5 @@ def cmd_migrate(args) -> int:
 
     settings = load_settings(getattr(args, "config_dir", None))
     upgrade(settings.database.url)
-    print("recordings tables at the latest revision")
+    print("database at the latest schema revision (same as `hotline db upgrade`)")
     return 0

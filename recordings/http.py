@@ -22,13 +22,15 @@ a player makes afterwards do not.
 The router's paths are absolute: include it without a prefix (the page calls /api/recordings).
 """
 
+import logging
 import re
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi import Path as FastApiPath
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -39,6 +41,9 @@ from recordings.models import AuditLog, Evaluation, Recording
 from recordings.postprocess import CONTENT_TYPES
 from recordings.search import SORT_FIELDS, RecordingFilters, parse_local_time, search_recordings
 from recordings.service import RecordingsService
+from recordings.storage import StorageError
+
+log = logging.getLogger("hotline.recordings.http")
 
 WEB_DIR = Path(__file__).parent / "web"
 WEB_FILES = {"index.html": "text/html; charset=utf-8", "qa.js": "text/javascript; charset=utf-8", "qa.css": "text/css; charset=utf-8"}
@@ -46,9 +51,14 @@ RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CHUNK = 64 * 1024
 
 
+RecId = Annotated[int, FastApiPath(ge=1, le=2 ** 31 - 1, description="recording id (an INTEGER column)")]
+LinkedId = Annotated[str, FastApiPath(max_length=64)]
+
+
 class EvaluationBody(BaseModel):
-    scores: dict[str, float] = Field(description="scorecard item id -> points (0..scale)")
-    comments: str = ""
+    scores: dict[str, Annotated[float, Field(allow_inf_nan=False)]] = Field(
+        description="scorecard item id -> points (0..scale)", max_length=100)
+    comments: str = Field("", max_length=4000)
 
 
 def router(service: RecordingsService, auth: Authenticator) -> APIRouter:
@@ -167,7 +177,7 @@ def router(service: RecordingsService, auth: Authenticator) -> APIRouter:
             return [row.to_dict() for row in (await session.scalars(stmt)).all()]
 
     @api.get("/api/recordings/{rec_id}")
-    async def metadata(rec_id: int, user: CurrentUser) -> dict:
+    async def metadata(rec_id: RecId, user: CurrentUser) -> dict:
         rec = await visible_recording(rec_id, user)
         body = rec.to_dict()
         body["started_local"] = rec.started_at.astimezone(ctx.time_zone).strftime("%Y-%m-%d %H:%M:%S")
@@ -176,12 +186,17 @@ def router(service: RecordingsService, auth: Authenticator) -> APIRouter:
 
     @api.get("/api/recordings/{rec_id}/audio", response_class=StreamingResponse,
              responses={200: {"content": {t: {} for t in CONTENT_TYPES.values()}}, 206: {"description": "partial content"}, 416: {}})
-    async def audio(rec_id: int, request: Request, user: ListeningUser):
+    async def audio(rec_id: RecId, request: Request, user: ListeningUser):
         rec = await visible_recording(rec_id, user, "replay")
         if rec.status not in HAS_FILE:
             raise HTTPException(404, f"recording {rec_id} has no file (status {rec.status})")
         storage = ctx.storage_for(rec.storage_tier)
-        stat = storage.stat(rec.path)
+        try:
+            stat = storage.stat(rec.path)
+        except StorageError as exc:              # a symlink or a path out of the store: refused, never followed
+            log.warning("recording %s: file refused: %s", rec_id, exc)
+            raise HTTPException(409, f"the file of recording {rec_id} is refused: it is not a plain file "
+                                     f"inside the recordings store") from None
         if stat is None:
             raise HTTPException(404, f"the file of recording {rec_id} is missing ({rec.storage_tier}:{rec.path})")
         size = stat.size
@@ -210,7 +225,11 @@ def router(service: RecordingsService, auth: Authenticator) -> APIRouter:
                 session.add(AuditLog(actor=user.agent_id, action="replay", recording_id=rec.id,
                                      detail=f"http {request.client.host if request.client else '?'} role={user.role}"))
                 await session.commit()
-        fh = storage.open(rec.path)
+        try:
+            fh = storage.open(rec.path)
+        except StorageError as exc:
+            log.warning("recording %s: file refused: %s", rec_id, exc)
+            raise HTTPException(409, f"the file of recording {rec_id} cannot be opened safely") from None
         fh.seek(start)
 
         def body():
@@ -228,7 +247,7 @@ def router(service: RecordingsService, auth: Authenticator) -> APIRouter:
         return StreamingResponse(body(), status_code=status, headers=headers, media_type=content_type)
 
     @api.get("/api/recordings/{rec_id}/evaluations")
-    async def list_evaluations(rec_id: int, user: CurrentUser) -> list[dict]:
+    async def list_evaluations(rec_id: RecId, user: CurrentUser) -> list[dict]:
         await visible_recording(rec_id, user)
         async with ctx.sessions() as session:
             rows = (await session.scalars(
@@ -237,7 +256,7 @@ def router(service: RecordingsService, auth: Authenticator) -> APIRouter:
         return [row.to_dict() for row in rows]
 
     @api.post("/api/recordings/{rec_id}/evaluations", status_code=201)
-    async def add_evaluation(rec_id: int, body: EvaluationBody, user: CurrentUser) -> dict:
+    async def add_evaluation(rec_id: RecId, body: EvaluationBody, user: CurrentUser) -> dict:
         await refused(user, require, f"evaluate recording {rec_id}", rec_id, roles=READ_ALL)
         rec = await visible_recording(rec_id, user)
         try:
@@ -266,12 +285,12 @@ def router(service: RecordingsService, auth: Authenticator) -> APIRouter:
         return {"linkedid": linkedid, "paused": pause, "recording_id": call.current.recording_id}
 
     @api.post("/api/recordings/live/{linkedid}/pause")
-    async def pause(linkedid: str, user: CurrentUser) -> dict:
+    async def pause(linkedid: LinkedId, user: CurrentUser) -> dict:
         """Silence the running recording (card numbers, passwords): MixMonitorMute both directions."""
         return await live_mute(linkedid, user, True)
 
     @api.post("/api/recordings/live/{linkedid}/resume")
-    async def resume(linkedid: str, user: CurrentUser) -> dict:
+    async def resume(linkedid: LinkedId, user: CurrentUser) -> dict:
         return await live_mute(linkedid, user, False)
 
     @api.get("/qa", include_in_schema=False)

@@ -1,45 +1,22 @@
-"""Alembic for the recordings tables, from Python: `upgrade(url)` or `await upgrade_async(engine)`.
+"""The recordings tables' schema: part of hotline's one Alembic history (migrations/, `hotline db upgrade`).
 
-A database whose tables were made by hotline.db.create_schema (create_all, the current models) but never
-migrated is stamped at head first, so both ways of creating the schema meet.
+`upgrade(url)` / `await upgrade_async(engine)` bring the whole database to head; kept for
+`hotline recordings migrate` and the recordings tests. A database migrated by the recordings' former
+history (version table alembic_version_recordings) is adopted by migrations.runner.
 """
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import inspect
-from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hotline.db import make_engine
-
-HERE = Path(__file__).parent
-VERSION_TABLE = "alembic_version_recordings"
-
-
-def alembic_config(url: str | None = None) -> Config:
-    cfg = Config(str(HERE / "alembic.ini"))
-    cfg.set_main_option("script_location", str(HERE / "migrations"))
-    if url:
-        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    return cfg
-
-
-def _upgrade_on(connection: Connection, revision: str) -> None:
-    cfg = alembic_config()
-    cfg.attributes["connection"] = connection
-    tables = set(inspect(connection).get_table_names())
-    if "recordings" in tables and VERSION_TABLE not in tables:
-        command.stamp(cfg, "head")
-    command.upgrade(cfg, revision)
+from migrations.runner import LEGACY_VERSION_TABLE as VERSION_TABLE  # noqa: F401  (the former history's table)
+from migrations.runner import upgrade as _upgrade
 
 
 async def upgrade_async(engine: AsyncEngine, revision: str = "head") -> None:
-    async with engine.begin() as conn:
-        await conn.run_sync(_upgrade_on, revision)
+    await _upgrade(engine, revision)
 
 
 def upgrade(url: str, revision: str = "head") -> None:

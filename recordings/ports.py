@@ -7,12 +7,22 @@ implementations; mypy checks them there).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 
-class AmiEvents(Protocol):
+class LiveChannels(Protocol):
+    async def send_list(self, action: dict, item_event: str) -> Iterable[Any]: ...
+
+
+class AmiEvents(LiveChannels, Protocol):
     def add_observer(self, observer: Callable[[Mapping[str, str]], None]) -> None: ...
+
+    def add_connect_hook(self, hook: Callable[[LiveChannels], Awaitable[None]]) -> None: ...
+
+    @property
+    def connected(self) -> asyncio.Event: ...
 
 
 class CallData(Protocol):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import PurePosixPath
 from typing import Any, Callable, Protocol
 
@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from recordings.models import (
     STATUS_FAILED,
+    STATUS_FLAGGED,
     STATUS_PROCESSING,
     STATUS_RECORDING,
     Recording,
@@ -103,6 +104,7 @@ class Recorder:
         self._background: set[asyncio.Task] = set()
         self.written = 0               # segments whose MixMonitor ran and stopped (read by /metrics)
         self.failed = 0                # segments MixMonitor could not start
+        self._postprocessing: set[int] = set()      # rows a background task is finishing right now
 
     def active(self, linkedid: str) -> ActiveCall | None:
         return self._calls.get(linkedid)
@@ -286,6 +288,7 @@ class Recorder:
             await session.commit()
         self.written += 1
         if self._postprocessor is not None:
+            self._postprocessing.add(seg.recording_id)
             task = asyncio.create_task(self._postprocess(seg.recording_id))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
@@ -296,3 +299,68 @@ class Recorder:
             await self._postprocessor.process(recording_id)
         except Exception:
             log.exception("post-processing recording %s", recording_id)
+        finally:
+            self._postprocessing.discard(recording_id)
+
+    async def reconcile(self, live_linkedids: set[str], started_before: datetime) -> list[int]:
+        """Finish every row still ``recording``/``processing`` whose call the PBX no longer has (checked after
+        each AMI (re)connect: a PBX restart, an AMI drop longer than the call, a restart of this service).
+
+        Rows started after ``started_before`` (the live list's moment) and rows a post-processing task owns
+        are left alone. The end time is the file's last write (else now); the row is post-processed to its
+        final state (``complete``, or ``flagged`` when the file is bad) and ``error`` says
+        ``partial: <why>`` — the hangup was never seen, so the end of the call may be missing.
+        Returns the ids finished."""
+        async with self._lock:
+            async with self._sessions() as session:
+                rows = (await session.scalars(
+                    select(Recording).where(Recording.status.in_((STATUS_RECORDING, STATUS_PROCESSING)))
+                    .where(Recording.started_at < started_before).order_by(Recording.id))).all()
+            orphans = [r for r in rows if r.linkedid not in live_linkedids and r.id not in self._postprocessing]
+            reasons: dict[int, str] = {}
+            for row in orphans:
+                lost_here = self._calls.pop(row.linkedid, None) is not None
+                reasons[row.id] = ("the call ended while the PBX connection was down (PBX restart or AMI drop)"
+                                   if lost_here else "the service was not running when the call ended")
+                now = _aware(self._clock())
+                ended = min(self._file_end(row) or now, now)
+                async with self._sessions() as session:
+                    current = await session.get(Recording, row.id)
+                    if current.ended_at is None:
+                        current.ended_at = max(ended, _aware(current.started_at))
+                        begin = _aware(current.answered_at or current.started_at)
+                        current.duration_s = round(max(0.0, (current.ended_at - begin).total_seconds()), 3)
+                    current.disposition = current.disposition or "answered"
+                    current.status = STATUS_PROCESSING
+                    await session.commit()
+        finished = []
+        for row in orphans:
+            if self._postprocessor is not None:
+                try:
+                    await self._postprocessor.process(row.id)
+                except Exception:
+                    log.exception("post-processing recording %s", row.id)
+            async with self._sessions() as session:
+                current = await session.get(Recording, row.id)
+                if current.status == STATUS_PROCESSING:          # no post-processor, or it crashed
+                    current.status = STATUS_FLAGGED
+                current.error = f"partial: {reasons[row.id]}" + (f"; {current.error}" if current.error else "")
+                await session.commit()
+            log.warning("recording %s of call %s finished at resync (%s): %s", row.id, row.linkedid,
+                        current.status, reasons[row.id])
+            finished.append(row.id)
+        return finished
+
+    def _file_end(self, row: Recording) -> datetime | None:
+        try:
+            stat = self._storage.stat(row.path)
+        except Exception:                  # a refused or unreadable path: post-processing flags it
+            return None
+        if stat is None:
+            return None
+        ended = datetime.fromtimestamp(stat.mtime, tz=timezone.utc)
+        return ended if ended >= _aware(row.started_at) else None
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)

@@ -21,6 +21,7 @@ from recordings.models import STATUS_COMPLETE, TIER_PRIMARY
 from recordings.policy import RecordingPolicy
 from recordings.ports import AmiEvents, CallData
 from recordings.recorder import Recorder
+from recordings.recovery import RecordingRecovery
 from recordings.search import RecordingFilters, RecordingPage, search_recordings
 from recordings.tracking import CallTracker
 
@@ -87,12 +88,19 @@ def call_info_from(calldata: CallData) -> Callable[[str], dict[str, Any]]:
 
 
 @asynccontextmanager
-async def running(service: RecordingsService, tracker: CallTracker, events: AmiEvents) -> AsyncIterator[RecordingsService]:
+async def running(service: RecordingsService, tracker: CallTracker, events: AmiEvents,
+                  recovery: RecordingRecovery) -> AsyncIterator[RecordingsService]:
     """The tracker follows ``events`` (the AMI session's bridge and hangup events) while the service runs;
-    the recordings still being written are finished before it stops."""
+    at every AMI (re)connect ``recovery`` finishes the rows whose call the PBX no longer has (a PBX restart,
+    an AMI drop longer than the call, a restart of this service); the recordings still being written are
+    finished before it stops."""
     events.add_observer(tracker.on_event)
+    events.add_connect_hook(recovery.on_connect)
+    if events.connected.is_set():                  # connected before the hook was there
+        await recovery.on_connect(events)
     try:
         yield service
     finally:
         await tracker.drain()
+        await recovery.drain()
         await service.recorder.drain()

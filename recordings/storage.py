@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -33,6 +34,10 @@ class ObjectStat:
 
 class StorageError(Exception):
     pass
+
+
+class UnsafeKey(StorageError):
+    """The key leads through a symlink or out of the storage root: refused, never followed."""
 
 
 class Storage(Protocol):
@@ -79,7 +84,17 @@ class LocalStorage:
         return f"LocalStorage({str(self.root)!r}, tier={self.tier!r})"
 
     def _path(self, key: str) -> Path:
-        return self.root / check_key(key)
+        """The file for ``key``; UnsafeKey when any part of it below the root is a symlink (a link planted in
+        the recordings directory must not serve /etc/hostname) or when it resolves outside the root."""
+        path = self.root / check_key(key)
+        probe = self.root
+        for part in PurePosixPath(key).parts:
+            probe = probe / part
+            if probe.is_symlink():
+                raise UnsafeKey(f"{self.tier}: {key!r} goes through a symbolic link; refused")
+        if not path.resolve().is_relative_to(self.root):
+            raise UnsafeKey(f"{self.tier}: {key!r} resolves outside {self.root}; refused")
+        return path
 
     def local_path(self, key: str) -> Path:
         return self._path(key)
@@ -101,16 +116,26 @@ class LocalStorage:
         return self.stat(key)
 
     def open(self, key: str) -> BinaryIO:
+        path = self._path(key)
         try:
-            return open(self._path(key), "rb")
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))   # no link swapped in since the check
         except FileNotFoundError as exc:
             raise StorageError(f"{self.tier}: no such recording file {key!r}") from exc
+        except OSError as exc:
+            raise UnsafeKey(f"{self.tier}: {key!r} cannot be opened safely: {exc.strerror}") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise UnsafeKey(f"{self.tier}: {key!r} is not a regular file; refused")
+        return os.fdopen(fd, "rb")
 
     def stat(self, key: str) -> ObjectStat | None:
+        path = self._path(key)
         try:
-            st = self._path(key).stat()
+            st = os.lstat(path)
         except FileNotFoundError:
             return None
+        if not stat.S_ISREG(st.st_mode):
+            raise UnsafeKey(f"{self.tier}: {key!r} is not a regular file; refused")
         return ObjectStat(key=key, size=st.st_size, mtime=st.st_mtime)
 
     def delete(self, key: str) -> None:

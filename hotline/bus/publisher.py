@@ -24,6 +24,7 @@ from typing import Any
 
 import aiomqtt
 
+from hotline.bus.payload import MAX_DEPTH, MAX_PAYLOAD_BYTES, PayloadError, decode_object
 from hotline.config import parse_mqtt_url
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,8 @@ def topic_matches(topic: str, pattern: str) -> bool:
 class EventBus:
     def __init__(self, url: str, topic_prefix: str = "hotline", *, client_id: str | None = None,
                  queue_size: int = 10_000, keepalive: int = 30, reconnect_max_delay: float = 30.0,
-                 announce_status: bool = True) -> None:
+                 announce_status: bool = True, max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+                 max_payload_depth: int = MAX_DEPTH) -> None:
         self.host, self.port, self._username, self._password = parse_mqtt_url(url)
         self.url = url
         self.prefix = topic_prefix.rstrip("/")
@@ -78,6 +80,9 @@ class EventBus:
         self.keepalive = keepalive               # 0 disables MQTT pings (used on a virtual clock, see demo)
         self.reconnect_max_delay = reconnect_max_delay
         self.announce_status = announce_status
+        self.max_payload_bytes = max_payload_bytes    # incoming payloads over these limits are refused unparsed
+        self.max_payload_depth = max_payload_depth
+        self.refused = 0
         self._queue: deque[_Outgoing] = deque(maxlen=queue_size)
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()             # set when nothing is queued or in flight
@@ -162,7 +167,7 @@ class EventBus:
 
     def status(self) -> dict[str, Any]:
         return {"ok": self.connected, "url": f"mqtt://{self.host}:{self.port}", "queued": self.queued,
-                "dropped": self.dropped, "published": self.published, "error": self.last_error}
+                "dropped": self.dropped, "refused": self.refused, "published": self.published, "error": self.last_error}
 
     # ------------------------------------------------------------ lifecycle
 
@@ -213,6 +218,9 @@ class EventBus:
                 if not self._stopping.is_set():
                     log.warning("MQTT connection to %s:%s lost or refused: %s; retrying in %.1fs",
                                 self.host, self.port, self.last_error, delay)
+            except Exception as exc:                        # never let the bus take the service down
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("MQTT connection loop failed; reconnecting in %.1fs", delay)
             finally:
                 self.connected = False
                 self._client = None
@@ -263,20 +271,27 @@ class EventBus:
 
     async def _receive(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
-            topic = message.topic.value
-            handler = next((h for pattern, h in self._subscriptions.items() if topic_matches(topic, pattern)), None)
-            if handler is None:
-                continue
             try:
-                payload = json.loads(message.payload)
-                if not isinstance(payload, dict):
-                    raise ValueError("not a JSON object")
-            except (ValueError, TypeError) as exc:
-                log.warning("MQTT %s: ignoring a payload that is not a JSON object: %s", topic, exc)
-                continue
-            suffix = topic[len(self.prefix) + 1:]
-            if self._tasks is not None:
-                self._tasks.create_task(self._call(handler, suffix, payload))
+                self._dispatch(message.topic.value, message.payload)
+            except Exception:                               # one bad message never ends the receive loop
+                log.exception("MQTT: a message on %s could not be handled", message.topic.value[:200])
+
+    def _dispatch(self, topic: str, raw: Any) -> None:
+        handler = next((h for pattern, h in self._subscriptions.items() if topic_matches(topic, pattern)), None)
+        if handler is None:
+            return
+        try:
+            if not isinstance(raw, (bytes, bytearray, str)):
+                raise PayloadError(f"unexpected payload type {type(raw).__name__}")
+            payload = decode_object(bytes(raw) if isinstance(raw, bytearray) else raw,
+                                    max_bytes=self.max_payload_bytes, max_depth=self.max_payload_depth)
+        except PayloadError as exc:
+            self.refused += 1
+            log.warning("MQTT %s: ignoring a payload: %s", topic[:200], exc)
+            return
+        suffix = topic[len(self.prefix) + 1:]
+        if self._tasks is not None:
+            self._tasks.create_task(self._call(handler, suffix, payload))
 
     async def _call(self, handler: Handler, suffix: str, payload: dict[str, Any]) -> None:
         try:

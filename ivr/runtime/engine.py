@@ -16,6 +16,7 @@ from ivr.agi.errors import AgiConnectionLost, AgiError, AgiHangup
 from ivr.flowdef.expr import ExprError
 from ivr.flowdef.model import Flow
 from ivr.say import SayError
+from ivr.call_log import record_call_end
 from ivr.stats import NodeStats, flush_quietly
 
 from .call import Call, FlowRuntimeError, RuntimeDeps
@@ -68,6 +69,7 @@ class FlowEngine:
         call.vars.update(flow.variables)
         result = CallResult("completed", flow.name, None, call.path)
         self.active_calls += 1
+        started_at = self.deps.now()
         try:
             await channel.answer()
             await self._recall_language(call)
@@ -100,6 +102,10 @@ class FlowEngine:
             result.flow = call.flow.name
             result.node = call.node.id if call.node else None
             await flush_quietly(call.stats, self.deps.sessions)
+            await record_call_end(self.deps.sessions, uniqueid=call.uniqueid, linkedid=call.linkedid,
+                                  caller=call.caller, dnid=request.dnid, flow=flow.name, language=call.lang,
+                                  outcome=result.outcome, last_node=result.node, path=call.path,
+                                  started_at=started_at, ended_at=self.deps.now())
             self._remember(result)
             await self.deps.announce("ivr/call_end", {
                 "uniqueid": call.uniqueid, "linkedid": call.linkedid, "caller": call.caller,

@@ -43,7 +43,7 @@ async def test_a_ping_timeout_is_hotline_dropping_the_connection(caplog):
     session = AmiSession(_config(server.port))
     task = await _running(session)
     server.answer_pings = False
-    await until(lambda: any("dropped by hotline (no Pong within" in m for m in messages(caplog)))
+    await until(lambda: any("dropped by hotline (no Pong and nothing else within" in m for m in messages(caplog)))
     server.answer_pings = True
     await session.wait_connected(3)
     await _stop(session, task)

@@ -103,11 +103,13 @@ async def test_http_api_end_to_end(tmp_path, caplog):
                                                json={"code": "angry"})
                     assert bad_disp.status_code == 400
                     garbage = await http.post("/api/agents/1001/end-wrap-up", headers=agent, content=b"[1,2]")
-                    assert garbage.status_code == 400
+                    assert garbage.status_code == 422
                     assert (await http.post("/api/agents/1001/end-wrap-up", headers=agent)).status_code == 200
                     history = (await http.get("/api/agents/1001/history", headers=agent)).json()["history"]
                     assert [h["to"] for h in history][-3:] == ["talking", "wrap-up", "ready"]
-                    customer = await http.get("/api/customers/13800138000", headers=agent)
+                    # the call is over: the agent no longer sees this customer; the supervisor does
+                    assert (await http.get("/api/customers/13800138000", headers=agent)).status_code == 403
+                    customer = await http.get("/api/customers/13800138000", headers=sup)
                     assert customer.json()["history"][0]["disposition"] == "complaint"
                     await caller.wait()
             finally:

@@ -76,9 +76,10 @@ async def test_commands_replies_and_retained_state_on_mosquitto(tmp_path, mqtt_u
                 by_id = {p["id"]: p for _, p, _ in replies.messages}
                 assert by_id["r-1"]["ok"] is True and by_id["r-1"]["v"] == 1
                 assert by_id["r-1"]["result"]["agent"]["state"] == "not-ready"
-                assert by_id["r-2"]["ok"] is True and by_id["r-2"]["result"]["agent"]["state"] == "ready"
-                assert (by_id["r-3"]["ok"], by_id["r-3"]["status"]) == (False, 409)
-                assert "agent 1001 is ready" in by_id["r-3"]["error"]
+                # a PIN never travels in an MQTT payload: refused even when right
+                assert (by_id["r-2"]["ok"], by_id["r-2"]["status"]) == (False, 401)
+                assert "PINs are not accepted in MQTT payloads" in by_id["r-2"]["error"]
+                assert by_id["r-3"]["ok"] is True and by_id["r-3"]["result"]["agent"]["state"] == "ready"
                 assert (by_id["r-4"]["ok"], by_id["r-4"]["status"]) == (False, 401)
                 assert (by_id["r-5"]["ok"], by_id["r-5"]["status"]) == (False, 403)
                 assert by_id[None]["error"] == "a command needs an 'id' to answer to"

@@ -14,9 +14,9 @@ from hotline.config import parse_mqtt_url
 
 async def collect(url: str, pattern: str, count: int, timeout: float = 5.0) -> list[aiomqtt.Message]:
     """Subscribe with a plain client and return the first `count` messages."""
-    host, port, _, _ = parse_mqtt_url(url)
+    host, port, user, password = parse_mqtt_url(url)
     got: list[aiomqtt.Message] = []
-    async with aiomqtt.Client(host, port) as client:
+    async with aiomqtt.Client(host, port, username=user, password=password) as client:
         await client.subscribe(pattern)
         async with asyncio.timeout(timeout):
             async for message in client.messages:
@@ -27,8 +27,8 @@ async def collect(url: str, pattern: str, count: int, timeout: float = 5.0) -> l
 
 
 async def clear_retained(url: str, *topics: str) -> None:
-    host, port, _, _ = parse_mqtt_url(url)
-    async with aiomqtt.Client(host, port) as client:
+    host, port, user, password = parse_mqtt_url(url)
+    async with aiomqtt.Client(host, port, username=user, password=password) as client:
         for topic in topics:
             await client.publish(topic, b"", retain=True)
 
@@ -105,7 +105,7 @@ async def test_online_and_offline_status_on_mosquitto(mqtt_url, topic_prefix):
 
 async def test_embedded_broker_round_trip():
     async with EmbeddedBroker() as broker:
-        assert broker.url.startswith("mqtt://127.0.0.1:") and broker.port > 0
+        assert broker.url.startswith("mqtt://hotline-service:") and broker.port > 0
         async with EventBus(broker.url, "hotline", announce_status=False) as bus:
             bus.publish("queues/presales/stats", {"waiting": 2, "service_level": 0.8}, retain=True)
             assert await bus.flush()
@@ -130,7 +130,7 @@ async def test_messages_published_while_the_broker_is_down_arrive_after_reconnec
         assert bus.publish("agents/1003/state", {"state": "wrap-up"}, retain=True)
         assert time.monotonic() - started < 0.05          # call handling is never held up by the broker
         assert bus.queued == 1
-        broker = EmbeddedBroker(port=port)
+        broker = EmbeddedBroker(port=port, access=broker.access)     # same service account
         await broker.start()
         try:
             assert await bus.wait_connected(timeout=10)

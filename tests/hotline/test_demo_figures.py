@@ -13,7 +13,7 @@ def log(*rows):
     return [entry(t, callid, queue, agent, event, *data) for t, callid, queue, agent, event, *data in rows]
 
 
-def wrapup(agent_id: str, queue: str) -> float:
+def wrapup(agent_id: str, queue: str, callid: str = "") -> float:
     return 10.0
 
 

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
 
 from ivr.stats import read_stats
 from pbxsim.participants import CallerScript
@@ -61,7 +64,8 @@ def test_qa_staff_logs_in_searches_and_steps_through_recordings(tmp_path):
     assert archive.audited == [("9101", 1), ("9101", 2), ("9101", 1)]  # every replay audit-logged
 
 
-def test_three_wrong_pins_lock_the_staff_id_across_calls(tmp_path):
+def test_wrong_pins_lock_the_staff_id_across_calls_by_the_service_policy(tmp_path):
+    """Three tries per call; the fifth wrong PIN for a staff ID (hotline.security.throttle) locks it."""
     wrong = ["wait 0.5", "press *", "wait 2", "press 9101#", "wait 1.5", "press 0000#", "wait 2.5",
              "press 9101#", "wait 1.5", "press 1111#", "wait 2.5", "press 9101#", "wait 1.5", "press 2222#",
              "wait 6"]
@@ -69,12 +73,36 @@ def test_three_wrong_pins_lock_the_staff_id_across_calls(tmp_path):
     async def body(sim, ivr, sessions):
         await (await sim.place_call(CallerScript("13800138000", dnid="4008001234", steps=wrong))).wait()
         first = ivr.engine.results[-1]
+        await (await sim.place_call(CallerScript("13800138000", dnid="4008001234", steps=wrong))).wait()
         # the right PIN now: the ID is locked, the caller hears qa_locked at once
         await (await sim.place_call(CallerScript("13800138000", dnid="4008001234", steps=QA_LOGIN))).wait()
         return first, ivr.engine.results[-1], await read_stats(sessions)
 
-    first, second, stats = run_with_simulator(tmp_path, body)
+    first, third, stats = run_with_simulator(tmp_path, body)
     assert first.path[-2:] == ["qa_replay:qa_login", "qa_replay:qa_locked_out"]
-    assert second.path[-2:] == ["qa_replay:qa_login", "qa_replay:qa_locked_out"]
-    assert stats[("qa_replay", "qa_login", "login_failed")] == 3
-    assert stats[("qa_replay", "qa_login", "locked")] == 2
+    assert third.path[-2:] == ["qa_replay:qa_login", "qa_replay:qa_locked_out"]
+    assert stats[("qa_replay", "qa_login", "login_failed")] == 5        # 3 + 2: the fifth locks
+    assert stats[("qa_replay", "qa_login", "locked")] == 3
+
+
+def test_the_phone_and_http_logins_share_one_lockout(tmp_path):
+    """One policy for every entry point: wrong PINs over HTTP lock the staff ID on the phone too, and the
+    reverse (the service hands the CTI's LoginThrottle to the QA node: QaLockouts(cti.auth.throttle))."""
+    from cti.auth import AuthError, Authenticator, TooManyAttempts
+    from hotline.config import load_settings
+    from ivr.runtime.nodes.qa import QaLockouts
+
+    auth = Authenticator(load_settings(Path(__file__).resolve().parents[2] / "config", env={}).agents)
+
+    async def body(sim, ivr, sessions):
+        ivr.engine.deps.qa_lockouts = QaLockouts(auth.throttle)
+        for _ in range(5):                                   # HTTP: five wrong PINs for 9101
+            with pytest.raises(AuthError):
+                auth.check_pin("9101", "0000", source="10.1.1.1")
+        await (await sim.place_call(CallerScript("13800138000", dnid="4008001234", steps=QA_LOGIN))).wait()
+        return ivr.engine.results[-1]
+
+    phone = run_with_simulator(tmp_path, body)
+    assert phone.path[-2:] == ["qa_replay:qa_login", "qa_replay:qa_locked_out"]   # right PIN, locked ID
+    with pytest.raises(TooManyAttempts):
+        auth.check_pin("9101", "9101", source="10.2.2.2")

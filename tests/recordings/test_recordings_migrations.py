@@ -1,4 +1,5 @@
-"""The Alembic history of the recordings tables builds the schema the models describe, on both backends."""
+"""The recordings tables come from hotline's one Alembic history (migrations/), on both backends; a
+database migrated by the recordings' former history is adopted without losing rows."""
 from __future__ import annotations
 
 import asyncio
@@ -12,6 +13,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from hotline.db import Base, make_engine
+from migrations.runner import head
 from recordings.migrate import VERSION_TABLE, upgrade
 from recordings.models import Recording  # noqa: F401
 
@@ -35,8 +37,9 @@ async def _inspect(url: str):
                 indexes = {i["name"] for i in insp.get_indexes("recordings")}
                 mc = MigrationContext.configure(sync_conn, opts={"include_object": _only_ours, "compare_type": True})
                 diff = compare_metadata(mc, Base.metadata)
-                version = sync_conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
-                return tables, indexes, diff, version
+                version = sync_conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+                rows = sync_conn.execute(text("SELECT COUNT(*) FROM recordings")).scalar()
+                return tables, indexes, diff, version, rows
             return await conn.run_sync(look)
     finally:
         await engine.dispose()
@@ -44,35 +47,43 @@ async def _inspect(url: str):
 
 def test_upgrade_head_matches_the_models(db_url):
     upgrade(db_url)
-    tables, indexes, diff, version = asyncio.run(_inspect(db_url))
-    assert OURS <= tables
+    tables, indexes, diff, version, _ = asyncio.run(_inspect(db_url))
+    assert OURS <= tables and VERSION_TABLE not in tables
     assert {"ix_recordings_agent_started", "ix_recordings_caller_started", "ix_recordings_queue_started",
             "ix_recordings_customer"} <= indexes
     assert diff == []
-    assert version == "0001_recordings"
+    assert version == head()
     upgrade(db_url)  # idempotent
 
 
 def test_alembic_command_line_upgrades_head(db_url):
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "alembic"), "-c", "recordings/alembic.ini", "-x", f"db_url={db_url}",
+        [str(Path(sys.executable).parent / "alembic"), "-c", "migrations/alembic.ini", "-x", f"db_url={db_url}",
          "upgrade", "head"],
         cwd=REPO, capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert result.returncode == 0, result.stderr
-    tables, _, diff, version = asyncio.run(_inspect(db_url))
-    assert OURS <= tables and diff == [] and version == "0001_recordings"
+    tables, _, diff, version, _ = asyncio.run(_inspect(db_url))
+    assert OURS <= tables and diff == [] and version == head()
 
 
-def test_schema_made_by_create_all_is_stamped_then_upgraded(tmp_path):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'created.db'}"
+def test_a_database_of_the_former_recordings_history_is_adopted_with_its_rows(tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
 
     async def create():
         engine = make_engine(url)
         async with engine.begin() as conn:
             await conn.run_sync(Base.metadata.create_all, tables=[Base.metadata.tables[t] for t in OURS])
+            await conn.execute(text(f"CREATE TABLE {VERSION_TABLE} (version_num VARCHAR(32) NOT NULL)"))
+            await conn.execute(text(f"INSERT INTO {VERSION_TABLE} VALUES ('0001_recordings')"))
+            await conn.execute(text("INSERT INTO recordings (linkedid, segment, channel, caller, called, agent_id, "
+                                    "agent_name, queue, direction, started_at, path, format, tags, storage_tier, "
+                                    "status, stereo, created_at, updated_at) VALUES ('L1', 1, '', '', '', '1001', "
+                                    "'', '', 'inbound', '2026-11-01 08:00:00', '', 'wav', '[]', 'primary', "
+                                    "'complete', 0, '2026-11-01 08:00:00', '2026-11-01 08:00:00')"))
         await engine.dispose()
 
     asyncio.run(create())
     upgrade(url)
-    _, _, diff, version = asyncio.run(_inspect(url))
-    assert diff == [] and version == "0001_recordings"
+    tables, _, diff, version, rows = asyncio.run(_inspect(url))
+    assert diff == [] and version == head() and rows == 1
+    assert VERSION_TABLE not in tables and {"queue_log", "call_details"} <= tables

@@ -88,6 +88,8 @@ async def test_transferred_call_has_ordered_segments_with_their_agents(ctx, tmp_
 async def test_service_component_records_calls_on_the_services_ami_link(ctx, tmp_path, repo_settings):
     """`hotline serve` wiring: recordings.service.running on the service's AmiLink (CTI's AmiSession)."""
     from hotline.ami import AmiLink
+    from recordings.models import utcnow
+    from recordings.recovery import RecordingRecovery
     from recordings.service import RecordingsService, running
 
     async with Simulator(REPO / "asterisk-conf", monitor_dir=tmp_path / "monitor",
@@ -102,7 +104,8 @@ async def test_service_component_records_calls_on_the_services_ami_link(ctx, tmp
             tracker = CallTracker(recorder, settings.agents)
             try:
                 assert await link.wait_connected(5)
-                async with running(RecordingsService(ctx, policy, recorder), tracker, link.session) as service:
+                async with running(RecordingsService(ctx, policy, recorder), tracker, link.session,
+                                   RecordingRecovery(recorder, utcnow)) as service:
                     sim.phones["1004"].set_behaviour(mode="answer", answer_after_s=0.2, talk_time_s=1.5)
                     caller = await sim.place_call(CallerScript("13911112222", dnid="1004", context="hotline-agents"))
                     outcome = await asyncio.wait_for(caller.wait(), 15)

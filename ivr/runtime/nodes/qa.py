@@ -1,10 +1,12 @@
 """Phone replay of recordings for QA staff: qa_login, recordings_search, recordings_play (FLOWS_SPEC_ADDENDUM)."""
 from __future__ import annotations
 
+import hmac
 import logging
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from hotline.security.pins import is_pin_hash, verify_pin
 from ivr import say as speech
 
 from ..call import Call
@@ -18,42 +20,50 @@ DEFAULT_ROLES = ("qa", "supervisor", "admin")
 DEFAULT_KEYS = {"next": "3", "previous": "1", "repeat": "2", "menu": "0"}
 
 
+def _pin_matches(stored: str, pin: str) -> bool:
+    if is_pin_hash(stored):
+        return verify_pin(pin, stored)
+    return hmac.compare_digest(stored.encode(), pin.encode())
+
+
 async def qa_login(call: Call) -> object:
+    """Staff ID and PIN by DTMF; ``max_attempts`` tries per call. Lockouts follow the service policy
+    (failures per staff ID and per calling number), not a per-flow count."""
     staff_prompt, pin_prompt = str(call.param("staff_prompt")), str(call.param("pin_prompt"))
     invalid_prompt, locked_prompt = call.param("invalid_prompt"), call.param("locked_prompt")
     max_attempts = int(call.param("max_attempts", 3))
-    lockout = timedelta(minutes=int(call.param("lockout_minutes", 15)))
     roles = tuple(call.param("roles") or DEFAULT_ROLES)
     var = str(call.param("var", "qa_staff"))
-    locks: QaLockouts = call.deps.qa_lockouts
+    throttle = call.deps.qa_lockouts.throttle
+    source = f"phone:{call.caller or 'unknown'}"
     fallback = call.target("fallback") or HANGUP
+
+    async def locked_out() -> object:
+        call.count("locked")
+        if locked_prompt:
+            await call.play(str(locked_prompt))
+        return fallback
 
     for _attempt in range(max_attempts):
         staff_id, _ = await _read_digits(call, staff_prompt, 8, 16, "#")
-        if staff_id and locks.is_locked(staff_id, call.deps.now()):
-            call.count("locked")
-            if locked_prompt:
-                await call.play(str(locked_prompt))
-            return fallback
-        pin, _ = await _read_digits(call, pin_prompt, 8, 16, "#")
         staff = call.deps.staff.get(staff_id) if staff_id else None
-        if staff is not None and getattr(staff, "role", "") in roles and str(getattr(staff, "pin", "")) == pin:
-            locks.succeed(staff_id)
+        if throttle.locked_for(staff_id if staff is not None else None, source) > 0:
+            log.warning("QA phone login refused while locked out: staff ID %r from %s", staff_id[:16], source[:40])
+            return await locked_out()
+        pin, _ = await _read_digits(call, pin_prompt, 8, 16, "#")
+        if staff is not None and getattr(staff, "role", "") in roles and _pin_matches(str(getattr(staff, "pin", "")),
+                                                                                      pin):
+            throttle.succeeded(staff_id)
             call.vars[var] = {"id": staff.id, "name": getattr(staff, "name", ""), "role": staff.role}
             call.count("login_ok")
             return call.target("next")
         call.count("login_failed")
-        if staff_id and locks.fail(staff_id, call.deps.now(), max_attempts, lockout):
-            call.count("locked")
-            if locked_prompt:
-                await call.play(str(locked_prompt))
-            return fallback
+        log.warning("QA phone login failed for staff ID %r from %s", staff_id[:16], source[:40])
+        if throttle.failed(staff_id if staff is not None else None, source) > 0:
+            return await locked_out()
         if invalid_prompt:
             await call.play(str(invalid_prompt))
-    call.count("locked")
-    if locked_prompt:
-        await call.play(str(locked_prompt))
-    return fallback
+    return await locked_out()
 
 
 def _parse_day(value) -> date:
