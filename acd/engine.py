@@ -38,7 +38,7 @@ from typing import Callable, Iterable
 from acd import actions as act
 from acd.config import AgentProfile, QueueSettings, check_queues
 from acd.queue_log import QueueLogEntry, entry
-from acd.state import ON_CALL_REASON, AgentRecord, AgentState, CallRecord, CallRequest, CallState, Outcome
+from acd.state import ON_CALL_REASON, OUTBOUND_URL, AgentRecord, AgentState, CallRecord, CallRequest, CallState, Outcome
 from acd.strategies import Strategy, StrategyContext, strategy_class
 from acd.waiting import ClassHeap, WaitingCalls, wait_key
 
@@ -200,7 +200,8 @@ class Engine:
         self._seq += 1
         priority = self._priority(q, request)
         call = CallRecord(request=request, queue=q.name, priority=priority, seq=self._seq,
-                          entered_at=now, orig_position=0, wait_key=wait_key(priority, self._seq))
+                          entered_at=now, orig_position=0, wait_key=wait_key(priority, self._seq),
+                          callback=request.outbound)
         self.calls[call.id] = call
         self._join(call, q, now)
         return call
@@ -221,9 +222,10 @@ class Engine:
             return
         waiting = self.waiting[q.name]
         call.orig_position = waiting.position(call)          # callers ahead + 1 (the call is not filed yet)
-        self._emit(now, call.id, q.name, None, "ENTERQUEUE", "", call.request.caller, call.orig_position)
+        self._emit(now, call.id, q.name, None, "ENTERQUEUE", OUTBOUND_URL if call.request.outbound else "",
+                   call.request.caller, call.orig_position)
         call.timer_token += 1
-        if q.max_wait_s is not None:
+        if q.max_wait_s is not None and not call.request.outbound:
             self._timer(now + q.max_wait_s, "maxwait", call.id, call.timer_token)
         # decision; a call that rings at once is never filed (no ready agent may take anyone waiting)
         agent = self._choose_agent(call)

@@ -10,6 +10,8 @@ from acd.config import AgentProfile
 
 # not-ready reason of an agent the directory (CTI) sees on a call the ACD did not place (outbound, transfer...)
 ON_CALL_REASON = "on-call"
+# ENTERQUEUE's url field for an outbound task: the queue figures (offered, ASA, AHT) leave such calls out
+OUTBOUND_URL = "outbound"
 
 
 class AgentState(str, enum.Enum):
@@ -82,6 +84,8 @@ class CallRequest:
     key_account: bool = False
     data: Mapping[str, Any] = field(default_factory=dict)
     callback_number: str | None = None       # set for callback entries
+    outbound: bool = False                   # a task the ACD calls out for (a follow-up, 回访): it waits as a
+                                             # callback from the start and is not an inbound call in the figures
 
 
 @dataclass(eq=False, slots=True)

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from acd.config import QueueSettings
 from acd.queue_log import QueueLogEntry
+from acd.state import OUTBOUND_URL
 
 
 @dataclass
@@ -45,6 +46,8 @@ class DayCounters:
     ring_no_answer: int = 0
 
 # queue-log events that are only counted -> their DayCounters field
+_TASK_ENDS = {"COMPLETECALLER", "COMPLETEAGENT", "TRANSFER", "ABANDON", "CALLBACKFAILED", "EXITWITHTIMEOUT",
+              "EXITEMPTY", "EXITWITHKEY", "OVERFLOW"}
 _COUNTED = {"EXITWITHTIMEOUT": "timeouts", "EXITEMPTY": "exit_empty", "EXITWITHKEY": "exit_key",
             "OVERFLOW": "overflows", "CALLBACK": "callbacks", "RINGNOANSWER": "ring_no_answer"}
 
@@ -63,6 +66,7 @@ def _ratio(num: float, den: float, digits: int = 4) -> float | None:
 class StatsCollector:
     def __init__(self, queues: Mapping[str, QueueSettings], time_zone: str = "Asia/Shanghai") -> None:
         self.queues = dict(queues)
+        self._outbound: set[str] = set()           # calls of outbound tasks in progress
         self.tz = ZoneInfo(time_zone)
         self._days: dict[tuple[str, dt.date], DayCounters] = {}
 
@@ -79,6 +83,12 @@ class StatsCollector:
     def observe(self, e: QueueLogEntry) -> None:
         q = self.queues.get(e.queuename)
         if q is None:
+            return
+        if e.event == "ENTERQUEUE" and e.data1 == OUTBOUND_URL:
+            self._outbound.add(e.callid)           # a follow-up: the agent calls out, no caller waited
+        if e.callid in self._outbound:
+            if e.event in _TASK_ENDS:
+                self._outbound.discard(e.callid)
             return
         c = self.counters(e.queuename, self.day(e.time))
         t = q.service_level_s

@@ -25,7 +25,7 @@ from cti.ami import AmiActionError, AmiSession
 from cti.auth import Authenticator, Principal
 from cti.calldata import CallDataStore
 from cti.commands import AgentCommands
-from cti.customers import CustomerDirectory
+from cti.customers import CustomerDirectory, normalise_number
 from cti.inputs import command_args
 from cti.dialplan import DialplanNames
 from cti.model import LiveModel, endpoint_of
@@ -157,6 +157,19 @@ class Cti:
         if "state" not in args:
             raise CtiError("force-state needs a 'state' (logged-out, not-ready or ready)")
         return await self.supervisor.force_state(principal, agent_id, args["state"], args.get("reason"))
+
+    def on_current_call(self, agent_id: str, number: str) -> bool:
+        """Whether ``number`` is a party of the agent's current call (ringing, talking, on hold or in wrap-up):
+        the rule by which an agent sees a customer's record and history."""
+        agent = self.agents.agents.get(agent_id)
+        if agent is None or not agent.linkedid:
+            return False
+        view = self.model.call_view(agent.linkedid)
+        wanted = normalise_number(number)
+        if view is None or not wanted:
+            return False
+        return any(normalise_number(c[side]["num"] or "") == wanted
+                   for c in view["channels"] for side in ("caller", "connected"))
 
     def health(self) -> dict[str, Any]:
         return {"ok": True, "calls": len(self.model.calls), "channels": len(self.model.channels),

@@ -68,19 +68,6 @@ def router(cti: Cti) -> APIRouter:
             return False
         return any(c["endpoint"] == agent.endpoint for c in view["channels"]) or agent.linkedid == view["linkedid"]
 
-    def on_current_call(who: Principal, number: str) -> bool:
-        """The access rule for customer records: an agent sees a customer only while that customer's number
-        is a party of the agent's current call (ringing, talking, on hold or in wrap-up)."""
-        agent = cti.agents.agents.get(who.agent_id)
-        if agent is None or not agent.linkedid:
-            return False
-        view = cti.model.call_view(agent.linkedid)
-        if view is None:
-            return False
-        wanted = normalise_number(number)
-        numbers = {normalise_number(c[side]["num"] or "") for c in view["channels"] for side in ("caller", "connected")}
-        return bool(wanted) and wanted in numbers
-
     @api.post("/api/auth/login")
     async def login(request: Request):
         try:
@@ -205,7 +192,7 @@ def router(cti: Cti) -> APIRouter:
     @api.get("/api/customers/{number}")
     async def customer(request: Request, number: str = Path(max_length=NUMBER_MAX)):
         async def run(who):
-            if not who.reads_all and not on_current_call(who, number):
+            if not who.reads_all and not cti.on_current_call(who.agent_id, number):
                 require(who, f"see customer {number} (not on their current call)", roles=READ_ALL)
             record = await cti.customers.by_number(number)
             history = await cti.customers.history(number, agent_names={a.id: a.name for a in

@@ -16,8 +16,10 @@ import signal
 import sys
 from pathlib import Path
 
+import crm.cli
 import cti.cli
 import hotline
+import kb.cli
 import ivr.cli
 import migrations.cli
 import recordings.cli
@@ -26,7 +28,7 @@ from hotline.clitools import CliError
 from hotline import logsafe
 from hotline.config import ConfigError, load_settings
 
-DOMAIN_CLIS = (ivr.cli, cti.cli, recordings.cli, reports.cli, migrations.cli)
+DOMAIN_CLIS = (ivr.cli, cti.cli, recordings.cli, crm.cli, kb.cli, reports.cli, migrations.cli)
 QUIET_LOGGERS = ("transitions", "amqtt", "aiosqlite", "asyncio", "httpx", "uvicorn", "multipart", "alembic")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from acd.config import queue_problems
+from crm.config import RequestConfigError, load_request_rules
 from hotline.config import ConfigError, Settings, default_config_dir, folder_problems, load_settings
 from hotline.service import StartupError, validate_flows
 from recordings.config import RecordingConfigError, parse_recording_config, recording_config_problems
@@ -47,6 +48,16 @@ def acd_problems(config_dir: Path) -> list[str]:
     return queue_problems(entries, name)
 
 
+def request_problems(config_dir: Path, settings: Settings | None) -> list[str]:
+    """config/requests.yaml (optional: a missing file means the hotline's own standards)."""
+    queues = tuple(q.name for q in settings.queues) if settings is not None else ()
+    try:
+        load_request_rules(config_dir / "requests.yaml", queues, file=f"{config_dir.name}/requests.yaml")
+    except RequestConfigError as exc:
+        return exc.problems
+    return []
+
+
 def checked_settings(config_dir: Path | None) -> Settings:
     """load_settings plus every other check; raises one ConfigError listing every problem of every file."""
     directory = (Path(config_dir) if config_dir is not None else default_config_dir()).resolve()
@@ -55,7 +66,7 @@ def checked_settings(config_dir: Path | None) -> Settings:
         settings: Settings | None = load_settings(directory)
     except ConfigError as exc:
         settings, problems = None, list(exc.lines)
-    problems += acd_problems(directory) + recording_problems(directory)
+    problems += acd_problems(directory) + recording_problems(directory) + request_problems(directory, settings)
     if settings is not None:
         problems += folder_problems(settings)
     if settings is not None and not problems:     # flows need the folders and the queue names to be right

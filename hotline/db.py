@@ -2,18 +2,43 @@
 from __future__ import annotations
 
 import importlib
+from datetime import datetime, timezone
 
-from sqlalchemy import event
+from sqlalchemy import DateTime, event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
 
 
 DOMAIN_MODELS = ("ivr.models", "cti.models", "acd.models", "recordings.models", "hotline.security.models",
-                 "reports.models")
+                 "reports.models", "crm.models", "kb.models")
 
 
 class Base(DeclarativeBase):
     pass
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out; naive UTC in the database."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: times are stored in UTC, pass an aware datetime")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
 
 
 def make_engine(url: str, **kwargs) -> AsyncEngine:

@@ -53,6 +53,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import acd.demo
+import crm.demo
 import ivr.demo
 import recordings.demo
 from hotline.config import Settings, load_settings
@@ -185,6 +186,7 @@ async def run_demo(settings: Settings, *, calls: int, seed: int, data_dir: Path)
                 progress.close()
             await acd.demo.settle(ctx)
             await recordings.demo.settle(ctx)
+            await crm.demo.settle(ctx)
             await _settle(service)
             for task in ctx.tasks:
                 task.cancel()
@@ -194,6 +196,7 @@ async def run_demo(settings: Settings, *, calls: int, seed: int, data_dir: Path)
             summary.update(await ivr.demo.summarize(ctx))
             summary.update(await acd.demo.summarize(ctx))
             summary.update(await recordings.demo.summarize(ctx))
+            summary.update(crm.demo.summarize(ctx))
         finally:
             await service_cm.__aexit__(None, None, None)
     return summary

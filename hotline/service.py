@@ -25,9 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import acd.component
 import acd.http
+import crm.http
+import crm.service
 import cti.http
 import cti.service
 import ivr.http
+import kb.http
 import recordings.http
 import recordings.service
 import reports.http
@@ -35,6 +38,13 @@ from acd.callback import CallbackDialer, callback_session, originate_over
 from acd.config import queue_settings
 from acd.handoff import AcdHandoff
 from acd.service import AcdService, build_service
+from crm.calls import IvrIntake, StoredCalls
+from crm.card import CustomerCards
+from crm.config import RequestConfigError, RequestRules, load_request_rules, queues_of_agents
+from crm.dialer import AcdFollowUpDialer
+from crm.followups import FollowUpRunner
+from crm.requests import RequestService
+from cti.agents import CtiError
 from cti.core import Cti
 from hotline.ami import AmiLink
 from hotline.bus import EmbeddedBroker, EventBus
@@ -52,6 +62,7 @@ from ivr.flowdef.model import FlowError
 from ivr.runtime.engine import FlowEngine
 from ivr.runtime.qa_lockouts import QaLockouts
 from ivr.service import IvrDeps, build_engine, flow_routes, load_catalogue, load_site_calendars, load_site_flows
+from kb.service import KnowledgeBase
 from recordings.config import RecordingConfigError
 from recordings.context import context_from_settings
 from recordings.models import utcnow
@@ -137,6 +148,9 @@ class Service:
         self.queue_handoff: AcdHandoff
         self.cti: Cti
         self.recordings: RecordingsService
+        self.requests: RequestService
+        self.cards: CustomerCards
+        self.kb: KnowledgeBase
         self.cdr: CdrWriter
         self.call_tracker: CallTracker
         self.ivr: FlowEngine
@@ -256,6 +270,18 @@ class Service:
         stack.callback(log.debug, "stopping component %s", "recordings")
         log.info("component %s started", "recordings")
 
+        # service requests (工单): deadlines, follow-up calls through the ACD, the IVR's voicemails and callbacks
+        utc_clock = self.clocks.utc or utcnow
+        rules = self._request_rules()
+        requests = self.requests = RequestService(sessions, rules, calls=StoredCalls(sessions), publisher=bus,
+                                                  agent_queues=queues_of_agents(settings), clock=utc_clock)
+        followups = FollowUpRunner(sessions, rules, AcdFollowUpDialer(acd_service), bus, clock=utc_clock)
+        await stack.enter_async_context(crm.service.running(
+            requests, followups, IvrIntake(sessions, requests, default_queue=rules.followup.queue)))
+        self.cards = CustomerCards(sessions, cti_, clock=utc_clock)
+        self.kb = KnowledgeBase(sessions, clock=utc_clock)
+        log.info("component %s started", "crm")
+
         # call-detail records (reports): one per call, built from the stored facts when the IVR says it ended
         self.cdr = CdrWriter(builder_for(settings, sessions), bus, after_wrapup_s=longest_wrapup_s(settings) + 5.0,
                              wall_clock=self.clocks.wall)
@@ -284,6 +310,8 @@ class Service:
                 cti.http.router(cti_),
                 acd.http.router(acd_service, auth),
                 recordings.http.router(self.recordings, auth),
+                crm.http.router(requests, self.cards, auth, (CtiError,)),
+                kb.http.router(self.kb, auth, (CtiError,)),
                 reports.http.router(settings, sessions, auth),
             ]
             # the agent desktop and the wallboard, fed in process by the bus's publications
@@ -301,6 +329,14 @@ class Service:
         stack.callback(self._stopped.set)
         log.info("hotline ready: AMI %s:%s, FastAGI %s:%s, HTTP %s, MQTT %s", settings.ami.host, settings.ami.port,
                  settings.fastagi.host, self.agi.port, self.http_url or "off", mqtt_url)
+
+    def _request_rules(self) -> RequestRules:
+        settings = self.settings
+        try:
+            return load_request_rules(settings.config_dir / "requests.yaml", tuple(q.name for q in settings.queues),
+                                      file="config/requests.yaml")
+        except RequestConfigError as exc:
+            raise StartupError(str(exc)) from None
 
     def _build_recordings(self, sessions: async_sessionmaker[AsyncSession], engine: AsyncEngine) -> RecordingsService:
         settings = self.settings

@@ -5,7 +5,7 @@ both); `UTCDateTime` converts at the boundary and hands back aware UTC datetimes
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import (
     JSON,
@@ -20,9 +20,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from sqlalchemy.types import TypeDecorator
 
-from hotline.db import Base
+from hotline.db import Base, UTCDateTime, utcnow
 
 # Row lifecycle. A row is written when recording starts and never deleted when its file fails.
 STATUS_RECORDING = "recording"  # MixMonitor running
@@ -37,29 +36,6 @@ TIER_PRIMARY = "primary"
 TIER_ARCHIVE = "archive"
 
 AUDIT_ACTIONS = ("replay", "export", "delete", "archive")
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-class UTCDateTime(TypeDecorator):
-    """Aware datetimes in, aware UTC datetimes out; naive UTC in the database."""
-
-    impl = DateTime(timezone=False)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: recordings store UTC, pass an aware datetime")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
-
-    def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        return value.replace(tzinfo=timezone.utc)
 
 
 class Recording(Base):

@@ -42,6 +42,8 @@ def message_type(topic: str) -> tuple[str, str | None]:
         return "call", None
     if parts[0] == "queues" and topic.endswith("/stats"):
         return "queue", None
+    if parts[0] == "requests":
+        return "request", None
     return "event", None
 
 
@@ -73,6 +75,8 @@ class LiveClient:
             return owner == me
         if kind == "call":
             return self.hub.involved(me or "", payload)
+        if kind == "request":                   # a service request: its owner (supervisors see all)
+            return payload.get("owner_id") == me
         return False
 
     def offer(self, key: str, item: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ import {
   api, ApiError, clock, duration, elapsed, el, groupNumber, LiveSocket, login, REASON_ZH, session, setText,
   showConnection, showIn, STATE_ZH, SYSTEM_REASONS,
 } from "/web/common.js";
+import { ServicePanel } from "/web/service.js";
 
 const $ = (id) => document.getElementById(id);
 const ON_CALL = ["ringing", "talking", "on-hold", "transferring"];
@@ -79,6 +80,9 @@ async function start() {
   });
   page.socket.start();
   page.command = command;
+  page.service = page.service || new ServicePanel({ fail, info: (text) => showMessage(text, "info") });
+  page.service.start();
+  if (page.pop) page.service.onPop(page.pop);
   window.hotlineDesk = page;           // for tests and support: the page's live state
 }
 
@@ -219,6 +223,7 @@ function onFrame(frame) {
       if (!page.announcements.some((a) => a.id === item.data.id)) page.announcements.push(item.data);
       showAnnouncement();
     } else if (item.type === "call") onCall(item.data);
+    else if (item.type === "request" && page.service) page.service.onRequestEvent(item.data);
   }
 }
 
@@ -285,6 +290,7 @@ function showPop(pop, ring) {
     el("td", { class: "notes" }, h.notes || ""))));
   render();
   if (ring) startRinging();
+  if (page.service) page.service.onPop(pop);
 }
 
 // ---------------------------------------------------------------------------------------------- wrap-up

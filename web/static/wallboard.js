@@ -82,6 +82,27 @@ async function resync() {
   fillFilters();
   touch();
   renderAll();
+  loadRequests();
+}
+
+const REQUEST_STATUS_ZH = {
+  open: "待处理", in_progress: "处理中", waiting_customer: "待客户", answered: "已答复", closed: "已关闭", reopened: "重开",
+};
+
+// 工单 near or past their due time (escalated to the supervisors); a TV token does not read requests
+async function loadRequests() {
+  if (!board.me.agent_id) return;
+  try {
+    const [counts, due] = await Promise.all([api("/api/requests/summary"), api("/api/requests?due=near&limit=20")]);
+    setText($("req-counts"), `未结 ${counts.open} · 即将到期 ${counts.near_due} · 已超时 ${counts.overdue}`);
+    $("req-due").tBodies[0].replaceChildren(...due.requests.map((r) => el("tr", { class: `due-${r.due_state}`, "data-id": r.id },
+      el("td", {}, `#${r.id}`), el("td", {}, r.type_label), el("td", {}, r.owner_id),
+      el("td", {}, `${new Date(r.due_at).toLocaleString("zh-CN", { hour12: false })}${r.due_state === "overdue" ? " 已超时" : " 即将到期"}`),
+      el("td", {}, REQUEST_STATUS_ZH[r.status] || r.status), el("td", {}, r.customer_number), el("td", {}, r.summary))));
+    $("requests").hidden = false;
+  } catch (exc) {
+    showMessage(`工单未能读取：${exc.message}`);
+  }
 }
 
 function onFrame(frame) {
@@ -95,7 +116,9 @@ function onFrame(frame) {
       if (d.state === "ended") board.calls.delete(d.linkedid); else board.calls.set(d.linkedid, d);
     } else if (item.type === "queue") board.queues.set(d.queue, d);
     else if (item.type === "kpis") board.kpis = d;
+    else if (item.type === "request") board.requestsDirty = true;
   }
+  if (board.requestsDirty) { board.requestsDirty = false; loadRequests(); }
   touch();
   schedule();
 }
