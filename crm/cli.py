@@ -16,7 +16,6 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,6 +24,7 @@ from crm.config import RequestConfigError, load_request_rules, queues_of_agents
 from crm.kpi import request_kpis
 from crm.models import FOLLOWUP_KINDS, PRIORITIES, STATUSES
 from crm.requests import SYSTEM, Actor, RequestError, RequestService, Staff
+from hotline.clitools import subcommand
 from hotline.config import Settings, load_settings
 from hotline.db import create_schema, make_engine, session_factory
 
@@ -49,14 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    description=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="requests_command", metavar="ACTION", required=True)
 
-    def command(name: str, help: str, func: Callable[[argparse.Namespace], Any]) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help)
-        p.add_argument("--config", dest="config_dir", type=Path, default=argparse.SUPPRESS, metavar="DIR",
-                       help="configuration directory (default: config/ or $HOTLINE_CONFIG_DIR)")
-        p.set_defaults(func=func)
-        return p
-
-    listing = command("list", "requests, earliest due first", cmd_list)
+    listing = subcommand(sub, "list", "requests, earliest due first", cmd_list)
     listing.add_argument("--status", choices=STATUSES + ("open-any",))
     listing.add_argument("--owner", help="agent id")
     listing.add_argument("--customer", help="phone number")
@@ -64,11 +57,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--limit", type=int, default=50)
     listing.add_argument("--json", action="store_true", help="one JSON object")
 
-    show = command("show", "one request with its history and follow-ups", cmd_show)
+    show = subcommand(sub, "show", "one request with its history and follow-ups", cmd_show)
     show.add_argument("id", type=int)
     show.add_argument("--json", action="store_true")
 
-    create = command("create", "open a request", cmd_create)
+    create = subcommand(sub, "create", "open a request", cmd_create)
     create.add_argument("--as", dest="actor", required=True, help="agent id of agents.yaml (becomes the owner)")
     create.add_argument("--type", required=True, choices=("enquiry", "complaint", "suggestion", "praise", "business"))
     create.add_argument("--summary", required=True)
@@ -79,23 +72,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument("--linkedid", help="the call it came from")
     create.add_argument("--queue")
 
-    update = command("update", "change a request's status or fields, or add a note", cmd_update)
+    update = subcommand(sub, "update", "change a request's status or fields, or add a note", cmd_update)
     update.add_argument("id", type=int)
     update.add_argument("--as", dest="actor", required=True)
     update.add_argument("--status", choices=STATUSES)
     update.add_argument("--priority", choices=PRIORITIES)
     update.add_argument("--note")
 
-    followup = command("followup", "schedule a follow-up call (回访)", cmd_followup)
+    followup = subcommand(sub, "followup", "schedule a follow-up call (回访)", cmd_followup)
     followup.add_argument("id", type=int)
     followup.add_argument("--as", dest="actor", required=True)
     followup.add_argument("--at", type=_iso_time, help="when (default now)")
     followup.add_argument("--number", help="default: the customer's number")
     followup.add_argument("--kind", choices=FOLLOWUP_KINDS, default="reply")
 
-    command("sweep", "escalate near-due and mark overdue requests now", cmd_sweep)
+    subcommand(sub, "sweep", "escalate near-due and mark overdue requests now", cmd_sweep)
 
-    kpis = command("kpis", "the request figures of kpis.md for a period (default: the last 30 days)", cmd_kpis)
+    kpis = subcommand(sub, "kpis", "the request figures of kpis.md for a period (default: the last 30 days)", cmd_kpis)
     kpis.add_argument("--from", dest="start", type=_iso_time)
     kpis.add_argument("--to", dest="end", type=_iso_time)
     kpis.add_argument("--json", action="store_true")

@@ -25,7 +25,6 @@ from fastapi.responses import JSONResponse
 from cti.agents import CtiError
 from cti.auth import READ_ALL, SUPERVISE, AuthError, Principal, TooManyAttempts, require, require_read
 from cti.core import Cti
-from cti.customers import normalise_number
 from cti.inputs import (AGENT_ID, LINKEDID_MAX, NUMBER_MAX, AnnouncementBody, InvalidInput, LoginBody, parse_json,
                         validate)
 

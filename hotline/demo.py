@@ -56,7 +56,7 @@ import acd.demo
 import crm.demo
 import ivr.demo
 import recordings.demo
-from hotline.config import Settings, load_settings
+from hotline.config import Settings
 from hotline.demo_progress import DemoProgress
 from hotline.service import Clocks, Service
 from ivr.prompts.build import PromptError, build_prompts

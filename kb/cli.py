@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hotline.clitools import subcommand
 from hotline.config import load_settings
 from hotline.db import create_schema, make_engine, session_factory
 from kb.service import KbError, KnowledgeBase
@@ -36,19 +37,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    description=__doc__.split("\n\n", 1)[1])
     sub = parser.add_subparsers(dest="kb_command", metavar="ACTION", required=True)
 
-    def command(name: str, help: str, func: Callable[[argparse.Namespace], Any]) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help)
-        p.add_argument("--config", dest="config_dir", type=Path, default=argparse.SUPPRESS, metavar="DIR",
-                       help="configuration directory (default: config/ or $HOTLINE_CONFIG_DIR)")
-        p.set_defaults(func=func)
-        return p
-
-    imp = command("import", "import articles from a JSON file (all or nothing)", cmd_import)
+    imp = subcommand(sub, "import", "import articles from a JSON file (all or nothing)", cmd_import)
     imp.add_argument("file", type=Path)
     imp.add_argument("--as", dest="actor", required=True, help="a supervisor or admin of agents.yaml")
-    exp = command("export", "write every article as JSON", cmd_export)
+    exp = subcommand(sub, "export", "write every article as JSON", cmd_export)
     exp.add_argument("-o", "--output", type=Path, help="file (default: standard output)")
-    find = command("search", "search the published articles", cmd_search)
+    find = subcommand(sub, "search", "search the published articles", cmd_search)
     find.add_argument("query")
     find.add_argument("--limit", type=int, default=10)
 

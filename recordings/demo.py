@@ -32,7 +32,7 @@ async def settle(ctx: Any) -> None:
 
 
 async def summarize(ctx: Any) -> dict[str, Any]:
-    from sqlalchemy import func, select
+    from sqlalchemy import select
 
     from acd.models import QueueLogRow
     from recordings.models import Recording

@@ -10,7 +10,6 @@ from datetime import datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
-    DateTime,
     Float,
     ForeignKey,
     Index,

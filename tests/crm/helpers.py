@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from crm.requests import Staff
+
 
 class Clock:
     def __init__(self, start: datetime = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)) -> None:
@@ -37,20 +39,6 @@ class Calls:
         return self.callers.get(linkedid)
 
 
-@dataclass(frozen=True)
-class Who:
-    agent_id: str
-    role: str = "agent"
-
-    @property
-    def supervises(self) -> bool:
-        return self.role in ("supervisor", "admin")
-
-    @property
-    def reads_all(self) -> bool:
-        return self.role in ("supervisor", "admin", "qa")
-
-
-AGENT = Who("1001")
-OTHER = Who("1004")
-SUPERVISOR = Who("9001", "supervisor")
+AGENT = Staff("1001")
+OTHER = Staff("1004")
+SUPERVISOR = Staff("9001", "supervisor")

@@ -25,11 +25,16 @@ async def test_the_scripted_day_takes_calls_and_lets_go_of_an_agent_taken_over_f
             await ws.send(json.dumps({"type": "auth", "token": tok}))
             await ws.recv()
             await until(lambda: "1001" in center.taken_over, 5, "1001 taken over")
-            await until(lambda: cti.agents.get("1001").state.value in ("ready", "not-ready", "wrap-up"), 30,
-                        "1001 free")
-            if cti.agents.get("1001").state.value == "wrap-up":
-                (await command(http, tok, "1001", "end-wrap-up")).raise_for_status()
-            (await command(http, tok, "1001", "not-ready", reason="meeting")).raise_for_status()
+            for _ in range(10):             # a new offer may ring 1001 between two steps: wait it out
+                await until(lambda: cti.agents.get("1001").state.value in ("ready", "not-ready", "wrap-up"), 30,
+                            "1001 free")
+                if cti.agents.get("1001").state.value == "wrap-up":
+                    await command(http, tok, "1001", "end-wrap-up")
+                await command(http, tok, "1001", "not-ready", reason="meeting")
+                await asyncio.sleep(0.5)    # an offer already on its way may still ring the phone once
+                if cti.agents.get("1001").state.value == "not-ready":
+                    break
+            assert cti.agents.get("1001").state.value == "not-ready"
             asked = len(await cti.agents.history("1001", limit=1000))
             await asyncio.sleep(2.5)              # the script would have made a scripted agent ready by now
             later = (await cti.agents.history("1001", limit=1000))[asked:]

@@ -81,6 +81,11 @@ async def test_wallboard_matches_the_queue_stats_and_a_supervisor_barges_in(cent
             await until(lambda: cti.agents.get("1001").state.value != "talking", 10, "1001's call force-hung-up")
             for caller in callers[1:]:
                 caller.channel.hangup() if caller.channel is not None else None
+
+            async def abandoned() -> bool:
+                stats = (await http.get("/api/queues/presales/stats", headers=auth)).json()
+                return stats["abandoned"] >= 1
+            await until(abandoned, 10, "the waiting callers' hang-ups counted as abandons")
             await until(lambda: numbers_agree(page, http, auth, "presales"), 5, "board = GET stats (after)")
             row = await board_row(page, "presales")
             assert int(row["abandoned"]) >= 1

@@ -80,7 +80,7 @@ async function start() {
   });
   page.socket.start();
   page.command = command;
-  page.service = page.service || new ServicePanel({ fail, info: (text) => showMessage(text, "info") });
+  page.service = page.service || new ServicePanel({ fail });
   page.service.start();
   if (page.pop) page.service.onPop(page.pop);
   window.hotlineDesk = page;           // for tests and support: the page's live state

@@ -1,6 +1,6 @@
 // 工单与知识库 on the agent desktop: open a request (工单) from the call, the agent's open requests with their
 // deadlines (near due amber, overdue red), and the knowledge base: suggestions for the call and a search box.
-import { api, el, groupNumber, setText } from "/web/common.js";
+import { api, ApiError, el, groupNumber, setText } from "/web/common.js";
 
 const $ = (id) => document.getElementById(id);
 const STATUS_ZH = {
@@ -9,9 +9,13 @@ const STATUS_ZH = {
 const DUE_ZH = { ok: "", near: "即将到期", overdue: "已超时", done: "" };
 
 export class ServicePanel {
-  constructor({ fail, info }) {
-    this.fail = fail;           // shows a refusal as its message
-    this.info = info;
+  constructor({ fail }) {
+    // a refusal of these panels is shown in the panel itself; an expired login goes to the page's handler
+    this.fail = (exc) => {
+      if (exc instanceof ApiError && exc.status === 401) { fail(exc); return; }
+      setText($("req-status"), exc.message || String(exc));
+      $("req-status").className = "message error";
+    };
     this.call = null;           // the screen pop of the call on hand
     this.types = [];
     $("request-form").addEventListener("submit", (event) => { event.preventDefault(); this.create(); });
@@ -21,14 +25,23 @@ export class ServicePanel {
   async start() {
     try {
       this.types = (await api("/api/requests/types")).types;
+      $("service").hidden = $("kb").hidden = false;
       $("req-type").replaceChildren(...this.types.map((t) =>
         el("option", { value: t.type }, `${t.label}（${t.due_hours} 小时内答复）`)));
       await this.refresh();
-    } catch (exc) { this.fail(exc); }
+    } catch (exc) {
+      if (exc instanceof ApiError && exc.status === 404) {   // a desk without service requests: no panels
+        this.disabled = true;
+        $("service").hidden = $("kb").hidden = true;
+        return;
+      }
+      this.fail(exc);
+    }
   }
 
   // the call on hand: the form is filed against it, the knowledge base suggests answers for it
   async onPop(pop) {
+    if (this.disabled) return;
     this.call = pop;
     setText($("req-call"), pop ? `来自来电 ${groupNumber(pop.caller.number)}` : "");
     $("btn-create-request").disabled = !pop;
@@ -41,7 +54,7 @@ export class ServicePanel {
     } catch (exc) { this.fail(exc); }
   }
 
-  onRequestEvent() { this.refresh(); }
+  onRequestEvent() { if (!this.disabled) this.refresh().catch((exc) => this.fail(exc)); }
 
   async create() {
     if (!this.call) { this.fail(new Error("没有可关联的来电：工单从来电建立")); return; }
@@ -52,6 +65,7 @@ export class ServicePanel {
     if (this.call.queue) body.queue = this.call.queue;
     try {
       const made = await api("/api/requests", { method: "POST", body });
+      $("req-status").className = "muted";
       setText($("req-status"), `已建立工单 #${made.id}（${made.type_label}），${new Date(made.due_at).toLocaleString("zh-CN", { hour12: false })} 前答复`);
       $("req-summary").value = ""; $("req-details").value = ""; $("req-category").value = "";
       await this.refresh();

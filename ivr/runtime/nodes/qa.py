@@ -10,7 +10,6 @@ from hotline.security.pins import is_pin_hash, verify_pin
 from ivr import say as speech
 
 from ..call import Call
-from ..qa_lockouts import QaLockouts
 from ..steps import HANGUP
 from .input import _read_digits
 
