@@ -283,7 +283,9 @@ def _file(name: str) -> FileResponse:
 
 def desktop_options(settings: Any) -> DesktopOptions:
     flows_dir = Path(settings.paths.flows_dir)
-    flows = sorted(p.stem for p in flows_dir.glob("*.yaml") if p.stem not in ("calendars", "hotline"))
+    # flows an agent sends a caller to and gets back from (not the entry flow, the after-agent survey, QA replay)
+    flows = sorted(p.stem for p in flows_dir.glob("*.yaml")
+                   if p.stem not in ("calendars", "hotline", "after_agent", "qa_replay"))
     queues = [{"name": q.name, "caller_id": str((q.raw or {}).get("caller_id") or "")} for q in settings.queues]
     return DesktopOptions(dispositions=dict(DISPOSITIONS), not_ready_reasons=sorted(AGENT_REASONS), queues=queues,
                           ivr_flows=flows, time_zone=settings.service.time_zone)

@@ -36,7 +36,8 @@ NODE_TYPES: dict[str, dict[str, Param]] = {
                 "invalid_prompt": P("prompt"), "next": R("node"), "fallback": P("node")},
     "say": {"kind": R("enum:number|digits|money|date|time|percent"), "value": R("value"), "next": R("node")},
     "branch": {"conditions": R("conditions"), "else": R("node")},
-    "set": {"vars": P("vars"), "data": P("vars"), "language": P("language"), "next": R("node")},
+    "set": {"vars": P("vars"), "data": P("vars"), "channel": P("vars"), "language": P("language"),
+            "next": R("node")},
     "lookup": {"by": P("enum:caller|order"), "key": P("expr"), "var": P("name"), "next": R("node"),
                "not_found": P("node")},
     "queue": {"queue": R("str"), "skill": P("str"), "priority": P("int_or_expr"), "next": P("node"),
@@ -63,7 +64,7 @@ NODE_TYPES: dict[str, dict[str, Param]] = {
 }
 
 ONE_OF = {"play": ("prompt", "prompts")}  # exactly one of these
-AT_LEAST_ONE = {"set": ("vars", "data", "language")}
+AT_LEAST_ONE = {"set": ("vars", "data", "channel", "language")}
 REQUIRED_IF = {("lookup", "key"): ("by", "order")}  # key is required when by == order
 
 # Nodes that can end the call by themselves (or leave this flow for good).

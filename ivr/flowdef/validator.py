@@ -23,6 +23,7 @@ from .reachability import check_graph
 TOP_LEVEL = ("flow", "languages", "default_language", "start", "variables", "nodes")
 KEYS = frozenset("0123456789*#")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+RETURN = "return"        # the target that ends the flow without hanging up (ivr.runtime.engine)
 _NODE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 DIAL_LITERAL = re.compile(r"[0-9*#+]+|[A-Za-z0-9]+/[^\s]+")  # as the runtime's transfer reads `to`
 
@@ -422,6 +423,8 @@ class _NodeContext:
     def target(self, value: Any, where: Pos, what: str) -> None:
         if not isinstance(value, str) or not value:
             self.problem(where, f"{what} must be a node id, not {value!r}")
+        elif value == RETURN and value not in self.node_ids:
+            return              # leave the flow: back to the dialplan, or to the flow that ran it as a subflow
         elif value not in self.node_ids:
             self.problem(where, f"{what} points to node {value!r}, which does not exist" + _suggest(value, self.node_ids))
 

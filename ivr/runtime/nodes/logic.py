@@ -23,6 +23,10 @@ async def set_(call: Call) -> object:
         call.vars[str(name)] = call.evaluate(expr)
     for key, expr in (call.param("data") or {}).items():
         call.data[str(key)] = call.evaluate(expr)
+    # channel variables the dialplan reads after the flow (e.g. HOTLINE_IVR_RESULT for the agent who sent the
+    # caller here: asterisk-conf [hotline-ivr-return])
+    for name, expr in (call.param("channel") or {}).items():
+        await call.channel.set_variable(str(name), str(call.evaluate(expr)))
     language = call.param("language")
     if language is not None:
         # a language code the flow offers is taken as written; anything else is an expression
