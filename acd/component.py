@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from acd.agents import link_cti
@@ -20,12 +21,23 @@ from acd.publisher import run_publisher
 from acd.service import AcdService
 
 
+log = logging.getLogger("hotline.acd")
+
+
+def _report_stop(task: asyncio.Task[None]) -> None:
+    """A background loop that stops by itself (not cancelled at shutdown) is logged with its cause."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background loop %s stopped: %r", task.get_name(), task.exception(), exc_info=task.exception())
+
+
 @contextlib.asynccontextmanager
 async def running(service: AcdService, agents: CtiAgents, stats: StatsPublisher) -> AsyncIterator[AcdService]:
     await service.restore_today()
     unlink = link_cti(service, agents)
     tasks = [asyncio.create_task(service.run(), name="acd"),
              asyncio.create_task(run_publisher(service, stats.publish), name="acd-stats")]
+    for task in tasks:
+        task.add_done_callback(_report_stop)
     try:
         yield service
     finally:

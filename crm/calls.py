@@ -33,6 +33,13 @@ class StoredCalls:
         return None
 
 
+    async def agents_of(self, linkedid: str) -> set[str]:
+        async with self.sessions() as session:
+            rows = (await session.execute(select(CallRecord.agent_id).where(
+                CallRecord.linkedid == linkedid, CallRecord.agent_id.is_not(None)))).scalars().all()
+        return {str(agent) for agent in rows}
+
+
 class IvrIntake:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], requests: RequestService, *,
                  default_queue: str | None = None) -> None:

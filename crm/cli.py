@@ -26,7 +26,12 @@ from crm.models import FOLLOWUP_KINDS, PRIORITIES, STATUSES
 from crm.requests import SYSTEM, Actor, RequestError, RequestService, Staff
 from hotline.clitools import subcommand
 from hotline.config import Settings, load_settings
-from hotline.db import create_schema, make_engine, session_factory
+from hotline.clitools import require_database
+from hotline.db import make_engine, session_factory
+from migrations.runner import upgrade as upgrade_schema
+
+
+READ_ONLY = ("list", "show", "kpis")
 
 
 class NullPublisher:
@@ -97,6 +102,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 @asynccontextmanager
 async def _service(args: argparse.Namespace) -> AsyncIterator[tuple[RequestService, Settings]]:
     settings = load_settings(getattr(args, "config_dir", None))
+    if args.requests_command in READ_ONLY:
+        require_database(settings)          # reading never creates an empty database
     try:
         rules = load_request_rules(settings.config_dir / "requests.yaml", tuple(q.name for q in settings.queues),
                                    file="config/requests.yaml")
@@ -105,7 +112,7 @@ async def _service(args: argparse.Namespace) -> AsyncIterator[tuple[RequestServi
     settings.service.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database.url)
     try:
-        await create_schema(engine)
+        await upgrade_schema(engine)
         sessions = session_factory(engine)
         yield RequestService(sessions, rules, calls=StoredCalls(sessions), publisher=NullPublisher(),
                              agent_queues=queues_of_agents(settings)), settings

@@ -4,7 +4,7 @@
 - on-time rate (按时答复率)    answered by the due time ÷ decided (answered, or past due unanswered)   100 %
 - complaints answered ≤ 48 h   complaints answered within 48 h of intake ÷ complaints              100 %
 - repeat-complaint rate        repeat ÷ (complaints − repeat); a repeat is a further complaint by the
-                               same customer on the same category in the period                    ≤ 1 %
+                               same customer on the same (named) category in the period           ≤ 1 %
 - satisfaction with the answer satisfied (4–5) ÷ rated, from the satisfaction follow-ups (满意度回访)  ≥ 90 %
 Each figure is given overall and for consultations (咨询) and complaints (投诉) separately where kpis.md
 separates them."""
@@ -56,7 +56,7 @@ async def request_kpis(sessions: async_sessionmaker[AsyncSession], start: dateti
 
     enquiries = [r for r in rows if r.type == "enquiry"]
     complaints = [r for r in rows if r.type == "complaint"]
-    per_topic = Counter((r.customer_id, r.category) for r in complaints)
+    per_topic = Counter((r.customer_id, r.category) for r in complaints if r.category)   # unnamed: no repeat
     repeats = sum(n - 1 for n in per_topic.values())
     within = sum(1 for r in complaints if r.answered_at is not None
                  and _aware(r.answered_at) - _aware(r.created_at) <= timedelta(hours=COMPLAINT_HOURS))

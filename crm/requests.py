@@ -86,6 +86,9 @@ class CallDirectory(Protocol):
     async def caller_of(self, linkedid: str) -> str | None:
         """The calling number of a known call, or None when no call has that linkedid."""
 
+    async def agents_of(self, linkedid: str) -> set[str]:
+        """The agents who took that call."""
+
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
@@ -199,6 +202,13 @@ class RequestService:
             caller = await self.calls.caller_of(linkedid)
             if caller is None:
                 raise RequestError(f"no call with linkedid {linkedid!r}", 404)
+        if not actor.supervises:
+            # an agent opens requests from the calls they took, for that caller (首问负责制), nothing else
+            if not linkedid or actor.agent_id not in await self.calls.agents_of(linkedid):
+                raise RequestError(f"agent {actor.agent_id} opens a request from a call they took "
+                                   f"(give its linkedid)", 403)
+            if customer and normalise_number(customer) != normalise_number(caller or ""):
+                raise RequestError("a request opened from a call is for that call's caller")
         number = normalise_number(customer or caller or "")
         if not number:
             raise RequestError("a customer number (or the call it came from) is required")

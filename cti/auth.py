@@ -159,7 +159,7 @@ class Authenticator:
             expires_at = float(int(expires))
         except (ValueError, binascii.Error, UnicodeDecodeError):
             raise AuthError("malformed token") from None
-        if not hmac.compare_digest(self._sign(f"{agent_id}:{expires}:{token_id}"), sig) \
+        if not hmac.compare_digest(self._sign(f"{agent_id}:{expires}:{token_id}").encode(), sig.encode()) \
                 or agent_id not in self._principals:
             raise AuthError("invalid token")
         if expires_at < self.clock():

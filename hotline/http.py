@@ -4,8 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request
@@ -14,13 +13,13 @@ from fastapi.responses import JSONResponse
 
 import hotline
 from hotline.deps import Deps
-from hotline.http_limits import RequestLimits
+from hotline.http_limits import CheckCredentials, RequestLimits
 
 log = logging.getLogger(__name__)
 
 
 def create_app(deps: Deps, routers: Iterable[APIRouter] = (), *,
-               authenticate: Callable[[str | None], Any] | None = None) -> FastAPI:
+               authenticate: CheckCredentials | None = None) -> FastAPI:
     """``authenticate(authorization_header)`` (raising on wrong credentials) lets the edge refuse a request
     with a body before reading it; without it the edge only insists that credentials are present."""
     app = FastAPI(title="hotline", version=hotline.__version__, docs_url="/api/docs", openapi_url="/api/openapi.json")

@@ -14,9 +14,9 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from hotline.bus.payload import PayloadError, decode_json
 from hotline.limits import json_depth_exceeds
@@ -45,13 +45,20 @@ class _BodyTooLarge(Exception):
     pass
 
 
+class CheckCredentials(Protocol):
+    """``cti.auth.Authenticator.from_authorization``: raises for wrong credentials; ``source`` (the client's
+    address) counts failures against the login-throttling policy."""
+
+    def __call__(self, header: str | None, *, source: str | None = None) -> object: ...
+
+
 class RequestLimits:
-    """ASGI middleware. ``authenticate(authorization_header)`` raises for wrong credentials (optional)."""
+    """ASGI middleware. ``authenticate(authorization_header, source=…)`` raises for wrong credentials."""
 
     def __init__(self, app: Any, *, rules: Iterable[BodyRule] = DEFAULT_RULES,
                  default_limit: int = DEFAULT_BODY_LIMIT, max_depth: int = DEFAULT_MAX_DEPTH,
                  public_paths: Iterable[re.Pattern[str]] = PUBLIC_PATHS,
-                 authenticate: Callable[[str | None], Any] | None = None) -> None:
+                 authenticate: CheckCredentials | None = None) -> None:
         self.app = app
         self.rules = tuple(rules)
         self.default_limit = default_limit
@@ -73,7 +80,8 @@ class RequestLimits:
             await self.app(scope, receive, send)          # no body at all
             return
         if not any(p.match(path) for p in self.public_paths):
-            refusal = self._check_credentials(headers)
+            client = scope.get("client")
+            refusal = self._check_credentials(headers, client[0] if client else "unknown")
             if refusal is not None:
                 await _answer(send, 401, refusal)
                 return
@@ -109,13 +117,13 @@ class RequestLimits:
                 return
         await self.app(scope, _replay(body, receive), send)
 
-    def _check_credentials(self, headers: dict[str, str]) -> str | None:
+    def _check_credentials(self, headers: dict[str, str], source: str) -> str | None:
         authorization = headers.get("authorization")
         if not authorization and not headers.get("cookie"):
             return "credentials required: Authorization: Bearer <token> or Basic <agent id:PIN>"
         if authorization and self.authenticate is not None:
             try:
-                self.authenticate(authorization)
+                self.authenticate(authorization, source=source)
             except Exception as exc:                         # the checker's own 401 message
                 return str(exc) or "wrong credentials"
         return None

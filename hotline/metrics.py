@@ -249,7 +249,8 @@ def mount_metrics(app: FastAPI, parts: LiveParts, token: str = "") -> HotlineCol
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:
-        if token and not hmac.compare_digest(request.headers.get("authorization", ""), f"Bearer {token}"):
+        if token and not hmac.compare_digest(request.headers.get("authorization", "").encode(),
+                                             f"Bearer {token}".encode()):
             return Response("metrics need Authorization: Bearer <[http] metrics_token>\n", status_code=401,
                             media_type="text/plain", headers={"WWW-Authenticate": "Bearer"})
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -252,6 +252,8 @@ class Service:
         stack.callback(log.debug, "stopping component %s", "cti")
         log.info("component %s started", "cti")
         deps.health_checks["cti"] = cti_.health
+        if self.broker is not None:          # agents log in to the embedded broker with a token or their PIN
+            self.broker.access.agents = cti_.auth
 
         await stack.enter_async_context(acd.component.running(acd_service, cti_.agents, bus))
         stack.callback(log.debug, "stopping component %s", "acd")

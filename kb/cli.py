@@ -16,8 +16,10 @@ from typing import Any
 
 from hotline.clitools import subcommand
 from hotline.config import load_settings
-from hotline.db import create_schema, make_engine, session_factory
+from hotline.clitools import require_database
+from hotline.db import make_engine, session_factory
 from kb.service import KbError, KnowledgeBase
+from migrations.runner import upgrade as upgrade_schema
 
 MAX_IMPORT_BYTES = 64 * 1024 * 1024
 
@@ -49,6 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 async def _kb(args: argparse.Namespace, work: Callable[[KnowledgeBase, Any], Any]) -> int:
     settings = load_settings(getattr(args, "config_dir", None))
+    if args.kb_command in ("search", "export"):
+        require_database(settings)          # reading never creates an empty database
     actor: Any = Editor("cli", "admin")
     if getattr(args, "actor", None) is not None:
         agent = settings.agent(args.actor)
@@ -59,7 +63,7 @@ async def _kb(args: argparse.Namespace, work: Callable[[KnowledgeBase, Any], Any
     settings.service.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database.url)
     try:
-        await create_schema(engine)
+        await upgrade_schema(engine)
         result = await work(KnowledgeBase(session_factory(engine)), actor)
     except KbError as exc:
         for line in str(exc).splitlines():

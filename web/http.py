@@ -14,7 +14,6 @@ Commands go to the CTI's own endpoints (POST /api/agents/{id}/{command}, /api/su
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import time
@@ -27,6 +26,7 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from cti.agents import AGENT_REASONS, CtiError
 from cti.records import DISPOSITIONS
+from hotline.bus.payload import decode_object
 from web.live import LiveClient, LiveHub
 from web.ports import AgentRoster, AnnouncementBox, Authenticator, CallViews, LocalFeed, Principal, QueueFigures
 from web.tv import TvTokenError, TvTokens
@@ -220,8 +220,8 @@ async def _receive_text(ws: WebSocket) -> str:
 async def _first_token(ws: WebSocket) -> str:
     async with asyncio.timeout(AUTH_TIMEOUT_S):
         text = await _receive_text(ws)
-    body = json.loads(text)
-    if not isinstance(body, dict) or body.get("type") != "auth" or not isinstance(body.get("token"), str):
+    body = decode_object(text, max_depth=4)      # bounded before parsing (PayloadError is a ValueError)
+    if body.get("type") != "auth" or not isinstance(body.get("token"), str):
         raise ValueError("the first message must be {\"type\": \"auth\", \"token\": ...}")
     return body["token"]
 
@@ -239,19 +239,23 @@ class _TokenLapsed(Exception):
 
 async def _serve(ws: WebSocket, client: LiveClient, check_token: Any) -> None:
     """Send the client's frames (and a heartbeat) while reading what it says (pings; bounded). The token is
-    checked again at every heartbeat: once it expires the socket closes with 4401 and the page logs in again."""
+    checked again at least every heartbeat interval, busy or quiet: once it expires or is revoked (logout) the
+    socket closes with 4401 and the page logs in again."""
 
     async def sender() -> None:
+        checked = time.monotonic()
         while True:
             try:
                 async with asyncio.timeout(HEARTBEAT_S):
                     frame = await client.next_frame()
             except TimeoutError:
+                frame = {"type": "ping", "server_time": time.time()}
+            if time.monotonic() - checked >= HEARTBEAT_S or frame["type"] == "ping":
                 try:
                     check_token()
                 except AUTH_ERRORS as exc:
                     raise _TokenLapsed(str(exc)) from None
-                frame = {"type": "ping", "server_time": time.time()}
+                checked = time.monotonic()
             await ws.send_json(frame)
             await asyncio.sleep(client.interval)
 

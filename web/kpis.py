@@ -1,4 +1,4 @@
-"""The wallboard's KPI tiles (kpis.md, desktop-wallboard.md): value, target, and 达标 / 预警 / 超标.
+"""The wallboard's KPI tiles (kpis.md, desktop-wallboard.md): value, target, and 达标 / 预警 / 未达标.
 
 Definitions (the window is 今日, from 00:00 local time):
 - service_level      Σ answered within the queue's threshold ÷ Σ answered, over every queue (the ACD's figures,
@@ -22,13 +22,13 @@ TARGETS = {  # name: (green at or above, red below)
     "connection_rate": (0.85, 0.80),
     "satisfaction": (0.90, 0.85),
 }
-LABELS = {"service_level": "服务水平", "live_answer_rate": "人工接通率", "connection_rate": "系统接通率",
+LABELS = {"service_level": "服务水平", "live_answer_rate": "人工应答率", "connection_rate": "系统接通率",
           "satisfaction": "满意度"}
 MAX_TRACKED_CALLS = 100_000
 
 
 def grade(name: str, value: float | None) -> str:
-    """'green' (达标), 'amber' (预警), 'red' (超标) or 'none' (暂无数据)."""
+    """'green' (达标), 'amber' (预警), 'red' (未达标) or 'none' (暂无数据)."""
     if value is None:
         return "none"
     green, red = TARGETS[name]

@@ -16,6 +16,7 @@ per attempt, hundreds of thousands a minute).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import errno
 import logging
 import socket
@@ -41,7 +42,7 @@ class FastAgiServer:
                  header_timeout: float | None = None, limits: AgiLimits | None = None) -> None:
         limits = limits or AgiLimits()
         if header_timeout is not None:
-            limits = AgiLimits(**{**_fields(limits), "header_timeout": header_timeout})
+            limits = dataclasses.replace(limits, header_timeout=header_timeout)
         self.routes = dict(routes)
         self.host = host
         self._port = port
@@ -271,7 +272,3 @@ class FastAgiServer:
                 task.cancel()
             if still:
                 await asyncio.wait(still, timeout=2.0)
-
-
-def _fields(limits: AgiLimits) -> dict:
-    return {name: getattr(limits, name) for name in limits.__dataclass_fields__ if name != "networks"}

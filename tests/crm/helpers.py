@@ -34,9 +34,13 @@ class Published:
 @dataclass
 class Calls:
     callers: dict[str, str] = field(default_factory=dict)
+    takers: set[str] = field(default_factory=lambda: {"1001"})    # the agents who took every call
 
     async def caller_of(self, linkedid: str) -> str | None:
         return self.callers.get(linkedid)
+
+    async def agents_of(self, linkedid: str) -> set[str]:
+        return set(self.takers) if linkedid in self.callers else set()
 
 
 AGENT = Staff("1001")

@@ -22,18 +22,24 @@ def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
 
 def test_requests_and_kb_from_the_command_line(tmp_path: Path):
     shutil.copytree(CONFIG, tmp_path / "config")
+    assert run(tmp_path, "requests", "list").stderr.startswith("hotline: error: no database at")   # nothing created
+    assert not (tmp_path / "hotline.db").exists()
     (tmp_path / "customers.csv").write_text("number,name\n13800138000,李先生\n", encoding="utf-8")
     assert run(tmp_path, "customers", "import", str(tmp_path / "customers.csv")).returncode == 0
 
-    made = run(tmp_path, "requests", "create", "--as", "1001", "--type", "complaint", "--summary", "快递丢失",
+    own = run(tmp_path, "requests", "create", "--as", "1001", "--type", "complaint", "--summary", "快递丢失",
+              "--customer", "+86 138 0013 8000")
+    assert (own.returncode, own.stderr) == (1, "hotline: error: agent 1001 opens a request from a call they took "
+                                               "(give its linkedid)\n")
+    made = run(tmp_path, "requests", "create", "--as", "9001", "--type", "complaint", "--summary", "快递丢失",
                "--customer", "+86 138 0013 8000", "--queue", "complaints")
     assert made.returncode == 0 and made.stdout.startswith("request #1 (投诉) opened for 13800138000"), made.stderr
-    unknown = run(tmp_path, "requests", "create", "--as", "1001", "--type", "complaint", "--summary", "x",
+    unknown = run(tmp_path, "requests", "create", "--as", "9001", "--type", "complaint", "--summary", "x",
                   "--customer", "13900000000")
     assert (unknown.returncode, unknown.stderr) == (1, "hotline: error: no customer with number '13900000000'\n")
     refused = run(tmp_path, "requests", "update", "1", "--as", "1004", "--status", "answered")
     assert (refused.returncode, refused.stderr) == (1, "hotline: error: no request 1\n")
-    assert run(tmp_path, "requests", "update", "1", "--as", "1001", "--status", "answered", "--note", "已退款").returncode == 0
+    assert run(tmp_path, "requests", "update", "1", "--as", "9001", "--status", "answered", "--note", "已退款").returncode == 0
     shown = json.loads(run(tmp_path, "requests", "show", "1", "--json").stdout)
     assert [h["action"] for h in shown["history"]] == ["created", "updated"]
     assert shown["history"][1]["detail"] == {"changes": {"status": ["open", "answered"]}, "note": "已退款"}

@@ -51,7 +51,7 @@ async def test_requests_cards_and_articles_over_http(db_url):
                     rid = made.json()["id"]
                     assert made.json()["owner_id"] == "1001"
                     for body, status, text in [
-                        ({"type": "complaint", "summary": "x", "customer": "139"}, 404, "no customer"),
+                        ({"type": "complaint", "summary": "x", "customer": "13800138000"}, 403, "from a call they took"),
                         ({"type": "complaint", "summary": "x", "linkedid": "zz"}, 404, "no call"),
                         ({"type": "complaint", "summary": "x", "linkedid": "c.1", "due_at": "2020-01-01T00:00:00Z"},
                          422, "in the past"),
@@ -59,6 +59,9 @@ async def test_requests_cards_and_articles_over_http(db_url):
                         ({"type": "enquiry", "summary": "x", "extra": 1}, 422, ""),
                     ]:
                         reply = await http.post("/api/requests", headers=agent, json=body)
+                        assert reply.status_code == status and text in reply.text, (body, reply.text)
+                    for body, status, text in [({"type": "complaint", "summary": "x", "customer": "139"}, 404, "no customer")]:
+                        reply = await http.post("/api/requests", headers=sup, json=body)
                         assert reply.status_code == status and text in reply.text, (body, reply.text)
                     assert len((await http.get("/api/requests", headers=sup)).json()["requests"]) == 1
                     assert (await http.get("/api/requests/99999999999999999999", headers=sup)).status_code == 422

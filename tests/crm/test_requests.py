@@ -77,7 +77,9 @@ async def test_bad_requests_are_refused_and_write_nothing(db_url):
         clock = Clock()
         requests = service(sessions, clock)
         cases = [
-            (dict(type="complaint", summary="x", customer="13900000000"), 404, "no customer"),
+            (dict(type="complaint", summary="x", customer="13900000000"), 403, "from a call they took"),
+            (dict(type="complaint", summary="x", linkedid="1700000000.1", customer="13900000000"), 422,
+             "for that call's caller"),
             (dict(type="complaint", summary="x", linkedid="nope.1"), 404, "no call with linkedid"),
             (dict(type="complaint", summary="x", linkedid="1700000000.1", due_at=clock.now - timedelta(hours=1)),
              422, "in the past"),
@@ -89,6 +91,12 @@ async def test_bad_requests_are_refused_and_write_nothing(db_url):
             with pytest.raises(RequestError) as err:
                 await requests.create(AGENT, **kwargs)
             assert err.value.status == status and text in str(err.value), kwargs
+        with pytest.raises(RequestError) as err:             # a supervisor: any customer, but a known one
+            await requests.create(SUPERVISOR, type="complaint", summary="x", customer="13900000000")
+        assert err.value.status == 404 and "no customer" in str(err.value)
+        with pytest.raises(RequestError) as err:             # an agent who did not take the call
+            await requests.create(OTHER, type="complaint", summary="x", linkedid="1700000000.1")
+        assert err.value.status == 403
         assert await count(sessions, ServiceRequest) == 0
         assert await count(sessions, Customer) == 0
         assert await count(sessions, RequestEvent) == 0

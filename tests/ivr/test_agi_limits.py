@@ -263,3 +263,12 @@ async def test_out_of_file_descriptors_backs_off_without_a_traceback_storm(tmp_p
     assert "cannot accept" in err
     assert "Traceback" not in err and "out of system resource" not in err
     assert err.count("\n") < 20, err[:2000]
+
+
+def test_a_header_timeout_given_to_the_server_keeps_the_other_limits():
+    from ivr.agi.limits import AgiLimits
+    from ivr.agi.server import FastAgiServer
+
+    server = FastAgiServer({}, header_timeout=3.0, limits=AgiLimits(max_sessions=7, allow=("10.1.2.0/24",)))
+    assert (server.limits.header_timeout, server.limits.max_sessions) == (3.0, 7)
+    assert server.limits.allows("10.1.2.9") and not server.limits.allows("127.0.0.1")

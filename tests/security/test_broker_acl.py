@@ -42,6 +42,7 @@ def test_serve_embedded_broker_refuses_anonymous_clients(tmp_path):
         assert asyncio.run(_refused(url))                              # anonymous
         assert asyncio.run(_refused(url, "hotline-service", "guess"))  # the service account needs its password
         assert asyncio.run(_refused(url, "1001", "0000"))
+        assert not asyncio.run(_refused(url, "1001", "1234"))         # an agent with their own PIN gets in
         assert served.alive()
         log = served.log_text()
         assert "anonymous connection from" in log

@@ -63,3 +63,16 @@ async def test_bad_inputs_are_422_with_the_reason_and_customer_history_rule(tmp_
                     await asyncio.wait_for(caller.wait(), 10)
             finally:
                 await server.stop()
+
+
+def test_a_token_with_a_non_ascii_signature_is_malformed_not_a_crash():
+    import base64
+
+    import pytest
+
+    from cti.auth import AuthError, Authenticator
+    from tests.cti.helpers import AGENTS
+
+    forged = base64.urlsafe_b64encode("1001:9999999999:ab:é".encode()).decode().rstrip("=")
+    with pytest.raises(AuthError):
+        Authenticator(AGENTS).verify_token(forged)

@@ -68,6 +68,16 @@ async def test_bad_token_missing_auth_and_oversized_frames_are_refused(center):
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await ws.recv()
     assert closed.value.rcvd.code == 1009
+    async with websockets.connect(ws_url(center)) as ws:      # nesting under the frame limit: refused, not a crash
+        await ws.send("[" * 2000 + "]" * 2000)
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd.code == 4401
+    async with websockets.connect(ws_url(center)) as ws:      # and the endpoint still serves
+        await ws.send(json.dumps({"type": "auth", "token": "bm90LWEtdG9rZW4"}))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd.code == 4401
 
 
 async def test_an_agent_gets_only_its_own_events_and_a_supervisor_everything(center, http):

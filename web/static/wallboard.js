@@ -8,7 +8,7 @@ import {
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const TV = params.get("tv") === "1";
-const GRADE_ZH = { green: "达标", amber: "预警", red: "超标", none: "暂无数据" };
+const GRADE_ZH = { green: "达标", amber: "预警", red: "未达标", none: "暂无数据" };
 const KPI_ORDER = ["connection_rate", "live_answer_rate", "satisfaction", "service_level"];
 const ON_CALL = ["ringing", "talking", "on-hold", "transferring"];
 const STATE_ORDER = ["ringing", "talking", "on-hold", "transferring", "wrap-up", "ready", "not-ready", "reserved", "logged-out"];
