@@ -71,7 +71,7 @@ async def test_wallboard_matches_the_queue_stats_and_a_supervisor_barges_in(cent
             await expect(card.locator(".call")).to_contain_text("****")           # the caller's number, masked
 
             await card.locator('button[data-cmd="barge"]').click()
-            await expect(page.locator("#message")).to_contain_text("已执行 barge")
+            await expect(page.locator("#message")).to_contain_text("已执行强插")
             await until(lambda: any(c.app == "ChanSpy" and c.name.startswith("PJSIP/9001")
                                     for c in center.sim.pbx.channels() if not c.destroyed), 5, "9001's ChanSpy")
             if SHOTS:

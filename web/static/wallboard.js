@@ -85,6 +85,7 @@ async function resync() {
   loadRequests();
 }
 
+const COMMAND_ZH = { listen: "监听", whisper: "耳语", barge: "强插", "force-hangup": "强拆", "force-state": "强制状态" };
 const REQUEST_STATUS_ZH = {
   open: "待处理", in_progress: "处理中", waiting_customer: "待客户", answered: "已答复", closed: "已关闭", reopened: "重开",
 };
@@ -258,7 +259,7 @@ async function action(agentId, cmd, body = {}) {
   showMessage("");
   try {
     await api(`/api/agents/${encodeURIComponent(agentId)}/${cmd}`, { method: "POST", body });
-    showMessage(`已执行 ${cmd}（坐席 ${agentId}）`, "info");
+    showMessage(`已执行${COMMAND_ZH[cmd] || cmd}（坐席 ${agentId}）`, "info");
   } catch (exc) {
     if (exc instanceof ApiError && exc.status === 401) backToLogin(`登录已失效：${exc.message}`);
     else showMessage(exc.message);
