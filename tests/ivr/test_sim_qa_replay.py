@@ -90,7 +90,7 @@ def test_the_phone_and_http_logins_share_one_lockout(tmp_path):
     reverse (the service hands the CTI's LoginThrottle to the QA node: QaLockouts(cti.auth.throttle))."""
     from cti.auth import AuthError, Authenticator, TooManyAttempts
     from hotline.config import load_settings
-    from ivr.runtime.nodes.qa import QaLockouts
+    from ivr.runtime.qa_lockouts import QaLockouts
 
     auth = Authenticator(load_settings(Path(__file__).resolve().parents[2] / "config", env={}).agents)
 
