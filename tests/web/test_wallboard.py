@@ -102,6 +102,20 @@ async def test_wallboard_matches_the_queue_stats_and_a_supervisor_barges_in(cent
             await page.fill("#ann-text", "")
             await page.click("#ann-send")
             await expect(page.locator("#message")).to_contain_text("an announcement needs a text")
+            # the day view: per hour the agents needed (Erlang C) next to those logged in, as GET staffing says
+            day = await page.evaluate("new Date(Date.now()).toLocaleDateString('sv-SE', {timeZone: 'Asia/Shanghai'})")
+
+            async def staffed() -> list[dict]:
+                reply = await http.get(f"/api/reports/staffing?from={day}&to={day}&interval=1h", headers=auth)
+                rows = reply.json().get("rows", []) if reply.status_code == 200 else []
+                return [r for r in rows if r["offered"] or r["agents_logged_in"]]
+            hours = await until(staffed, 20, "call-detail records of the day's calls")
+            assert sum(r["offered"] for r in hours) >= 1 and all(r["agents_needed"] is not None for r in hours
+                                                                if r["offered"])
+            await page.evaluate("window.hotlineBoard.loadStaffing()")
+            await expect(page.locator("#staffing-table tbody tr")).to_have_count(len(hours))
+            needed = await page.locator("#staffing-table td.needed").all_inner_texts()
+            assert needed == [str(r["agents_needed"]) if r["agents_needed"] is not None else "—" for r in hours]
             await page.select_option("#f-team", "B")
             await expect(card).to_be_hidden()
             await expect(page.locator('.card[data-agent="1004"]')).to_be_visible()

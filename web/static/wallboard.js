@@ -65,6 +65,7 @@ async function start() {
   });
   board.socket.start();
   setInterval(() => resync().catch(() => {}), 60000);      // a missed hang-up never pins an agent "in call"
+  setInterval(() => loadStaffing(), 15000);
 }
 
 async function resync() {
@@ -83,6 +84,29 @@ async function resync() {
   touch();
   renderAll();
   loadRequests();
+  loadStaffing();
+}
+
+// the day view: per hour, the agents logged in next to the agents needed for the service level (Erlang C,
+// from the call-detail records: GET /api/reports/staffing); a TV token does not read reports
+board.loadStaffing = loadStaffing;
+async function loadStaffing() {
+  if (!board.me || !board.me.agent_id) return;
+  try {
+    if (!board.timeZone) board.timeZone = (await api("/api/desktop/config")).time_zone || "Asia/Shanghai";
+    const day = new Date(clock.now()).toLocaleDateString("sv-SE", { timeZone: board.timeZone });
+    const staffing = await api(`/api/reports/staffing?from=${day}&to=${day}&interval=1h`);
+    const rows = staffing.rows.filter((r) => r.offered || r.agents_logged_in);
+    $("staffing-table").tBodies[0].replaceChildren(...rows.map((r) => el("tr", {
+      class: r.agents_needed !== null && r.agents_logged_in < r.agents_needed ? "short" : "" },
+      el("td", {}, String(r.interval)), el("td", {}, String(r.offered)), el("td", {}, seconds(r.aht_s)),
+      el("td", {}, percent(r.service_level)), el("td", {}, r.agents_logged_in === null ? "—" : r.agents_logged_in.toFixed(1)),
+      el("td", { class: "needed" }, r.agents_needed === null ? "—" : String(r.agents_needed)))));
+    setText($("staffing-note"), rows.length ? "" : "今日尚无来电");
+  } catch (exc) {
+    setText($("staffing-note"), exc.message);                 // e.g. nothing recorded yet today
+  }
+  $("staffing").hidden = false;
 }
 
 const COMMAND_ZH = { listen: "监听", whisper: "耳语", barge: "强插", "force-hangup": "强拆", "force-state": "强制状态" };
