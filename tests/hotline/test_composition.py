@@ -19,7 +19,7 @@ async def test_the_root_hands_each_component_the_others(service_settings):
         assert service.ivr.deps.queues is service.queue_handoff
         assert service.ivr.deps.recordings is service.recordings
         assert service.ami.session is service.cti.ami
-        assert set(service.agi.routes) == {"hotline", "qa_replay", "after_agent", "acd-callback"}
+        assert set(service.agi.routes) == {"hotline", "qa_replay", "after_agent", "verify_id", "acd-callback"}
         assert service.acd.callback_dialer is not None and service.acd.engine.keep_callbacks
         assert set(await service.deps.health()) == {"db", "mqtt", "ami", "cti", "acd", "fastagi"}
 

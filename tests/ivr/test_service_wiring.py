@@ -28,7 +28,7 @@ def test_flow_routes_serve_every_shipped_flow_with_the_given_collaborators(tmp_p
     acd = Acd()
     engine = build_engine(_settings(tmp_path), IvrDeps(queues=acd, publish=lambda topic, payload: published.append(topic)))
     routes = flow_routes(engine)
-    assert set(routes) == {"hotline", "qa_replay", "after_agent"}
+    assert set(routes) == {"hotline", "qa_replay", "after_agent", "verify_id"}
     assert engine.deps.queues is acd                    # the handoff given is the one the queue node calls
     assert set(engine.deps.staff) >= {"1001", "9101"} and engine.deps.time_zone == "Asia/Shanghai"
     assert engine.deps.voicemail_dir.endswith("voicemail")
