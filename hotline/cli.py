@@ -25,7 +25,7 @@ import migrations.cli
 import recordings.cli
 import reports.cli
 from hotline.clitools import CliError
-from hotline import logsafe
+from hotline import gcpolicy, logsafe
 from hotline.config import ConfigError, load_settings
 
 DOMAIN_CLIS = (ivr.cli, cti.cli, recordings.cli, crm.cli, kb.cli, reports.cli, migrations.cli)
@@ -213,6 +213,7 @@ def cmd_serve(args: argparse.Namespace):
 
         stop = asyncio.Event()
         async with Service(settings) as service:
+            gcpolicy.settle()          # what start-up built stays for the process: out of every later collection
             print(f"hotline serve: FastAGI {settings.fastagi.host}:{service.fastagi_port}, "
                   f"HTTP {service.http_url}, AMI {settings.ami.host}:{settings.ami.port}, "
                   f"MQTT {logsafe.redact(service.mqtt_url)}", flush=True)

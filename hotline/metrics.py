@@ -10,13 +10,14 @@ and HTTP requests by status (a middleware on the app).
 """
 from __future__ import annotations
 
+import gc
 import hmac
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from fastapi import FastAPI, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, GC_COLLECTOR, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 # ---------------------------------------------------------------- what the metrics read
@@ -150,6 +151,9 @@ class HotlineCollector:
         yield from self._queues()
         yield from self._recordings()
         yield from self._mqtt()
+        yield GaugeMetricFamily("hotline_gc_frozen_objects", "objects built at start-up and kept out of every "
+                                "garbage collection (hotline/gcpolicy.py; 0 before the service settled)",
+                                value=gc.get_freeze_count())
         http = CounterMetricFamily("hotline_http_requests", "HTTP requests answered, by status code",
                                    labels=["status"])
         for status, count in sorted(self.http_requests.items()):
@@ -240,6 +244,7 @@ def mount_metrics(app: FastAPI, parts: LiveParts, token: str = "") -> HotlineCol
     collector = HotlineCollector(parts)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(collector)
+    registry.register(GC_COLLECTOR)          # python_gc_collections_total{generation}: the collector's work
 
     @app.middleware("http")
     async def count_status(request: Request, call_next):

@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))
+from hotline import gcpolicy  # noqa: E402
+
 SERVERS = {
     "hotline": HERE / "fastagi_server.py",
     "panoramisk": HERE / "panoramisk_server.py",
@@ -149,6 +152,7 @@ async def run_level(name: str, concurrency: int, seconds: float, warmup: float =
 
 async def closed_loop(levels: list[int], seconds: float, servers: list[str], rounds: int = 3) -> list[dict]:
     """Each round runs every server at every level, so a busy moment of the machine hits all of them."""
+    gcpolicy.settle()       # the driver's own collector pauses would show as every server's latency
     results = []
     for round_no in range(rounds):
         for c in levels:

@@ -15,6 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from hotline import gcpolicy  # noqa: E402
 from ivr.agi import AgiChannel, FastAgiServer  # noqa: E402
 from stdin_wait import until_stdin_closes  # noqa: E402
 
@@ -32,6 +33,7 @@ async def bench_flow(channel: AgiChannel) -> None:
 async def serve(port: int) -> None:
     server = FastAgiServer({"bench": bench_flow}, host="127.0.0.1", port=port)
     await server.start()
+    gcpolicy.settle()                # as `hotline serve` does once started
     print(f"PORT {server.port}", flush=True)
     await until_stdin_closes()
     await server.close(timeout=10.0)

@@ -8,14 +8,17 @@ per command and no extra task.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections import deque
 from typing import Any
 
-from .errors import AgiConnectionLost, AgiError, AgiProtocolError, AgiTimeout
+from .errors import AgiConnectionLost, AgiError, AgiHeaderError, AgiProtocolError, AgiTimeout
 from .protocol import AgiReader, AgiReply, State
 
-_SIMPLE_REPLY = re.compile(rb"200 result=(-?\d{1,9})\r?\n").fullmatch
+# Asterisk sends the same few reply lines over and over ("200 result=0\n"): each is parsed once per process.
+# Replies are immutable tuples, so every connection may share them; the table is bounded in lines and bytes.
+_KNOWN_REPLIES: dict[bytes, AgiReply] = {}
+KNOWN_REPLIES_MAX = 512
+KNOWN_REPLY_BYTES = 128
 
 MAX_LINE = 64 * 1024
 MAX_HEADER_BYTES = 256 * 1024
@@ -36,6 +39,8 @@ class AgiConnection(asyncio.Protocol):
         self._drain: asyncio.Future | None = None
         self._deadline = 0.0
         self._timer: asyncio.TimerHandle | None = None   # one per connection, moved lazily (see _arm)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._header_bytes = 0
 
     # -- asyncio.Protocol ------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -45,43 +50,45 @@ class AgiConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._error is not None:
             return
+        if not self._buffer and self.parser.state is State.READY:
+            known = _KNOWN_REPLIES.get(data)     # one whole reply line seen before: most reads
+            if known is not None:
+                self._deliver(known)
+                return
         buffer = self._buffer + data if self._buffer else data
         start = 0
         parser = self.parser
-        feed = parser.feed
         try:
             if parser.state is State.HEADER:
                 end = buffer.find(b"\n\n")
-                if end >= 0 and end <= MAX_HEADER_BYTES:
-                    self._items.append(parser.feed_header_block(buffer[:end + 2]))
+                room = MAX_HEADER_BYTES - self._header_bytes
+                if end > room or (end < 0 and len(buffer) > room):
+                    raise AgiHeaderError(f"agi_ header block longer than {MAX_HEADER_BYTES} bytes")
+                if end >= 0:
+                    self._deliver(parser.feed_header_block(buffer[:end + 2]))
                     start = end + 2
-            ready = parser.state is State.READY
             while True:
                 end = buffer.find(b"\n", start)
                 if end < 0:
                     break
-                simple = _SIMPLE_REPLY(buffer, start, end + 1) if ready else None
-                item: Any
-                if simple is not None:      # "200 result=N": most replies, no decoding needed
-                    item = AgiReply(200, simple.group(1).decode())
-                else:
-                    item = feed(buffer[start:end + 1])
-                    ready = parser.state is State.READY
+                line = buffer[start:end + 1]
+                ready = parser.state is State.READY
+                item = parser.feed(line)
                 start = end + 1
                 if item is not None:
-                    self._items.append(item)
+                    if ready and type(item) is AgiReply and len(line) <= KNOWN_REPLY_BYTES:
+                        if len(_KNOWN_REPLIES) >= KNOWN_REPLIES_MAX:
+                            _KNOWN_REPLIES.clear()
+                        _KNOWN_REPLIES[line] = item
+                    self._deliver(item)
         except AgiError as exc:
             self._fail(exc)
             return
+        if parser.state is State.HEADER:
+            self._header_bytes += start          # header lines taken one by one (a header split across reads)
         self._buffer = buffer[start:] if start < len(buffer) else b""
         if len(self._buffer) > MAX_LINE:
             self._fail(AgiProtocolError(f"line longer than {MAX_LINE} bytes"))
-            return
-        if self._items:
-            self._wake()
-            if len(self._items) >= MAX_QUEUED and not self._paused and self.transport is not None:
-                self._paused = True
-                self.transport.pause_reading()
 
     def eof_received(self) -> bool:
         try:
@@ -110,36 +117,54 @@ class AgiConnection(asyncio.Protocol):
         self._drain = None
 
     # -- used by the session ---------------------------------------------------------------------
+    def _deliver(self, item: Any) -> None:
+        """Hand an item to the waiting session directly, or queue it (pausing the socket if the peer runs ahead)."""
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(item)
+            return
+        self._items.append(item)
+        if len(self._items) >= MAX_QUEUED and not self._paused and self.transport is not None:
+            self._paused = True
+            self.transport.pause_reading()
+
     def _fail(self, exc: AgiError) -> None:
         if self._error is None:
             self._error = exc
         self._wake()
 
     def _wake(self) -> None:
+        """End the current wait without an item (error, EOF, deadline)."""
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
     async def next_item(self, timeout: float, what: str) -> Any:
         """The next header/reply/HANGUP item; AgiTimeout after ``timeout`` s, AgiConnectionLost at EOF."""
-        if not self._items:
-            if self._error is not None:
-                raise self._error
-            loop = asyncio.get_running_loop()
-            self._waiter = waiter = loop.create_future()
-            self._arm(loop, timeout)
-            try:
-                await waiter
-            finally:
-                self._waiter = None
-            if not self._items:
-                if self._error is None:
-                    self._error = AgiTimeout(f"no {what} within {timeout:g} s")
-                raise self._error
-        item = self._items.popleft()
-        if self._paused and len(self._items) < MAX_QUEUED // 2 and self.transport is not None:
-            self._paused = False
-            self.transport.resume_reading()
+        items = self._items
+        if items:
+            item = items.popleft()
+            if self._paused and len(items) < MAX_QUEUED // 2 and self.transport is not None:
+                self._paused = False
+                self.transport.resume_reading()
+            return item
+        if self._error is not None:
+            raise self._error
+        loop = self._loop
+        if loop is None:            # asked once: asyncio checks the process id on every call (a syscall)
+            loop = self._loop = asyncio.get_running_loop()
+        self._waiter = waiter = loop.create_future()
+        self._arm(loop, timeout)
+        try:
+            item = await waiter
+        finally:
+            self._waiter = None
+        if item is None:
+            if items:                   # arrived after the deadline woke us, before we ran: still in time
+                return items.popleft()
+            if self._error is None:
+                self._error = AgiTimeout(f"no {what} within {timeout:g} s")
+            raise self._error
         return item
 
     def _arm(self, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
@@ -184,6 +209,8 @@ class AgiConnection(asyncio.Protocol):
     def close(self) -> None:
         self.closed = True
         self._stop_timer()
+        if self._error is not None:         # raised, it holds the session's frames, which hold this object
+            self._error.__traceback__ = None
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
 

@@ -245,8 +245,28 @@ def quote_arg(value: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+_COMMAND_LINES: dict[tuple[tuple[object, ...], tuple[type, ...]], bytes] = {}   # a flow sends the same lines
+COMMAND_LINES_MAX = 1024
+COMMAND_LINE_BYTES = 256
+
+
 def format_command(*parts: object) -> bytes:
     """Build one command line; newlines inside arguments are refused (they would split the command)."""
+    try:                    # the types are part of the key: Quoted("#") == "#" but is sent as '"#"'
+        key = (parts, tuple(map(type, parts)))
+        line = _COMMAND_LINES.get(key)
+    except TypeError:       # an unhashable argument: format it every time
+        return _format_command(parts)
+    if line is None:
+        line = _format_command(parts)
+        if len(line) <= COMMAND_LINE_BYTES:
+            if len(_COMMAND_LINES) >= COMMAND_LINES_MAX:
+                _COMMAND_LINES.clear()
+            _COMMAND_LINES[key] = line
+    return line
+
+
+def _format_command(parts: tuple[object, ...]) -> bytes:
     words = [str(parts[0])]
     for part in parts[1:]:
         words.append(quote_arg(part if isinstance(part, (str, Quoted)) else str(part)))

@@ -27,6 +27,7 @@ from .connection import AgiConnection
 from .errors import AgiError, AgiHangup, AgiTimeout
 from .limits import AgiLimits
 from .protocol import AgiReader
+from .transport import SocketTransport
 
 log = logging.getLogger(__name__)
 
@@ -145,25 +146,15 @@ class FastAgiServer:
     def _start_session(self, sock: socket.socket, addr: object) -> None:
         loop = self._loop
         assert loop is not None
-        make_transport = getattr(loop, "_make_socket_transport", None)
-        if make_transport is None:          # not a selector loop: the public (slower) way
-            task = loop.create_task(self._serve(sock))
-        else:                               # a busy hotline accepts hundreds a second: no extra coroutine
-            conn = AgiConnection(AgiReader())
-            try:
-                make_transport(sock, conn, None, extra={"peername": addr})
-            except OSError:
-                sock.close()
-                return
-            task = loop.create_task(self._run(conn))
+        conn = AgiConnection(AgiReader())
+        try:
+            SocketTransport(loop, sock, conn, addr)
+        except OSError:
+            sock.close()
+            return
+        task = loop.create_task(self._session(conn))
         self._sessions.add(task)
         task.add_done_callback(self._sessions.discard)
-
-    async def _run(self, conn: AgiConnection) -> None:
-        try:
-            await self._session(conn)
-        finally:
-            conn.close()
 
     def _out_of_resources(self, exc: OSError) -> None:
         """EMFILE and friends: stop accepting for a while (the kernel keeps the backlog), one line per pause."""
@@ -199,62 +190,51 @@ class FastAgiServer:
         return False
 
     # -- one session ---------------------------------------------------------------------------------
-    async def _serve(self, sock: socket.socket) -> None:
-        loop = asyncio.get_running_loop()
-        conn = AgiConnection(AgiReader())
+    async def _session(self, conn: AgiConnection) -> None:
+        """One call from its agi_ header to the socket closed, whatever happens in between."""
         try:
-            await loop.connect_accepted_socket(lambda: conn, sock)
-        except OSError:
-            sock.close()
-            return
-        try:
-            await self._session(conn)
+            try:
+                header = await conn.next_item(self.limits.header_timeout, "complete agi_ header block")
+            except AgiError as exc:
+                self.rejected += 1
+                log.warning("FastAGI connection from %s dropped: %s", conn.peer, exc)
+                conn.abort()
+                return
+            request = AgiRequest.from_header(header)
+            channel = AgiChannel(conn, request, self.limits)
+            handler = self.routes.get(request.path)
+            if handler is None:
+                self.rejected += 1
+                log.warning("FastAGI: no flow for request %r (have %s)", request.get("request")[:200],
+                            sorted(self.routes))
+                try:
+                    await channel.set_variable("IVRSTATUS", "NOFLOW")
+                    await channel.verbose(f"hotline: no flow named {request.path[:80]!r}", 1)
+                except AgiError:
+                    pass
+                return
+            try:
+                await handler(channel)
+            except AgiHangup as exc:
+                if isinstance(exc, AgiTimeout):
+                    self.timeouts += 1
+                    log.warning("%s: PBX stopped answering in %r, session dropped: %s", request.channel,
+                                request.path, exc)
+                else:
+                    log.debug("%s: session ended by hang-up: %s", request.channel, exc)
+            except AgiError as exc:
+                self.failed += 1
+                log.error("%s: FastAGI error in %r: %s", request.channel, request.path, exc)
+            except asyncio.CancelledError:
+                log.info("%s: session cancelled (server closing)", request.channel)
+                raise
+            except Exception:
+                self.failed += 1
+                log.exception("%s: flow %r crashed", request.channel, request.path)
+            finally:
+                self.completed += 1
         finally:
             conn.close()
-
-    async def _session(self, conn: AgiConnection) -> None:
-        try:
-            header = await conn.next_item(self.limits.header_timeout, "complete agi_ header block")
-        except AgiError as exc:
-            self.rejected += 1
-            log.warning("FastAGI connection from %s dropped: %s", conn.peer, exc)
-            conn.abort()
-            return
-        request = AgiRequest.from_header(header)
-        channel = AgiChannel(conn, request, self.limits)
-        handler = self.routes.get(request.path)
-        if handler is None:
-            self.rejected += 1
-            log.warning("FastAGI: no flow for request %r (have %s)", request.get("request")[:200],
-                        sorted(self.routes))
-            try:
-                await channel.set_variable("IVRSTATUS", "NOFLOW")
-                await channel.verbose(f"hotline: no flow named {request.path[:80]!r}", 1)
-            except AgiError:
-                pass
-            await channel.close()
-            return
-        try:
-            await handler(channel)
-        except AgiHangup as exc:
-            if isinstance(exc, AgiTimeout):
-                self.timeouts += 1
-                log.warning("%s: PBX stopped answering in %r, session dropped: %s", request.channel,
-                            request.path, exc)
-            else:
-                log.debug("%s: session ended by hang-up: %s", request.channel, exc)
-        except AgiError as exc:
-            self.failed += 1
-            log.error("%s: FastAGI error in %r: %s", request.channel, request.path, exc)
-        except asyncio.CancelledError:
-            log.info("%s: session cancelled (server closing)", request.channel)
-            raise
-        except Exception:
-            self.failed += 1
-            log.exception("%s: flow %r crashed", request.channel, request.path)
-        finally:
-            self.completed += 1
-            await channel.close()
 
     async def close(self, timeout: float = 5.0) -> None:
         """Stop accepting, give running calls ``timeout`` seconds to finish, then cancel the rest."""

@@ -51,6 +51,10 @@ def test_serve_starts_reports_health_and_stops_on_sigterm(tmp_path: Path):
         assert checks["ami"]["ok"] is False
         assert checks["fastagi"]["ok"] and checks["db"]["ok"] and checks["mqtt"]["ok"]
         assert (root / "data" / "hotline.db").is_file()          # SQLite under data_dir by default
+        metrics = urllib.request.urlopen(match.group(1) + "/metrics", timeout=5).read().decode()
+        frozen = re.search(r"^hotline_gc_frozen_objects (\S+)$", metrics, re.M)
+        assert frozen and float(frozen.group(1)) > 50_000          # start-up objects out of every collection
+        assert 'python_gc_collections_total{generation="2"}' in metrics
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
     finally:

@@ -125,6 +125,22 @@ async def test_endless_header_block_is_refused():
         await _until(lambda: server.rejected == 1 and server.active_sessions == 0)
 
 
+async def test_a_header_of_few_but_huge_lines_is_refused_by_its_total_size(caplog):
+    """Under the line-count and line-length limits, yet 100 lines of 60 KiB: the block's total bytes decide."""
+    async with FastAgiServer({"hotline": lambda ch: asyncio.sleep(0)}) as server:
+        r, w = await asyncio.open_connection("127.0.0.1", server.port)
+        try:
+            for i in range(100):
+                w.write(f"agi_x{i}: ".encode() + b"y" * 60_000 + b"\n")
+                await w.drain()
+            assert await asyncio.wait_for(r.read(), 3) == b""
+        except ConnectionError:
+            pass
+        w.close()
+        await _until(lambda: server.rejected == 1 and server.active_sessions == 0)
+    assert any("header block longer than 262144 bytes" in r.getMessage() for r in caplog.records)
+
+
 async def test_session_cap_closes_extra_connections_with_one_log_line(caplog):
     release = asyncio.Event()
 
