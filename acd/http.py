@@ -18,16 +18,16 @@ CHALLENGE = {"WWW-Authenticate": "Bearer"}
 def router(service: AcdService, auth: Authenticator) -> APIRouter:
     api = APIRouter(prefix="/api/queues", tags=["queues"])
 
-    def caller(request: Request) -> Principal:
+    async def caller(request: Request) -> Principal:
         try:
-            return authorize(auth, request.headers.get("authorization"), "read queues",
+            return await authorize(auth, request.headers.get("authorization"), "read queues",
                              source=request.client.host if request.client else None)
         except AuthError as exc:                   # 401, or 429 while locked out
             raise HTTPException(exc.status, str(exc), headers=CHALLENGE) from None
 
     @api.get("")
     async def list_queues(request: Request) -> list[dict]:
-        who = caller(request)
+        who = await caller(request)
         queues = service.overview()
         if who.role in READ_ALL:
             return queues
@@ -35,7 +35,7 @@ def router(service: AcdService, auth: Authenticator) -> APIRouter:
 
     @api.get("/{name}/stats")
     async def queue_stats(request: Request, name: str = Path(max_length=64)) -> dict:
-        who = caller(request)
+        who = await caller(request)
         if who.role not in READ_ALL:
             members = {q["name"]: q.get("members", ()) for q in service.overview()}
             if who.agent_id not in members.get(name, ()):

@@ -34,7 +34,7 @@ Id = Annotated[int, Path(gt=0, lt=2**31)]
 
 
 class Authenticates(Protocol):
-    def from_authorization(self, header: str | None) -> Actor: ...
+    async def from_authorization(self, header: str | None) -> Actor: ...
 
 
 class _Body(BaseModel):
@@ -98,7 +98,7 @@ def router(requests: RequestService, cards: CustomerCards, auth: Authenticates,
 
     async def guarded(request: Request, work: Callable[[Actor], Awaitable[Any]]) -> Any:
         try:
-            who = auth.from_authorization(request.headers.get("authorization"))
+            who = await auth.from_authorization(request.headers.get("authorization"))
             return await work(who)
         except RequestError as exc:
             return JSONResponse({"error": str(exc)}, status_code=exc.status)

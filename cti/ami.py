@@ -147,10 +147,18 @@ skip_noise = noise_filter(NOISE_EVENTS, INTERESTING_VARIABLES, INTERESTING_VARIA
 
 
 class OrderedDispatcher:
-    """Runs async handlers with one worker per key: ordered within a call, independent across calls."""
+    """Runs async handlers with one worker per key: ordered within a call, independent across calls.
 
-    def __init__(self, idle_seconds: float = 5.0):
+    Bounded as a whole: once ``high_water`` events wait (handlers slower than the PBX for long, a database
+    that stalls), ``on_pressure(True)`` asks the reader to stop reading (the kernel's buffers and TCP then hold
+    the PBX back); at ``low_water`` it reads again. Nothing is dropped: the live model stays exact."""
+
+    def __init__(self, idle_seconds: float = 5.0, high_water: int = 50_000, low_water: int = 10_000):
         self.handlers: list[Callable[[Any], Any]] = []
+        self.on_pressure: Callable[[bool], None] | None = None
+        self.backlog = 0                    # events submitted and not yet handled, every call together
+        self.pressed = False                # reading stopped for the backlog
+        self.high_water, self.low_water = high_water, low_water
         self._queues: dict[str, asyncio.Queue] = {}
         self._workers: dict[str, asyncio.Task] = {}
         self._idle = idle_seconds
@@ -162,6 +170,21 @@ class OrderedDispatcher:
             self._workers[key] = asyncio.get_running_loop().create_task(
                 self._work(key, queue), name=f"ami-events-{key}")
         queue.put_nowait(event)
+        self.backlog += 1
+        if self.backlog >= self.high_water and not self.pressed:
+            self.pressed = True
+            log.warning("AMI: %d events wait for their handlers; reading from the PBX pauses until %d are left",
+                        self.backlog, self.low_water)
+            if self.on_pressure is not None:
+                self.on_pressure(True)
+
+    def _handled(self) -> None:
+        self.backlog -= 1
+        if self.pressed and self.backlog <= self.low_water:
+            self.pressed = False
+            log.info("AMI: the event backlog is down to %d; reading from the PBX again", self.backlog)
+            if self.on_pressure is not None:
+                self.on_pressure(False)
 
     async def _work(self, key: str, queue: asyncio.Queue) -> None:
         try:
@@ -183,6 +206,7 @@ class OrderedDispatcher:
                                           handler, event.get("Event"), key)
                 finally:
                     queue.task_done()
+                    self._handled()
         finally:
             if self._queues.get(key) is queue:
                 del self._queues[key]
@@ -203,6 +227,7 @@ class OrderedDispatcher:
         await asyncio.gather(*workers, return_exceptions=True)
         self._queues.clear()
         self._workers.clear()
+        self.backlog, self.pressed = 0, False
 
 
 ERROR_RESPONSES = frozenset({"Error", "Fail", "Failure"})
@@ -261,6 +286,7 @@ class _AmiProtocol(asyncio.Protocol):
         self.reader = AmiReader(skip_noise)
         self.transport: asyncio.Transport | None = None
         self.closed = False
+        self.reading = True             # False while the session's event backlog holds the PBX back
         self.last_rx = 0.0
         self._loop = asyncio.get_running_loop()
 
@@ -285,6 +311,15 @@ class _AmiProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.session.connection_lost(exc)
+
+    def set_reading(self, reading: bool) -> None:
+        if self.closed or self.transport is None or reading == self.reading:
+            return
+        self.reading = reading
+        if reading:
+            self.transport.resume_reading()
+        else:
+            self.transport.pause_reading()
 
     def send(self, data: bytes) -> None:
         if self.closed or self.transport is None:
@@ -320,6 +355,7 @@ class AmiSession:
         self.protocol: _AmiProtocol | None = None
         self.observers: list[Callable[[AmiMessage], None]] = []
         self.dispatcher = OrderedDispatcher()
+        self.dispatcher.on_pressure = self._on_pressure
         self.connect_hooks: list[ConnectHook] = []
         self.periodic_hooks: list[tuple[PeriodicHook, float]] = []
         self.disconnect_hooks: list[Callable[[], None]] = []
@@ -426,6 +462,8 @@ class AmiSession:
                 held, self._held_events = self._held_events, None
                 for event in held:
                     self._deliver(event)
+                if self.dispatcher.pressed:     # reconnected with a backlog still above the low-water mark
+                    protocol.set_reading(False)
                 self.connected.set()
                 for hook, every in self.periodic_hooks:
                     tg.create_task(self._periodic(hook, every, lost))
@@ -467,11 +505,13 @@ class AmiSession:
             await asyncio.wait({lost}, timeout=self.cfg.ping_interval)
             if lost.done():
                 return
+            if not protocol.reading:        # hotline holds the PBX back itself: no Pong could be read
+                continue
             sent_at = loop.time()
             try:
                 pong = await self._send(protocol, {"Action": "Ping"}, self.cfg.ping_timeout, check=False)
             except AmiActionTimeout:
-                if protocol.last_rx > sent_at:
+                if protocol.last_rx > sent_at or not protocol.reading:
                     self.late_pongs += 1
                     log.debug("AMI Pong late behind other traffic; the connection is alive")
                     continue
@@ -507,6 +547,11 @@ class AmiSession:
         for action in pending.values():
             if not action.future.done():
                 action.future.set_exception(AmiActionLost(action.name, action.id))
+
+    def _on_pressure(self, pressed: bool) -> None:
+        """The handlers' backlog crossed a water mark: stop or resume reading (see OrderedDispatcher)."""
+        if self.protocol is not None:
+            self.protocol.set_reading(not pressed)
 
     # -- incoming -----------------------------------------------------------------------------
     def _on_message(self, protocol: _AmiProtocol, msg: AmiMessage) -> None:

@@ -114,7 +114,8 @@ class AmiReader:
     def __init__(self, skip: "Skip | None" = None) -> None:
         self.skip = skip
         self.version: str | None = None     # from the banner; "" when the peer sent none
-        self._buffer = b""
+        self._pieces: list[bytes] = []      # the unfinished message, as read (joined once its end arrives)
+        self._pending = 0                   # bytes in _pieces
         self._discarding = False            # inside an oversized message: drop up to its end
         self.skipped = 0                    # noise messages dropped before parsing
         self.oversized = 0                  # messages dropped for their size
@@ -124,15 +125,42 @@ class AmiReader:
         log.warning("AMI peer sent no banner (expected %r…, got %r); is this an Asterisk AMI port?",
                     decode(BANNER_PREFIX), decode(first[:80]))
 
+    @property
+    def pending(self) -> int:
+        """Bytes read of a message whose end has not arrived yet."""
+        return self._pending
+
+    def _keep(self, rest: bytes) -> None:
+        self._pieces = [rest] if rest else []
+        self._pending = len(rest)
+
     def feed(self, data: bytes) -> list[AmiMessage]:
-        buffer = self._buffer + data if self._buffer else data
+        pieces = self._pieces
+        if pieces:
+            if self.version is not None and END not in data and END not in pieces[-1][-3:] + data[:3]:
+                # still inside one long message: keep the piece; joining and scanning every read again
+                # would cost the square of a 1 MiB message's reads
+                if self._discarding:        # inside a dropped message: only a terminator's start matters
+                    self._keep((pieces[-1][-3:] + data)[-3:])
+                    return []
+                tail = (pieces[-1][-3:] + data)[-3:]
+                pieces.append(data)
+                self._pending += len(data)
+                if self._pending > MAX_MESSAGE:
+                    self._oversized(self._pending)
+                    self._discarding = True
+                    self._keep(tail)
+                return []
+            buffer = b"".join(pieces) + data
+        else:
+            buffer = data
         if self.version is None:
             eol = buffer.find(b"\r\n")
             if eol < 0:
                 if len(buffer) > 256:
                     self._no_banner(buffer)
                 else:
-                    self._buffer = buffer
+                    self._keep(buffer)
                     return []
             elif buffer.startswith(BANNER_PREFIX):
                 self.version = decode(buffer[len(BANNER_PREFIX):eol]).strip()
@@ -149,7 +177,7 @@ class AmiReader:
         if self._discarding:
             end = find(END)
             if end < 0:
-                self._buffer = buffer[-3:]      # a terminator may be cut across reads
+                self._keep(buffer[-3:])         # a terminator may be cut across reads
                 return out
             self._discarding = False
             start = end + 4
@@ -172,12 +200,13 @@ class AmiReader:
             self._oversized(len(rest))
             self._discarding = True
             rest = rest[-3:]
-        self._buffer = rest
+        self._keep(rest)
         return out
 
     def eof(self) -> list[AmiMessage]:
         """The peer closed: a last message without its blank line (or final CRLF) still counts."""
-        rest, self._buffer = self._buffer, b""
+        rest = b"".join(self._pieces)
+        self._keep(b"")
         if self._discarding or not rest.strip(b"\r\n"):
             return []
         block = rest.rstrip(b"\r\n")

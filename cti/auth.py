@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from cti.agents import CtiError
-from hotline.security.pins import LOAD_COST, ensure_hashed, hash_pin, verify_pin
+from hotline.security.pins import LOAD_COST, ensure_hashed, hash_pin, verify_pin_off_loop
 from hotline.security.throttle import LoginThrottle
 
 log = logging.getLogger("hotline.cti.auth")
@@ -98,8 +98,8 @@ class Authenticator:
     def principal(self, agent_id: str) -> Principal | None:
         return self._principals.get(agent_id)
 
-    def check_pin(self, agent_id: str, pin: str, *, source: str | None = None) -> Principal:
-        """The one PIN check of every entry point: throttled, constant-time, never logs the PIN."""
+    async def check_pin(self, agent_id: str, pin: str, *, source: str | None = None) -> Principal:
+        """The one PIN check of every entry point: throttled, constant-time, off the event loop, never logs the PIN."""
         agent_id, pin = str(agent_id), str(pin)
         if len(agent_id) > MAX_CREDENTIAL_CHARS or len(pin) > MAX_CREDENTIAL_CHARS:
             log.warning("authentication refused: agent ID or PIN over %d characters (from %s)",
@@ -116,7 +116,7 @@ class Authenticator:
         if self._verified.get(cache_key, 0.0) > now:
             self.throttle.succeeded(agent_id)
             return self._principals[agent_id]
-        if not verify_pin(pin, self._hashes.get(agent_id, _DUMMY_HASH)) or not known:
+        if not await verify_pin_off_loop(pin, self._hashes.get(agent_id, _DUMMY_HASH)) or not known:
             locked = self.throttle.failed(agent_id if known else None, source)
             log.warning("authentication failed for agent ID %r from %s", agent_id, _short(source))
             if locked:
@@ -128,8 +128,8 @@ class Authenticator:
         self._verified[cache_key] = now + _VERIFIED_TTL
         return self._principals[agent_id]
 
-    def login(self, agent_id: str, pin: str, *, source: str | None = None) -> dict[str, Any]:
-        principal = self.check_pin(agent_id, pin, source=source)
+    async def login(self, agent_id: str, pin: str, *, source: str | None = None) -> dict[str, Any]:
+        principal = await self.check_pin(agent_id, pin, source=source)
         expires = int(self.clock() + self.ttl)
         body = f"{principal.agent_id}:{expires}:{secrets.token_hex(8)}"
         token = base64.urlsafe_b64encode(f"{body}:{self._sign(body)}".encode()).decode().rstrip("=")
@@ -168,7 +168,7 @@ class Authenticator:
             raise AuthError("token revoked (logged out); log in again")
         return self._principals[agent_id], token_id, expires_at
 
-    def from_authorization(self, header: str | None, *, source: str | None = None) -> Principal:
+    async def from_authorization(self, header: str | None, *, source: str | None = None) -> Principal:
         """``Authorization: Bearer <token>`` or ``Authorization: Basic base64(agent_id:pin)``."""
         if not header:
             raise AuthError("credentials required: Authorization: Bearer <token> or Basic <agent id:PIN>")
@@ -182,10 +182,10 @@ class Authenticator:
                 agent_id, _, pin = base64.b64decode(value.strip()).decode().partition(":")
             except (ValueError, binascii.Error, UnicodeDecodeError):
                 raise AuthError("malformed Basic credentials") from None
-            return self.check_pin(agent_id, pin, source=source)
+            return await self.check_pin(agent_id, pin, source=source)
         raise AuthError(f"unsupported authorization scheme {scheme[:20]!r}")
 
-    def broker_login(self, username: str, password: str, source: str) -> str | None:
+    async def broker_login(self, username: str, password: str, source: str) -> str | None:
         """The MQTT broker's CONNECT check (hotline.bus.access.AgentCredentials): password = a token of this
         agent, or the PIN (throttled like every PIN check). The role, or None."""
         try:
@@ -194,7 +194,7 @@ class Authenticator:
                 if principal.agent_id != username:
                     raise AuthError("token of another agent")
             else:
-                principal = self.check_pin(username, password, source=source)
+                principal = await self.check_pin(username, password, source=source)
         except AuthError:
             return None
         return principal.role
@@ -232,11 +232,11 @@ def require_read(principal: Principal, what: str, agent_id: str | None = None) -
     require(principal, what, roles=READ_ALL)
 
 
-def authorize(auth: Authenticator, authorization: str | None, what: str, *,
-              roles: set[str] | None = None, source: str | None = None) -> Principal:
+async def authorize(auth: Authenticator, authorization: str | None, what: str, *,
+                    roles: set[str] | None = None, source: str | None = None) -> Principal:
     """Who sent this ``Authorization`` header (AuthError, 401, without valid credentials); with ``roles``,
     Forbidden (403, logged) unless their role is one of them."""
-    principal = auth.from_authorization(authorization, source=source)
+    principal = await auth.from_authorization(authorization, source=source)
     if roles is not None:
         require(principal, what, roles=roles)
     return principal

@@ -43,7 +43,7 @@ def router(cti: Cti) -> APIRouter:
         return request.client.host if request.client else "unknown"
 
     async def principal(request: Request) -> Principal:
-        return cti.auth.from_authorization(request.headers.get("authorization"), source=source(request))
+        return await cti.auth.from_authorization(request.headers.get("authorization"), source=source(request))
 
     async def guarded(request: Request, fn):
         try:
@@ -71,7 +71,7 @@ def router(cti: Cti) -> APIRouter:
     async def login(request: Request):
         try:
             body = await body_of(request, LoginBody)
-            return cti.auth.login(body.agent_id, body.pin, source=source(request))
+            return await cti.auth.login(body.agent_id, body.pin, source=source(request))
         except TooManyAttempts as exc:
             return JSONResponse({"error": str(exc)}, status_code=exc.status,
                                 headers={"Retry-After": str(int(exc.retry_after) + 1)})

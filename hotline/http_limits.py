@@ -16,7 +16,7 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Awaitable, Protocol
 
 from hotline.bus.payload import PayloadError, decode_json
 from hotline.limits import json_depth_exceeds
@@ -49,7 +49,7 @@ class CheckCredentials(Protocol):
     """``cti.auth.Authenticator.from_authorization``: raises for wrong credentials; ``source`` (the client's
     address) counts failures against the login-throttling policy."""
 
-    def __call__(self, header: str | None, *, source: str | None = None) -> object: ...
+    def __call__(self, header: str | None, *, source: str | None = None) -> Awaitable[object]: ...
 
 
 class RequestLimits:
@@ -81,7 +81,7 @@ class RequestLimits:
             return
         if not any(p.match(path) for p in self.public_paths):
             client = scope.get("client")
-            refusal = self._check_credentials(headers, client[0] if client else "unknown")
+            refusal = await self._check_credentials(headers, client[0] if client else "unknown")
             if refusal is not None:
                 await _answer(send, 401, refusal)
                 return
@@ -117,13 +117,13 @@ class RequestLimits:
                 return
         await self.app(scope, _replay(body, receive), send)
 
-    def _check_credentials(self, headers: dict[str, str], source: str) -> str | None:
+    async def _check_credentials(self, headers: dict[str, str], source: str) -> str | None:
         authorization = headers.get("authorization")
         if not authorization and not headers.get("cookie"):
             return "credentials required: Authorization: Bearer <token> or Basic <agent id:PIN>"
         if authorization and self.authenticate is not None:
             try:
-                self.authenticate(authorization, source=source)
+                await self.authenticate(authorization, source=source)
             except Exception as exc:                         # the checker's own 401 message
                 return str(exc) or "wrong credentials"
         return None

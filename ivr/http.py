@@ -33,9 +33,9 @@ def _row(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
 def router(sessions: async_sessionmaker[AsyncSession], auth: Authenticator) -> APIRouter:
     api = APIRouter(tags=["ivr"])
 
-    def denied(request: Request) -> JSONResponse | None:
+    async def denied(request: Request) -> JSONResponse | None:
         try:
-            authorize(auth, request.headers.get("authorization"), f"read IVR reports ({request.url.path})",
+            await authorize(auth, request.headers.get("authorization"), f"read IVR reports ({request.url.path})",
                       roles=READ_ALL, source=request.client.host if request.client else None)
         except (AuthError, Forbidden) as exc:      # 401; 403 is logged by cti.auth.require
             headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
@@ -45,7 +45,7 @@ def router(sessions: async_sessionmaker[AsyncSession], auth: Authenticator) -> A
     @api.get("/api/ivr/stats")
     async def stats(request: Request, flow: str | None = Query(None, max_length=64), day_from: date | None = None,
                     day_to: date | None = None):
-        if (refused := denied(request)) is not None:
+        if (refused := await denied(request)) is not None:
             return refused
         stmt = select(NodeStat.flow, NodeStat.node, NodeStat.counter, func.sum(NodeStat.count)).group_by(
             NodeStat.flow, NodeStat.node, NodeStat.counter)
@@ -73,7 +73,7 @@ def router(sessions: async_sessionmaker[AsyncSession], auth: Authenticator) -> A
     async def voicemails(request: Request, status: str | None = Query(None, max_length=20),
                          queue: str | None = Query(None, max_length=64),
                          limit: int = Query(50, ge=1, le=1000)):
-        if (refused := denied(request)) is not None:
+        if (refused := await denied(request)) is not None:
             return refused
         return {"items": await _list(Voicemail, [(Voicemail.status, status), (Voicemail.queue, queue)], limit, (
             "id", "created_at", "uniqueid", "linkedid", "caller", "caller_name", "queue", "language", "path",
@@ -81,7 +81,7 @@ def router(sessions: async_sessionmaker[AsyncSession], auth: Authenticator) -> A
 
     @api.get("/api/ivr/callbacks")
     async def callbacks(request: Request, status: str | None = Query(None, max_length=20), limit: int = Query(50, ge=1, le=1000)):
-        if (refused := denied(request)) is not None:
+        if (refused := await denied(request)) is not None:
             return refused
         return {"items": await _list(CallbackRequest, [(CallbackRequest.status, status)], limit, (
             "id", "created_at", "uniqueid", "linkedid", "caller", "number", "preferred_at", "queue", "language",
@@ -89,7 +89,7 @@ def router(sessions: async_sessionmaker[AsyncSession], auth: Authenticator) -> A
 
     @api.get("/api/ivr/surveys")
     async def surveys(request: Request, agent_id: str | None = Query(None, max_length=32), limit: int = Query(50, ge=1, le=1000)):
-        if (refused := denied(request)) is not None:
+        if (refused := await denied(request)) is not None:
             return refused
         return {"items": await _list(SurveyResult, [(SurveyResult.agent_id, agent_id)], limit, (
             "id", "created_at", "uniqueid", "linkedid", "caller", "agent_id", "queue", "rating"))}

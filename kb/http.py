@@ -26,7 +26,7 @@ Id = Annotated[int, Path(gt=0, lt=2**31)]
 
 
 class Authenticates(Protocol):
-    def from_authorization(self, header: str | None) -> Actor: ...
+    async def from_authorization(self, header: str | None) -> Actor: ...
 
 
 class _Body(BaseModel):
@@ -55,7 +55,7 @@ def router(kb: KnowledgeBase, auth: Authenticates, auth_errors: tuple[type[Excep
 
     async def guarded(request: Request, work: Callable[[Actor], Awaitable[Any]]) -> Any:
         try:
-            who = auth.from_authorization(request.headers.get("authorization"))
+            who = await auth.from_authorization(request.headers.get("authorization"))
             return await work(who)
         except KbError as exc:
             return JSONResponse({"error": str(exc)}, status_code=exc.status)

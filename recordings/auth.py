@@ -35,7 +35,7 @@ def credentials(auth: Authenticator, *, cookie: bool = False) -> Callable:
         token = request.cookies.get(COOKIE) if cookie and not header else None
         source = request.client.host if request.client else "unknown"
         try:
-            return auth.verify_token(token) if token else auth.from_authorization(header, source=source)
+            return auth.verify_token(token) if token else await auth.from_authorization(header, source=source)
         except AuthError as exc:          # 401, or 429 while the account or the source is locked out
             raise HTTPException(exc.status, str(exc), headers=CHALLENGE if exc.status == 401 else None) from None
 

@@ -39,7 +39,7 @@ CHALLENGE = {"WWW-Authenticate": "Bearer"}
 def _principal(auth: Authenticator):
     async def current(request: Request) -> Principal:
         try:
-            user = auth.from_authorization(request.headers.get("authorization"),
+            user = await auth.from_authorization(request.headers.get("authorization"),
                                            source=request.client.host if request.client else "unknown")
         except AuthError as exc:          # 401, or 429 while locked out by the login throttle
             raise HTTPException(exc.status, str(exc), headers=CHALLENGE if exc.status == 401 else None) from None

@@ -84,12 +84,12 @@ class WebDesk:
             return None, True
         return self.auth.verify_token(token), False
 
-    def from_request(self, request: Request) -> tuple[Principal | None, bool]:
+    async def from_request(self, request: Request) -> tuple[Principal | None, bool]:
         header = request.headers.get("authorization") or ""
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer" and self.tv.is_tv_token(value.strip()):
             return self.principal(value.strip())
-        return self.auth.from_authorization(header or None), False
+        return await self.auth.from_authorization(header or None), False
 
     # -- the snapshot a page starts from ---------------------------------------------------------
     async def snapshot(self, principal: Principal | None, read_only: bool) -> dict[str, Any]:
@@ -146,7 +146,7 @@ def build_router(desk: WebDesk) -> APIRouter:
     @api.get("/api/desktop/config")
     async def desktop_config(request: Request):
         try:
-            desk.from_request(request)
+            await desk.from_request(request)
         except AUTH_ERRORS as exc:
             return _error(exc)
         o = desk.options
@@ -159,7 +159,7 @@ def build_router(desk: WebDesk) -> APIRouter:
     @api.get("/api/live/snapshot")
     async def snapshot(request: Request):
         try:
-            principal, read_only = desk.from_request(request)
+            principal, read_only = await desk.from_request(request)
         except AUTH_ERRORS as exc:
             return _error(exc)
         return await desk.snapshot(principal, read_only)
@@ -167,7 +167,7 @@ def build_router(desk: WebDesk) -> APIRouter:
     @api.post("/api/wallboard/tv-token")
     async def tv_token(request: Request):
         try:
-            principal, _ = desk.from_request(request)
+            principal, _ = await desk.from_request(request)
             if principal is None or not principal.supervises:
                 return JSONResponse({"error": "only supervisors may issue a wallboard TV token"}, status_code=403)
         except AUTH_ERRORS as exc:

@@ -25,7 +25,7 @@ COMMAND_ALL_ROLES = {"supervisor", "admin"}
 class AgentCredentials(Protocol):
     """What the broker asks the authenticator (cti.auth.Authenticator.broker_login)."""
 
-    def broker_login(self, username: str, password: str, source: str) -> str | None:
+    async def broker_login(self, username: str, password: str, source: str) -> str | None:
         """The role of ``username`` when ``password`` is theirs (a token or the PIN), else None."""
 
 
@@ -37,7 +37,7 @@ class BrokerAccess:
         self.service_password = service_password or secrets.token_urlsafe(24)
         self._roles: dict[str, str] = {}       # connected username -> role
 
-    def authenticate(self, username: str | None, password: str | None, source: str) -> bool:
+    async def authenticate(self, username: str | None, password: str | None, source: str) -> bool:
         if not username:
             log.warning("MQTT: anonymous connection from %s refused", source[:80])
             return False
@@ -48,7 +48,7 @@ class BrokerAccess:
             return ok
         role = None
         if self.agents is not None and password:
-            role = self.agents.broker_login(username, password, source)
+            role = await self.agents.broker_login(username, password, source)
         if role is None:
             log.warning("MQTT: connection as %r from %s refused", username[:64], source[:80])
             return False

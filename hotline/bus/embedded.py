@@ -34,7 +34,7 @@ class _AccessAuthPlugin(BaseAuthPlugin):
         access: BrokerAccess = self.context.config.access
         source = f"mqtt:{session.remote_address}" if getattr(session, "remote_address", None) else "mqtt"
         try:
-            return access.authenticate(session.username, session.password, source)
+            return await access.authenticate(session.username, session.password, source)
         except Exception:
             log.exception("MQTT: authentication check failed; connection refused")
             return False

@@ -3,14 +3,20 @@
 config/agents.yaml takes ``pin_hash: "scrypt$..."`` instead of ``pin:``; a plain ``pin:`` still works (the
 demo configuration) and is hashed when it is loaded, so no plain PIN is compared or kept by the
 authenticator. Make a hash with ``python -m hotline.security.pins`` (it asks for the PIN).
+
+A check costs 10-40 ms of CPU by design. Done on the event loop, every login or wrong PIN would hold every
+caller's next prompt and every AMI event that long, so the service checks with :func:`verify_pin_off_loop`: on
+two worker threads (scrypt releases the GIL), which also caps the memory a burst of checks takes (16 MiB each).
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 STORED_COST = 14        # n = 2**14, r = 8: ~40 ms and 16 MiB per check, for hashes written to files
 LOAD_COST = 12          # plain PINs hashed at start-up (~10 ms each): they already sit in a file in clear
@@ -40,6 +46,14 @@ def verify_pin(pin: str, stored: str) -> bool:
     except (ValueError, MemoryError):
         return False
     return hmac.compare_digest(digest, expected)
+
+
+_CHECKERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pin-check")
+
+
+async def verify_pin_off_loop(pin: str, stored: str) -> bool:
+    """:func:`verify_pin` on the PIN-check threads, so the event loop goes on meanwhile."""
+    return await asyncio.get_running_loop().run_in_executor(_CHECKERS, verify_pin, pin, stored)
 
 
 def ensure_hashed(pin_or_hash: str) -> str:

@@ -86,6 +86,6 @@ async def test_an_agent_reads_only_the_queues_they_answer(client, caplog):
 
 
 async def test_a_login_token_works_too(client):
-    token = client.authenticator.login("9101", "9101")["token"]
+    token = (await client.authenticator.login("9101", "9101"))["token"]
     ok = await client.get("/api/queues/presales/stats", headers={"authorization": f"Bearer {token}"})
     assert ok.status_code == 200

@@ -118,13 +118,31 @@ async def test_a_1_mib_field_passes_and_a_bigger_message_is_dropped_unbuffered(c
         for i in range(0, len(payload), 65521):
             server.push(payload[i:i + 65521])
             await asyncio.sleep(0)
-            peak = max(peak, len(reader._buffer))
+            peak = max(peak, reader.pending)
     await _until(lambda: len(events) == 2)
     assert events[0]["Data"] == big and events[1]["UserEvent"] == "After"
     assert peak <= MAX_MESSAGE + 65536
     assert reader.oversized == 1
     assert len([r for r in caplog.records if "was dropped" in r.getMessage()]) == 1
     await _stop(session, task, server)
+
+
+def test_a_long_message_is_joined_once_not_at_every_read():
+    """A 2 MiB message in 4 KiB reads: the reader keeps the pieces and joins them when the end arrives (joining
+    and rescanning at every read cost the square: ~1 GB copied for this one message)."""
+    reader = AmiReader()
+    assert reader.feed(b"Asterisk Call Manager/11.0.0\r\nEvent: Before\r\n\r\nEvent: UserEvent\r\nData: ") \
+        == [{"Event": "Before"}]
+    field = ("语音" * 170_000).encode()                 # 1,020,000 bytes: under the 1 MiB field limit
+    body = field + b"\r\nMore: " + field
+    for i in range(0, len(body), 4096):
+        assert reader.feed(body[i:i + 4096]) == []
+    assert reader.pending == len("Event: UserEvent\r\nData: ") + len(body)
+    assert len(reader._pieces) == 1 + (len(body) + 4095) // 4096          # kept as read, never joined
+    [msg] = reader.feed(b"\r\n\r\nEvent: After\r\n")
+    assert msg["Data"] == msg["More"] == field.decode()
+    assert reader.pending == len(b"Event: After\r\n")
+    assert [dict(m) for m in reader.feed(b"\r\n")] == [{"Event": "After"}]
 
 
 def test_captures_give_the_same_events_as_before_byte_for_byte():

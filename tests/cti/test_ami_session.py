@@ -192,3 +192,47 @@ async def until_connected_twice(session):
             return
         await asyncio.sleep(0.02)
     raise AssertionError("no second connection")
+
+
+async def test_a_backlog_of_events_holds_the_pbx_back_and_nothing_is_lost(caplog):
+    """Handlers stalled (a database that hangs): past high water the reader stops reading, so the backlog stays
+    bounded by what was already read instead of growing with the PBX's traffic; the stop is not taken for a
+    silent PBX; once the handlers catch up every event is handled, in order per call, on the same connection."""
+    server = await ScriptedAmi().start()
+    session = AmiSession(_config(server.port, ping_interval=0.05, ping_timeout=0.1))
+    session.dispatcher.high_water, session.dispatcher.low_water = 500, 100
+    release = asyncio.Event()
+    handled: dict[str, list[int]] = {}
+
+    async def handler(event):
+        await release.wait()
+        handled.setdefault(event["Linkedid"], []).append(int(event["Uniqueid"]))
+
+    session.add_handler(handler)
+    task = await _running(session)
+    total = 40_000                                   # ~5 MB: far more than one read and the kernel's buffers
+    server.push(b"".join(render([("Event", "Newstate"), ("Privilege", "call,all"), ("Channel", f"PJSIP/1-{i}"),
+                                 ("ChannelStateDesc", "Ring" * 8), ("Uniqueid", str(i)),
+                                 ("Linkedid", f"call.{i % 20}")]) for i in range(total)))
+    for _ in range(200):
+        await asyncio.sleep(0.01)
+        if session.dispatcher.pressed:
+            break
+    assert session.dispatcher.pressed and session.protocol.reading is False
+    await asyncio.sleep(0.5)                          # ten ping intervals while the reader is held back
+    held = session.dispatcher.backlog
+    assert 500 <= held < total // 2                   # bounded by what was read, not by what the PBX sent
+    assert session.connection_count == 1 and session.connected.is_set()
+    release.set()
+    for _ in range(500):
+        await asyncio.sleep(0.02)
+        if sum(map(len, handled.values())) == total:
+            break
+    assert sum(map(len, handled.values())) == total
+    assert all(uids == sorted(uids) for uids in handled.values())       # each call's events in wire order
+    assert session.protocol.reading and session.connection_count == 1
+    pong = await session.send_action({"Action": "Ping"})
+    assert pong["Ping"] == "Pong"
+    assert any("reading from the PBX pauses" in r.getMessage() for r in caplog.records)
+    await _stop(session, task)
+    await server.close()

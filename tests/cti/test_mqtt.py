@@ -58,7 +58,7 @@ async def test_commands_replies_and_retained_state_on_mosquitto(tmp_path, mqtt_u
         async with rig(tmp_path, publisher=bus) as r:
             MqttCommands(r.cti, bus).register()
             await asyncio.sleep(0.2)
-            token = r.cti.auth.login("1001", "1234")["token"]
+            token = (await r.cti.auth.login("1001", "1234"))["token"]
             base = f"{topic_prefix}/agents/1001"
             async with Listener(mqtt_url, f"{base}/cmd/reply") as replies:
                 await _send(mqtt_url, f"{base}/cmd", {"id": "r-1", "command": "login", "token": token})

@@ -1,6 +1,7 @@
 """flows/qa_replay.yaml through the simulator: * from the greeting, QA login with lockout, search, replay keys."""
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -98,11 +99,11 @@ def test_the_phone_and_http_logins_share_one_lockout(tmp_path):
         ivr.engine.deps.qa_lockouts = QaLockouts(auth.throttle)
         for _ in range(5):                                   # HTTP: five wrong PINs for 9101
             with pytest.raises(AuthError):
-                auth.check_pin("9101", "0000", source="10.1.1.1")
+                await auth.check_pin("9101", "0000", source="10.1.1.1")
         await (await sim.place_call(CallerScript("13800138000", dnid="4008001234", steps=QA_LOGIN))).wait()
         return ivr.engine.results[-1]
 
     phone = run_with_simulator(tmp_path, body)
     assert phone.path[-2:] == ["qa_replay:qa_login", "qa_replay:qa_locked_out"]   # right PIN, locked ID
     with pytest.raises(TooManyAttempts):
-        auth.check_pin("9101", "9101", source="10.2.2.2")
+        asyncio.run(auth.check_pin("9101", "9101", source="10.2.2.2"))

@@ -38,7 +38,7 @@ async def reports_app(db_url: str) -> AsyncIterator[tuple[object, Deps]]:
 
     @login.post("/api/auth/login")
     async def log_in(body: dict = Body(...)) -> dict:
-        return auth.login(str(body.get("agent_id", "")), str(body.get("pin", "")))
+        return await auth.login(str(body.get("agent_id", "")), str(body.get("pin", "")))
 
     try:
         yield create_app(deps, [login, router(settings, deps.sessions, auth)]), deps

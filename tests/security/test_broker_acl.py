@@ -58,8 +58,8 @@ async def test_agents_acl_on_the_embedded_broker(tmp_path, caplog):
             async with rig(tmp_path, publisher=bus) as r:
                 access.agents = r.cti.auth
                 MqttCommands(r.cti, bus).register()
-                token = r.cti.auth.login("1001", "1234")["token"]
-                sup_token = r.cti.auth.login("9001", "9001")["token"]
+                token = (await r.cti.auth.login("1001", "1234"))["token"]
+                sup_token = (await r.cti.auth.login("9001", "9001"))["token"]
                 assert await _refused(broker.public_url)
                 assert await _refused(broker.public_url, "1001", token[:-2] + "xx")
                 assert await _refused(broker.public_url, "1002", token)       # 1001's token is not 1002's

@@ -2,7 +2,9 @@
 tokens expire and can be revoked. Through `hotline serve` (HTTP login, Basic auth) and the Authenticator."""
 from __future__ import annotations
 
+import asyncio
 import base64
+import threading
 
 import httpx
 import pytest
@@ -50,7 +52,7 @@ def test_tokens_are_revoked_by_logout_and_expire(tmp_path):
     clock = [1000.0]
     settings = load_settings(PROJECT_ROOT / "config", env={})
     auth = Authenticator(settings.agents, token_ttl=60, clock=lambda: clock[0])
-    token = auth.login("1002", "2345")["token"]
+    token = asyncio.run(auth.login("1002", "2345"))["token"]
     assert auth.verify_token(token).agent_id == "1002"
     clock[0] += 61
     with pytest.raises(AuthError, match="expired"):
@@ -70,10 +72,10 @@ def test_pins_are_hashed_and_pin_hash_entries_work(tmp_path):
     auth = Authenticator(settings.agents)
     assert all(is_pin_hash(h) for h in auth._hashes.values())          # plain PINs hashed at load
     assert "1234" not in auth._hashes.values() and "2345" not in auth._hashes.values()
-    assert auth.login("1001", "4711")["agent_id"] == "1001"
-    assert auth.login("1002", "2345")["agent_id"] == "1002"               # a plain demo PIN still works
+    assert asyncio.run(auth.login("1001", "4711"))["agent_id"] == "1001"
+    assert asyncio.run(auth.login("1002", "2345"))["agent_id"] == "1002"               # a plain demo PIN still works
     with pytest.raises(AuthError):
-        auth.check_pin("1001", "1234")
+        asyncio.run(auth.check_pin("1001", "1234"))
     assert verify_pin("4711", stored) and not verify_pin("4712", stored) and not verify_pin("4711", "scrypt$x")
 
 
@@ -82,9 +84,34 @@ def test_per_source_throttling_covers_unknown_accounts():
     auth = Authenticator(settings.agents)
     for i in range(19):
         with pytest.raises(AuthError):
-            auth.check_pin(f"99{i:02d}", "0000", source="10.0.0.9")
+            asyncio.run(auth.check_pin(f"99{i:02d}", "0000", source="10.0.0.9"))
     with pytest.raises(TooManyAttempts):
-        auth.check_pin("9999", "0000", source="10.0.0.9")
+        asyncio.run(auth.check_pin("9999", "0000", source="10.0.0.9"))
     with pytest.raises(TooManyAttempts):                # right PIN, locked source
-        auth.check_pin("1001", "1234", source="10.0.0.9")
-    assert auth.check_pin("1001", "1234", source="10.0.0.10").agent_id == "1001"
+        asyncio.run(auth.check_pin("1001", "1234", source="10.0.0.9"))
+    assert asyncio.run(auth.check_pin("1001", "1234", source="10.0.0.10")).agent_id == "1001"
+
+
+async def test_a_pin_check_runs_off_the_event_loop(monkeypatch):
+    """scrypt costs 10-40 ms a check: on the event loop every caller's prompt and AMI event would wait for each
+    login. The check runs on the PIN-check threads while the loop goes on (here: the loop itself releases it)."""
+    from hotline.security import pins
+
+    gate, checks = threading.Event(), []
+    real = pins.verify_pin
+
+    def held_check(pin: str, stored: str) -> bool:
+        released_by_the_loop = gate.wait(5)
+        checks.append((threading.current_thread().name, released_by_the_loop))
+        return real(pin, stored)
+
+    monkeypatch.setattr(pins, "verify_pin", held_check)
+    auth = Authenticator(load_settings(PROJECT_ROOT / "config", env={}).agents)
+    login = asyncio.ensure_future(auth.login("1001", "1234", source="10.0.0.1"))
+    await asyncio.sleep(0.05)                 # the loop runs while the check is in flight
+    gate.set()
+    assert (await login)["agent_id"] == "1001"
+    with pytest.raises(AuthError):
+        await auth.check_pin("1002", "0000", source="10.0.0.1")
+    assert [released for _, released in checks] == [True, True]
+    assert all(name.startswith("pin-check") for name, _ in checks)

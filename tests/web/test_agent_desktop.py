@@ -157,7 +157,7 @@ async def test_desktop_survives_reload_reconnects_after_a_drop_and_reports_an_ex
         # an expired token: the page says so and asks for a new login
         ttl, cti.auth.ttl = cti.auth.ttl, -5
         try:
-            expired = cti.auth.login("1001", "1234")["token"]
+            expired = (await cti.auth.login("1001", "1234"))["token"]
         finally:
             cti.auth.ttl = ttl
         await page.evaluate(f"sessionStorage.setItem('hotline.token', '{expired}')")

@@ -172,7 +172,7 @@ async def test_the_socket_closes_with_4401_when_its_token_expires(center, monkey
     auth = center.service.cti.auth
     ttl, auth.ttl = auth.ttl, 1.5
     try:
-        short = auth.login("1001", "1234")["token"]
+        short = (await auth.login("1001", "1234"))["token"]
     finally:
         auth.ttl = ttl
     async with websockets.connect(ws_url(center)) as ws:
