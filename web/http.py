@@ -27,7 +27,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from cti.agents import AGENT_REASONS, CtiError
 from cti.records import DISPOSITIONS
 from hotline.bus.payload import decode_object
-from web.live import LiveClient, LiveHub
+from web.live import LiveClient, LiveHub, for_wall
 from web.ports import AgentRoster, AnnouncementBox, Authenticator, CallViews, LocalFeed, Principal, QueueFigures
 from web.tv import TvTokenError, TvTokens
 
@@ -98,8 +98,11 @@ class WebDesk:
         if sees_all:
             figures = self.hub.queue_figures()
             members = {q["name"]: q.get("members", []) for q in self.queues.overview()} if self.queues else {}
+            calls = self.calls.calls_view()
+            if principal is None:               # a wall TV: see web.live.for_wall
+                calls = [for_wall(call) for call in calls]
             return {"v": 1, "server_time": now, "me": _me(principal, read_only), "agents": self.roster.views(),
-                    "calls": self.calls.calls_view(), "queues": figures, "queue_members": members,
+                    "calls": calls, "queues": figures, "queue_members": members,
                     "devices": dict(self.calls.devices),
                     "kpis": self.hub.kpi_tiles(figures)}
         assert principal is not None

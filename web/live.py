@@ -5,8 +5,10 @@
     client = hub.connect(principal)            # one per WebSocket; client.next_frame() -> what to send
 
 Who sees what: an agent gets its own state, screen pops, announcements and command replies, and the calls it
-is part of (a channel of its phone, or its current call); supervisors, QA staff and read-only wallboards get
-every event. Coalescing: events about one object (an agent's state, a call, a queue's figures) replace each
+is part of (a channel of its phone, or its current call); supervisors and QA staff get every event. A wall TV
+(a read-only token, nobody logged in: it hangs where visitors walk past) gets agents, queues, KPIs and calls,
+the calls with callers' numbers and names masked by the server (:func:`for_wall`), never screen pops,
+announcements or 工单. Coalescing: events about one object (an agent's state, a call, a queue's figures) replace each
 other while waiting, and a client gets at most one frame per ``interval`` seconds (4 per second by default),
 so no object is sent more often than that. A slow client whose backlog overflows gets one ``resync`` and
 fetches a fresh snapshot instead of an ever-growing queue.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -31,6 +34,36 @@ log = logging.getLogger(__name__)
 AGENT_TOPICS = {"state": "agent", "screenpop": "screenpop", "announcements": "announcement", "cmd/reply": "reply"}
 UNIQUE_TYPES = {"screenpop", "announcement", "reply"}        # events, never coalesced away
 MAX_BACKLOG = 5000
+WALL_TYPES = {"agent", "call", "queue", "kpis"}                # what a wall TV is sent
+_NUMBER_KEYS = {"num", "dialstring", "to"}                      # values that may hold a caller's number
+_PARTY_KEYS = {"caller", "connected"}                           # {"num", "name"} of a party of the call
+_LONG_DIGITS = re.compile(r"\d{7,}")
+
+
+def _mask_digits(text: str) -> str:
+    """``13812345678`` -> ``138****5678`` (any run of 7+ digits): what the wallboard page shows anyway."""
+    return _LONG_DIGITS.sub(lambda m: m.group()[:3] + "****" + m.group()[-4:], text)
+
+
+def for_wall(value: Any, key: str = "") -> Any:
+    """A copy of a call view fit for a wall TV: numbers masked, callers' names cut to their first character,
+    recording file names left out."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if k == "recording_file":
+                continue
+            if k in _PARTY_KEYS and isinstance(v, dict):
+                name = str(v.get("name") or "")
+                out[k] = {**v, "num": _mask_digits(str(v.get("num") or "")), "name": name[:1] + "*" if name else ""}
+            else:
+                out[k] = for_wall(v, k)
+        return out
+    if isinstance(value, list):
+        return [for_wall(v, key) for v in value]
+    if isinstance(value, str) and key in _NUMBER_KEYS:
+        return _mask_digits(value)
+    return value
 
 
 def message_type(topic: str) -> tuple[str, str | None]:
@@ -55,6 +88,7 @@ class LiveClient:
         self.principal = principal
         self.sees_all = read_only or bool(principal and principal.reads_all)
         self.read_only = read_only
+        self.wall = read_only and principal is None          # a wall TV's token: see for_wall
         self.interval = interval
         self.pending: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.wakeup = asyncio.Event()
@@ -68,6 +102,8 @@ class LiveClient:
         return None if self.sees_all or self.principal is None else self.principal.agent_id
 
     def may_see(self, topic: str, kind: str, owner: str | None, payload: dict[str, Any]) -> bool:
+        if self.wall:
+            return kind in WALL_TYPES
         if self.sees_all:
             return True
         me = self.agent_id
@@ -149,9 +185,15 @@ class LiveHub:
     def _fan_out(self, topic: str, kind: str, owner: str | None, payload: dict[str, Any]) -> None:
         self.published += 1
         item = {"type": kind, "topic": topic, "data": payload}
+        wall_item: dict[str, Any] | None = None
         for client in list(self.clients):
             if client.may_see(topic, kind, owner, payload):
-                client.offer(topic, item)
+                if client.wall and kind == "call":
+                    if wall_item is None:
+                        wall_item = {"type": kind, "topic": topic, "data": for_wall(payload)}
+                    client.offer(topic, wall_item)
+                else:
+                    client.offer(topic, item)
 
     # -- clients ---------------------------------------------------------------------------------
     def connect(self, principal: Principal | None, *, read_only: bool = False) -> LiveClient:

@@ -182,3 +182,32 @@ async def test_the_socket_closes_with_4401_when_its_token_expires(center, monkey
             while True:
                 await asyncio.wait_for(ws.recv(), 10)
     assert closed.value.rcvd.code == 4401 and "expired" in closed.value.rcvd.reason
+
+
+async def test_a_wall_tv_gets_masked_callers_and_no_screen_pops(center, http):
+    """A wall TV hangs where visitors pass: its token's feed and snapshot carry calls with the caller's number
+    masked and the name cut to one character, and no screen pop, announcement or 工单 at all."""
+    cti = center.service.cti
+    sup = await token(http, "9001")
+    tv = (await http.post("/api/wallboard/tv-token", headers={"Authorization": f"Bearer {sup}"})).json()["token"]
+    agent = await token(http, "1001")
+    wall, board = await open_feed(center, tv), await open_feed(center, sup)
+    try:
+        (await command(http, agent, "1001", "login", ready=True)).raise_for_status()
+        await center.sim.place_call(CallerScript("13912345678", caller_name="王小明", dnid="4008001234", steps=PRESALES,
+                                                 talk_time_s=3))
+        await until(lambda: cti.agents.get("1001").state.value == "talking", 20, "1001 talking")
+        snapshot = (await http.get("/api/live/snapshot", headers={"Authorization": f"Bearer {tv}"})).json()
+        await until(lambda: any(i["type"] == "screenpop" for i in board.items), 5, "the supervisor's copy of the pop")
+        await http.post("/api/supervisor/announcements", headers={"Authorization": f"Bearer {sup}"},
+                        json={"text": "十分钟后例会", "audience": {"agents": ["1001"]}})
+        await asyncio.sleep(0.6)
+        wall_text = json.dumps(wall.items, ensure_ascii=False) + json.dumps(snapshot["calls"], ensure_ascii=False)
+        assert "13912345678" not in wall_text and "小明" not in wall_text
+        assert "139****5678" in wall_text and '"name": "王*"' in wall_text
+        assert {i["type"] for i in wall.items} <= {"agent", "call", "queue", "kpis"}
+        assert any(i["type"] == "call" for i in wall.items)
+        assert "13912345678" in json.dumps(board.items)        # a supervisor still sees the number
+    finally:
+        await wall.close()
+        await board.close()
