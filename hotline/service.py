@@ -54,6 +54,7 @@ from hotline.db import make_engine, session_factory
 from hotline.deps import Deps
 from hotline.http import HttpServer, create_app
 from hotline.metrics import LiveParts, mount_metrics
+from hotline.security.keys import KeyFileError, load_or_create_key
 from migrations.runner import upgrade as upgrade_schema
 from ivr.agi.channel import AgiHandler
 from ivr.agi.limits import AgiLimits
@@ -76,6 +77,7 @@ from recordings.tracking import CallTracker
 from reports.service import builder_for, longest_wrapup_s
 from reports.writer import CdrWriter
 from web.http import WebDesk, build_router, desktop_options
+from web.tv import TvTokens
 
 log = logging.getLogger(__name__)
 
@@ -317,8 +319,12 @@ class Service:
                 reports.http.router(settings, sessions, auth),
             ]
             # the agent desktop and the wallboard, fed in process by the bus's publications
+            try:        # wall TVs keep their tokens over a restart
+                tv_key = load_or_create_key(settings.service.data_dir / "keys" / "wallboard-tv.key")
+            except KeyFileError as exc:
+                raise StartupError(str(exc)) from None
             desk = self.web = WebDesk(auth=auth, roster=cti_.agents, calls=cti_.model, announcements=cti_.announcements,
-                           queues=acd_service, feed=bus, options=desktop_options(settings))
+                           queues=acd_service, feed=bus, options=desktop_options(settings), tv=TvTokens(secret=tv_key))
             stack.push_async_callback(_timed("web desk", desk.close))
             routers.append(build_router(desk))
             app = create_app(deps, routers, authenticate=auth.from_authorization)

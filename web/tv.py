@@ -2,7 +2,8 @@
 
 A supervisor asks for one (POST /api/wallboard/tv-token) and opens ``/wallboard?tv=1#token=...`` on the TV.
 The token lets its holder read the live feed and the snapshot, nothing else; it lasts ``ttl`` seconds (30 days
-by default) and is signed with this process's secret, so a restart of hotline asks for a new one.
+by default) and is signed with the wallboard key (``data/keys/wallboard-tv.key``, made at the first start), so
+it outlives restarts; deleting that file and restarting revokes every TV token at once.
 """
 from __future__ import annotations
 
