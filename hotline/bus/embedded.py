@@ -7,12 +7,15 @@ DEBUG they print whole packets, tokens included.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
 
+from amqtt.adapters import StreamReaderAdapter, StreamWriterAdapter
 from amqtt.broker import Broker
 from amqtt.contexts import Action
+from amqtt.errors import AMQTTError
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
 from amqtt.session import Session
 
@@ -20,7 +23,27 @@ from hotline.bus.access import SERVICE_USER, BrokerAccess
 
 log = logging.getLogger(__name__)
 
-MAX_PACKET_BYTES = 256 * 1024
+MAX_PACKET_BYTES = 256 * 1024      # hotline's own messages stay under 64 KiB (hotline.bus.payload)
+
+
+class PacketTooLarge(AMQTTError):
+    """A client announced a packet part over MAX_PACKET_BYTES: its connection is closed, nothing more is read."""
+
+
+class _BoundedReader(StreamReaderAdapter):
+    """amqtt reads a packet's remaining length, then that many bytes (up to 256 MiB by the protocol) before
+    anything can look at them: refused here before they are read."""
+
+    async def read(self, n: int = -1) -> bytes:
+        if n < 0 or n > MAX_PACKET_BYTES:
+            raise PacketTooLarge(f"an MQTT packet of {n} bytes (over {MAX_PACKET_BYTES}): connection closed")
+        return await super().read(n)
+
+
+class _BoundedBroker(Broker):
+    async def stream_connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                               listener_name: str) -> None:
+        await self._client_connected(listener_name, _BoundedReader(reader), StreamWriterAdapter(writer))
 
 
 class _AccessAuthPlugin(BaseAuthPlugin):
@@ -91,7 +114,7 @@ class EmbeddedBroker:
             "plugins": {f"{__name__}._AccessAuthPlugin": plugin_config,
                         f"{__name__}._AccessTopicPlugin": plugin_config},
         }
-        self._broker = Broker(config)
+        self._broker = _BoundedBroker(config)
         await self._broker.start()
         # amqtt keeps its asyncio.Server per listener; with port 0 only the socket knows the port.
         server = self._broker._servers["default"].instance

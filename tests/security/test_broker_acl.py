@@ -106,6 +106,29 @@ async def test_agents_acl_on_the_embedded_broker(tmp_path, caplog):
     assert any("may not publish hotline/agents/1002/cmd" in rec.getMessage() for rec in caplog.records)
 
 
+async def test_a_packet_over_the_limit_closes_its_connection_before_it_is_read(tmp_path, caplog):
+    """An authenticated agent announcing a 4 MiB PUBLISH: the embedded broker closes that connection before
+    reading the payload (amqtt would read all of it, up to the protocol's 256 MiB); everyone else goes on."""
+    access = BrokerAccess("hotline")
+    async with EmbeddedBroker(access=access) as broker:
+        async with EventBus(broker.url, "hotline", announce_status=False) as bus:
+            assert await bus.wait_connected()
+            async with rig(tmp_path, publisher=bus) as r:
+                access.agents = r.cti.auth
+                MqttCommands(r.cti, bus).register()
+                token = (await r.cti.auth.login("1001", "1234"))["token"]
+                with pytest.raises(aiomqtt.MqttError):          # the broker hung up on it
+                    async with _client(broker.public_url, "1001", token) as agent:
+                        await agent.publish("hotline/agents/1001/cmd", b"x" * (4 * 1024 * 1024), qos=0)
+                        await agent.publish("hotline/agents/1001/cmd", b"{}", qos=1)
+                assert any("over 262144" in rec.getMessage() for rec in caplog.records)
+                async with _client(broker.public_url, "1001", token) as again:        # the broker is fine
+                    await again.publish("hotline/agents/1001/cmd", json.dumps(
+                        {"id": "a", "command": "login", "token": token}), qos=1)
+                    await until(lambda: r.state("1001") == "not-ready", what="the next client's command")
+                assert bus.status()["ok"]
+
+
 def test_secrets_are_masked_and_lines_bounded_at_every_level():
     record = logging.LogRecord("amqtt.mqtt.protocol", logging.DEBUG, __file__, 1,
                                "PublishPacket(data=%r) url=%s agent=%s", (
