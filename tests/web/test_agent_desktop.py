@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import async_playwright, expect
@@ -165,3 +167,27 @@ async def test_desktop_survives_reload_reconnects_after_a_drop_and_reports_an_ex
         await expect(page.locator("#login-error")).to_contain_text("token expired")
         await expect(page.locator("#app")).to_be_hidden()
         assert errors == []
+
+
+@pytest.mark.chromium
+async def test_times_are_shown_in_the_call_centers_zone_whatever_the_browsers(center, http):
+    """A desk opened on a computer set to New York: an announcement's time reads as in Shanghai ([service]
+    time_zone), also after a reload, when the unread announcement comes back from the database."""
+    supervisor = await token(http, "9001")
+    async with chromium() as browser:
+        context = await browser.new_context(timezone_id="America/New_York", viewport={"width": 1366, "height": 768})
+        page = await context.new_page()
+        await page.goto(f"{center.http_url}/agent")
+        await page.fill("#login-id", "1001")
+        await page.fill("#login-pin", "1234")
+        await page.click("#login-submit")
+        await expect(page.locator("#app")).to_be_visible()
+        sent = (await http.post("/api/supervisor/announcements", headers={"Authorization": f"Bearer {supervisor}"},
+                                json={"text": "交接班", "audience": {"agents": ["1001"]}})).json()["announcement"]
+        at = datetime.fromisoformat(sent["at"]).astimezone(ZoneInfo("Asia/Shanghai"))
+        shown = f"{at.year}/{at.month}/{at.day} {at:%H:%M:%S}"
+        await expect(page.locator("#announcement-by")).to_have_text(f"— 9001 {shown}")
+        await page.reload()                                      # the unread announcement, read back from the database
+        await expect(page.locator("#announcement-text")).to_have_text("交接班", timeout=10000)
+        await expect(page.locator("#announcement-by")).to_have_text(f"— 9001 {shown}")
+        await context.close()

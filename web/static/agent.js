@@ -1,7 +1,8 @@
 // 坐席工作台: state bar, incoming offer, screen pop, call controls, wrap-up, announcements.
 // The page draws the agent's state only from the server (snapshot + live events), never from its own clicks.
 import {
-  api, ApiError, clock, duration, elapsed, el, groupNumber, LiveSocket, login, REASON_ZH, session, setText,
+  api, ApiError, centerTime, centerZone, clock, duration, elapsed, el, groupNumber, LiveSocket, login, REASON_ZH,
+  session, setText,
   showConnection, showIn, STATE_ZH, SYSTEM_REASONS,
 } from "/web/common.js";
 import { ServicePanel } from "/web/service.js";
@@ -67,6 +68,7 @@ $("login-form").addEventListener("submit", async (event) => {
 
 async function start() {
   page.config = await api("/api/desktop/config");
+  centerZone.name = page.config.time_zone || centerZone.name;
   fillMenus();
   await resync();
   $("login").hidden = true;
@@ -75,7 +77,7 @@ async function start() {
   page.socket = new LiveSocket({
     onFrame, resync,
     onStatus: (status, reason) => showConnection($("conn"), $("stale"), status, reason,
-      new Date().toLocaleTimeString("zh-CN", { hour12: false })),
+      centerTime(new Date(), { date: false })),
     onAuthFailed: (reason) => backToLogin(`登录已失效：${reason}`),
   });
   page.socket.start();
@@ -243,7 +245,7 @@ function showAnnouncement() {
   $("announcement").hidden = !current;
   if (current) {
     setText($("announcement-text"), current.text);
-    setText($("announcement-by"), `— ${current.by} ${new Date(current.at).toLocaleString("zh-CN", { hour12: false })}`);
+    setText($("announcement-by"), `— ${current.by} ${centerTime(current.at)}`);
   }
 }
 
@@ -284,7 +286,7 @@ function showPop(pop, ring) {
     el("dt", {}, "输入/结果"), el("dd", { id: "pop-ivr-collected" }, collected.join("，") || "—"));
   setText($("pop-data"), JSON.stringify(pop.call_data || {}, null, 1));
   $("pop-history").tBodies[0].replaceChildren(...(pop.history || []).map((h) => el("tr", {},
-    el("td", {}, new Date(h.date).toLocaleString("zh-CN", { hour12: false })),
+    el("td", {}, centerTime(h.date)),
     el("td", {}, `${h.agent_id || ""} ${h.agent_name || ""}`), el("td", {}, h.queue || ""),
     el("td", { class: "dispo" }, page.config.dispositions[h.disposition] || h.disposition || ""),
     el("td", { class: "notes" }, h.notes || ""))));

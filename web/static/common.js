@@ -109,6 +109,17 @@ export const clock = {
   now() { return Date.now() + this.offset; },
 };
 
+// Times as the call center reads them: in its configured zone ([service] time_zone, sent by /api/desktop/config),
+// whatever zone the computer running the browser is set to (a laptop on the road, a wall TV set up elsewhere).
+export const centerZone = { name: "Asia/Shanghai" };
+
+export function centerTime(value, { date = true } = {}) {
+  if (value === null || value === undefined || value === "") return "";
+  const at = value instanceof Date ? value : new Date(typeof value === "number" ? value : Date.parse(value));
+  const options = { hour12: false, timeZone: centerZone.name };
+  return date ? at.toLocaleString("zh-CN", options) : at.toLocaleTimeString("zh-CN", options);
+}
+
 export function elapsed(isoOrEpoch) {
   if (!isoOrEpoch) return "";
   const start = typeof isoOrEpoch === "number" ? isoOrEpoch * 1000 : Date.parse(isoOrEpoch);

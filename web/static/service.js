@@ -1,6 +1,6 @@
 // 工单与知识库 on the agent desktop: open a request (工单) from the call, the agent's open requests with their
 // deadlines (near due amber, overdue red), and the knowledge base: suggestions for the call and a search box.
-import { api, ApiError, el, groupNumber, setText } from "/web/common.js";
+import { api, ApiError, centerTime, el, groupNumber, setText } from "/web/common.js";
 
 const $ = (id) => document.getElementById(id);
 const STATUS_ZH = {
@@ -66,7 +66,7 @@ export class ServicePanel {
     try {
       const made = await api("/api/requests", { method: "POST", body });
       $("req-status").className = "muted";
-      setText($("req-status"), `已建立工单 #${made.id}（${made.type_label}），${new Date(made.due_at).toLocaleString("zh-CN", { hour12: false })} 前答复`);
+      setText($("req-status"), `已建立工单 #${made.id}（${made.type_label}），${centerTime(made.due_at)} 前答复`);
       $("req-summary").value = ""; $("req-details").value = ""; $("req-category").value = "";
       await this.refresh();
     } catch (exc) { this.fail(exc); }
@@ -76,7 +76,7 @@ export class ServicePanel {
     const { requests } = await api("/api/requests?status=open-any&limit=50");
     $("req-list").tBodies[0].replaceChildren(...requests.map((r) => el("tr", { class: `due-${r.due_state}`, "data-id": r.id },
       el("td", {}, `#${r.id}`), el("td", {}, r.type_label), el("td", {}, STATUS_ZH[r.status] || r.status),
-      el("td", {}, `${new Date(r.due_at).toLocaleString("zh-CN", { hour12: false })} ${DUE_ZH[r.due_state] || ""}`),
+      el("td", {}, `${centerTime(r.due_at)} ${DUE_ZH[r.due_state] || ""}`),
       el("td", {}, groupNumber(r.customer_number)), el("td", {}, r.summary),
       el("td", {}, this.button(r, "answered", "已答复"), this.button(r, "closed", "关闭")))));
   }

@@ -1,7 +1,8 @@
 // 班长监控 / 大屏: KPI tiles, queues, agents grid, supervisor actions, announcements.
 // ?tv=1 is the big-screen mode: no controls, a read-only token from the address (#token=...), no login prompt.
 import {
-  api, ApiError, clock, duration, elapsed, el, LiveSocket, login, maskNumber, percent, REASON_ZH, seconds, session,
+  api, ApiError, centerTime, centerZone, clock, duration, elapsed, el, LiveSocket, login, maskNumber, percent, REASON_ZH,
+  seconds, session,
   setText, showConnection, showIn, STATE_ZH, SYSTEM_REASONS,
 } from "/web/common.js";
 
@@ -52,6 +53,7 @@ $("login-form").addEventListener("submit", async (event) => {
 });
 
 async function start() {
+  centerZone.name = (await api("/api/desktop/config")).time_zone || centerZone.name;
   await resync();
   $("login").hidden = true;
   $("app").hidden = false;
@@ -93,8 +95,7 @@ board.loadStaffing = loadStaffing;
 async function loadStaffing() {
   if (!board.me || !board.me.agent_id) return;
   try {
-    if (!board.timeZone) board.timeZone = (await api("/api/desktop/config")).time_zone || "Asia/Shanghai";
-    const day = new Date(clock.now()).toLocaleDateString("sv-SE", { timeZone: board.timeZone });
+    const day = new Date(clock.now()).toLocaleDateString("sv-SE", { timeZone: centerZone.name });
     const staffing = await api(`/api/reports/staffing?from=${day}&to=${day}&interval=1h`);
     const rows = staffing.rows.filter((r) => r.offered || r.agents_logged_in);
     $("staffing-table").tBodies[0].replaceChildren(...rows.map((r) => el("tr", {
@@ -122,7 +123,7 @@ async function loadRequests() {
     setText($("req-counts"), `未结 ${counts.open} · 即将到期 ${counts.near_due} · 已超时 ${counts.overdue}`);
     $("req-due").tBodies[0].replaceChildren(...due.requests.map((r) => el("tr", { class: `due-${r.due_state}`, "data-id": r.id },
       el("td", {}, `#${r.id}`), el("td", {}, r.type_label), el("td", {}, r.owner_id),
-      el("td", {}, `${new Date(r.due_at).toLocaleString("zh-CN", { hour12: false })}${r.due_state === "overdue" ? " 已超时" : " 即将到期"}`),
+      el("td", {}, `${centerTime(r.due_at)}${r.due_state === "overdue" ? " 已超时" : " 即将到期"}`),
       el("td", {}, REQUEST_STATUS_ZH[r.status] || r.status), el("td", {}, r.customer_number), el("td", {}, r.summary))));
     $("requests").hidden = false;
   } catch (exc) {
@@ -148,7 +149,7 @@ function onFrame(frame) {
   schedule();
 }
 
-function touch() { board.updated = new Date(clock.now()).toLocaleTimeString("zh-CN", { hour12: false }); }
+function touch() { board.updated = centerTime(new Date(clock.now()), { date: false }); }
 
 function schedule() {                 // coalesce bursts: one render per animation frame at most
   if (board.dirty) return;
@@ -305,7 +306,7 @@ $("ann-send").onclick = async () => {
 $("btn-logout").onclick = () => backToLogin("");
 
 setInterval(() => {
-  setText($("clock"), new Date(clock.now()).toLocaleTimeString("zh-CN", { hour12: false }));
+  setText($("clock"), centerTime(new Date(clock.now()), { date: false }));
   if (!$("app").hidden) renderAgents();           // timers from server timestamps
 }, 1000);
 
