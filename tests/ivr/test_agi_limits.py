@@ -111,33 +111,29 @@ async def test_unterminated_usage_block_is_bounded():
     assert server.failed == 1
 
 
-async def test_endless_header_block_is_refused():
+async def _header_is_refused(lines) -> None:
+    """Send these header lines (never the blank line that ends the block): the server must hang up and count a
+    rejected connection."""
     async with FastAgiServer({"hotline": lambda ch: asyncio.sleep(0)}) as server:
         r, w = await asyncio.open_connection("127.0.0.1", server.port)
         try:
-            for i in range(1000):
-                w.write(f"agi_x{i}: y\n".encode())
-            await w.drain()
-            assert await asyncio.wait_for(r.read(), 3) == b""
-        except ConnectionError:
-            pass
-        w.close()
-        await _until(lambda: server.rejected == 1 and server.active_sessions == 0)
-
-
-async def test_a_header_of_few_but_huge_lines_is_refused_by_its_total_size(caplog):
-    """Under the line-count and line-length limits, yet 100 lines of 60 KiB: the block's total bytes decide."""
-    async with FastAgiServer({"hotline": lambda ch: asyncio.sleep(0)}) as server:
-        r, w = await asyncio.open_connection("127.0.0.1", server.port)
-        try:
-            for i in range(100):
-                w.write(f"agi_x{i}: ".encode() + b"y" * 60_000 + b"\n")
+            for line in lines:
+                w.write(line)
                 await w.drain()
             assert await asyncio.wait_for(r.read(), 3) == b""
         except ConnectionError:
             pass
         w.close()
         await _until(lambda: server.rejected == 1 and server.active_sessions == 0)
+
+
+async def test_endless_header_block_is_refused():
+    await _header_is_refused(f"agi_x{i}: y\n".encode() for i in range(1000))
+
+
+async def test_a_header_of_few_but_huge_lines_is_refused_by_its_total_size(caplog):
+    """Under the line-count and line-length limits, yet 100 lines of 60 KiB: the block's total bytes decide."""
+    await _header_is_refused(f"agi_x{i}: ".encode() + b"y" * 60_000 + b"\n" for i in range(100))
     assert any("header block longer than 262144 bytes" in r.getMessage() for r in caplog.records)
 
 
