@@ -378,7 +378,7 @@ class Engine:
         if call.callback:
             return False                             # nobody is on the line of a callback entry
         if call.state is CallState.RINGING:
-            agent = self.agents[call.agent_id]
+            agent = self._holder(call)
             self._emit(now, call.id, call.queue, agent.id, "RINGCANCELED", int((now - call.ring_started) * 1000))
             agent.call_id = None
             call.agent_id = None
@@ -424,14 +424,19 @@ class Engine:
         if call is None or call.state is not CallState.CONNECTED or not call.callback:
             return False
         self._emit(now, call.id, call.queue, call.agent_id, "CALLBACKFAILED", call.request.callback_number or "")
-        agent = self.agents[call.agent_id]
+        agent = self._holder(call)
         agent.call_id = None
         self._finish(call, Outcome.CALLBACK)
         self._start_wrapup(agent, call.queue, now)
         return True
 
+    def _holder(self, call: CallRecord) -> AgentRecord:
+        """The agent a ringing or connected call is with."""
+        assert call.agent_id is not None             # set while the call is RINGING or CONNECTED
+        return self.agents[call.agent_id]
+
     def _end_connected(self, call: CallRecord, now: float) -> None:
-        agent = self.agents[call.agent_id]
+        agent = self._holder(call)
         agent.calls_taken += 1
         agent.talk_time += now - call.answered_at
         agent.call_id = None
@@ -504,7 +509,7 @@ class Engine:
             self._emit(now, call.id, q.name, None, event, position, call.orig_position, wait)
         call.timed_out = False
         self._emit(now, call.id, q.name, None, "OVERFLOW", target.kind, target.queue or "", reason, wait)
-        if target.kind == "queue" and call.hops < MAX_OVERFLOW_HOPS:
+        if target.kind == "queue" and target.queue is not None and call.hops < MAX_OVERFLOW_HOPS:
             call.hops += 1
             self.actions.append(act.CallMoved(call.id, target.queue))
             self._join(call, self.queues[target.queue], now)

@@ -21,9 +21,10 @@ import asyncio
 import logging
 import math
 from collections import deque
-from typing import TYPE_CHECKING, Any, Awaitable, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, Awaitable, TypeVar
 
 from acd import actions as act
+from acd.ports import QueuedCall
 from acd.service import AcdService, Ticket
 from acd.state import CallRequest, CallState, Outcome
 from ivr import say as speech
@@ -32,7 +33,6 @@ from ivr.runtime.interfaces import QueueOutcome
 
 if TYPE_CHECKING:
     from ivr.agi.channel import AgiChannel
-    from ivr.runtime.call import Call
     from ivr.runtime.waiting import QueueWaiting
 
 log = logging.getLogger(__name__)
@@ -50,11 +50,6 @@ DIALSTATUS_REASON = {"NOANSWER": "noanswer", "BUSY": "busy", "CONGESTION": "reje
 DEFAULT_PROMPTS = {"hold": "please_wait", "wait": "sorry_to_keep_waiting",
                    "position": ("queue_position_before", "queue_position_after"),
                    "wait_time": ("queue_wait_before", "queue_wait_after"), "options": "queue_options"}
-
-
-def _customer(call: "Call") -> Mapping[str, Any]:
-    customer = getattr(call, "customer", None)
-    return customer if isinstance(customer, Mapping) else {}
 
 
 def _ms(value: str | None) -> int:
@@ -90,10 +85,9 @@ class News:
 
 
 class AcdHandoff:
-    def __init__(self, service: AcdService, *, poll_ms: int = 5000, sound_prefix: str = "hotline") -> None:
+    def __init__(self, service: AcdService, *, poll_ms: int = 5000) -> None:
         self.service = service
         self.poll_ms = poll_ms
-        self.sound_prefix = sound_prefix
 
     # ------------------------------------------------------------------ for CTI (its cti.ports.QueueDesk)
     def offer_answered(self, linkedid: str, agent_id: str) -> bool:
@@ -105,19 +99,19 @@ class AcdHandoff:
         return {name: self.service.queue_stats(name) for name in self.service.queue_names()}
 
     # ------------------------------------------------------------------ entry
-    async def enqueue(self, call: "Call", queue: str, skill: str | None, priority: int) -> QueueOutcome:
+    async def enqueue(self, call: QueuedCall, queue: str, skill: str | None, priority: int) -> QueueOutcome:
         service = self.service
         if queue not in service.queue_names():
             return QueueOutcome("overflow", detail=f"unknown queue {queue!r}")
-        customer = _customer(call)
-        call_id = str(getattr(call, "linkedid", "") or call.channel.request.uniqueid)
+        customer = call.customer or {}
+        call_id = call.linkedid or call.channel.request.uniqueid
         if call_id in service.engine.calls:          # the same call queued again (e.g. back from a transfer)
             call_id = f"{call_id}#{service.engine._seq + 1}"
         request = CallRequest(
-            call_id=call_id, queue=queue, caller=str(getattr(call, "caller", "") or ""),
-            language=str(getattr(call, "lang", "") or "zh-CN"), skill=skill, priority=int(priority or 0),
+            call_id=call_id, queue=queue, caller=call.caller,
+            language=call.lang or "zh-CN", skill=skill, priority=int(priority or 0),
             vip_level=int(customer.get("vip_level") or 0), key_account=bool(customer.get("key_account")),
-            data=dict(getattr(call, "data", {}) or {}))
+            data=dict(call.data))
         started = service.clock()
         ticket = service.join(request)
         try:
@@ -138,9 +132,9 @@ class AcdHandoff:
             service.forget(ticket.call_id)
 
     # ------------------------------------------------------------------ waiting
-    async def _wait(self, call: "Call", ticket: Ticket, started: float) -> QueueOutcome:
+    async def _wait(self, call: QueuedCall, ticket: Ticket, started: float) -> QueueOutcome:
         service, channel = self.service, call.channel
-        waiting = getattr(call, "waiting", None)
+        waiting = call.waiting
         q = service.engine.queues[ticket.queue]
         await channel.set_variable("HOTLINE_QUEUE", ticket.queue)
         outcome = self._released(call, ticket, started)
@@ -202,12 +196,6 @@ class AcdHandoff:
             return waiting.option_keys
         return "".join(k for k in (q.voicemail_key, q.callback_key) if k)
 
-    def _sound(self, call: "Call", prompt_id: str) -> str:
-        sound = getattr(call, "sound", None)
-        if callable(sound):
-            return sound(prompt_id)
-        return f"{self.sound_prefix}/{getattr(call, 'lang', 'zh-CN')}/{prompt_id}"
-
     async def _interruptible(self, channel: "AgiChannel", news: News, command: Awaitable[T]) -> T:
         """Run a WAIT FOR DIGIT or STREAM FILE that news for this caller interrupts (the item is read ahead)."""
         running = asyncio.ensure_future(command)
@@ -227,14 +215,14 @@ class AcdHandoff:
             else:
                 arrived.cancel()
 
-    async def _play(self, call: "Call", prompt_ids: list[str], escape: str, news: News) -> str | None:
+    async def _play(self, call: QueuedCall, prompt_ids: list[str], escape: str, news: News) -> str | None:
         """Play prompts one by one; a key in ``escape`` stops them, and so does news for this caller, even
         mid-prompt (an offer: the agent is waiting, the rest of an announcement is not worth their time)."""
         for pid in prompt_ids:
             if not news.empty():
                 return None
             digit, _ = await self._interruptible(call.channel, news,
-                                                 call.channel.stream_file(self._sound(call, pid), escape))
+                                                 call.channel.stream_file(call.sound(pid), escape))
             if digit:
                 return digit
         return None
@@ -245,17 +233,17 @@ class AcdHandoff:
         return {"hold": waiting.hold_prompt, "wait": waiting.wait_prompt, "position": waiting.position_prompts,
                 "wait_time": waiting.wait_time_prompts, "options": waiting.options_prompt}[name]
 
-    async def _hold(self, call: "Call", news: News, waiting: "QueueWaiting | None", q) -> str | None:
+    async def _hold(self, call: QueuedCall, news: News, waiting: "QueueWaiting | None", q) -> str | None:
         prompt = self._prompts(waiting, "hold")
         return await self._play(call, [prompt], self._option_keys(waiting, q), news) if prompt else None
 
-    async def _announce(self, call: "Call", ticket: Ticket, news: News, waiting: "QueueWaiting | None", q
+    async def _announce(self, call: QueuedCall, ticket: Ticket, news: News, waiting: "QueueWaiting | None", q
                         ) -> str | None:
         position = self.service.position(ticket.call_id)
         if position <= 0:
             return None
         wait_s = self.service.estimated_wait(ticket.call_id)
-        lang = getattr(call, "lang", "zh-CN")
+        lang = call.lang
         ids: list[str] = []
         if self._prompts(waiting, "wait"):
             ids.append(self._prompts(waiting, "wait"))
@@ -272,20 +260,20 @@ class AcdHandoff:
             waiting.announcements += 1
         return await self._play(call, ids, keys, news)
 
-    def _outcome_for_key(self, call: "Call", key: str, q) -> str:
-        waiting = getattr(call, "waiting", None)
+    def _outcome_for_key(self, call: QueuedCall, key: str, q) -> str:
+        waiting = call.waiting
         if waiting is not None:
             return waiting.outcome_for(key)
         if key == q.callback_key:
             return "callback"
         return "voicemail" if key == q.voicemail_key else "overflow"
 
-    def _key(self, call: "Call", ticket: Ticket, key: str, started: float) -> QueueOutcome | None:
+    def _key(self, call: QueuedCall, ticket: Ticket, key: str, started: float) -> QueueOutcome | None:
         service = self.service
         q = service.engine.queues[ticket.queue]
         status = self._outcome_for_key(call, key, q)
         if status == "callback":
-            if not service.request_callback(ticket.call_id, str(getattr(call, "caller", "") or ""), key):
+            if not service.request_callback(ticket.call_id, call.caller, key):
                 return None
         elif not service.engine.leave_with_key(service.clock(), ticket.call_id, key,
                                                Outcome.VOICEMAIL if status == "voicemail" else Outcome.OVERFLOW):
@@ -293,13 +281,13 @@ class AcdHandoff:
         service._drain()
         return QueueOutcome(status, wait_s=service.clock() - started, detail=f"key {key}", extra={"key": key})
 
-    def _released(self, call: "Call", ticket: Ticket, started: float) -> QueueOutcome | None:
+    def _released(self, call: QueuedCall, ticket: Ticket, started: float) -> QueueOutcome | None:
         """The engine ended the wait (overflow, empty queue, callback conversion)."""
         if ticket.outcome is None or ticket.outcome is Outcome.ANSWERED:
             return None
         status = ticket.outcome.value
         extra: dict[str, Any] = {}
-        waiting = getattr(call, "waiting", None)
+        waiting = call.waiting
         if waiting is not None and status in ("voicemail", "callback"):
             key = next((k for k in waiting.options if waiting.outcome_for(k) == status), None)
             if key:
@@ -307,7 +295,7 @@ class AcdHandoff:
         return QueueOutcome(status, wait_s=self.service.clock() - started, detail="overflow", extra=extra)
 
     # ------------------------------------------------------------------ ringing an agent
-    async def _ring(self, call: "Call", ticket: Ticket, offer: act.Offer, started: float) -> QueueOutcome | None:
+    async def _ring(self, call: QueuedCall, ticket: Ticket, offer: act.Offer, started: float) -> QueueOutcome | None:
         service, channel = self.service, call.channel
         q = service.engine.queues[ticket.queue]
         await channel.set_variable("HOTLINE_AGENT_ID", offer.agent_id)

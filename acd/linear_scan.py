@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable, Collection
 
 from acd.state import AgentRecord, AgentState, CallRequest, CallState
+from acd.strategies.round_robin import RoundRobin
 
 if TYPE_CHECKING:
     from acd.engine import Engine
@@ -54,7 +55,7 @@ def rule(eng: Engine, queue: str, request: CallRequest
         return everyone, lambda a: (a.calls_taken, a.idle_since, order[a.id])
     if name == "least-talk-time":
         return everyone, lambda a: (a.talk_time, a.idle_since, order[a.id])
-    if name == "round-robin":
+    if isinstance(strat, RoundRobin):               # "round-robin" and its aliases
         last = strat.last
         return everyone, lambda a: (order[a.id] <= last, order[a.id])
     if name == "customer-based":

@@ -5,12 +5,17 @@ the event bus; hotline/service.py passes the implementations in, mypy checks the
   (cti.agents.AgentService): its agents, its change listeners, and the ring-no-answer autopause.
 - ``AmiActions``: send one AMI action and get the reply (cti.ami.AmiSession): callbacks are originated with it.
 - ``StatsPublisher``: publish ``queues/{name}/stats`` (hotline.bus.EventBus).
+- ``QueuedCall``: the caller the IVR hands to ``acd.handoff.AcdHandoff.enqueue`` (ivr.runtime.call.Call).
 """
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from enum import Enum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ivr.agi.channel import AgiChannel
+    from ivr.runtime.waiting import QueueWaiting
 
 
 class CtiAgent(Protocol):
@@ -46,3 +51,24 @@ class AmiActions(Protocol):
 class StatsPublisher(Protocol):
     def publish(self, topic_suffix: str, payload: dict[str, Any], retain: bool = False,
                 qos: int = 0) -> Awaitable[Any]: ...
+
+
+class QueuedCall(Protocol):
+    """A caller the IVR puts in a queue: its AGI session, what routing looks at, and the flow's waiting
+    messages (None: the queue's own) with the call's names for their sounds."""
+
+    @property
+    def channel(self) -> AgiChannel: ...
+    @property
+    def linkedid(self) -> str: ...
+    @property
+    def caller(self) -> str: ...
+    @property
+    def lang(self) -> str: ...
+    @property
+    def customer(self) -> Mapping[str, Any] | None: ...
+    @property
+    def data(self) -> Mapping[str, Any]: ...
+    @property
+    def waiting(self) -> QueueWaiting | None: ...
+    def sound(self, prompt_id: str) -> str: ...

@@ -395,7 +395,8 @@ class AmiSession:
         if self._held_events is not None:       # already holding (connect hooks): nothing to add
             yield
             return
-        self._held_events = held = []
+        held: list[AmiMessage] = []
+        self._held_events = held
         try:
             yield
         finally:
@@ -465,8 +466,8 @@ class AmiSession:
                 if self.dispatcher.pressed:     # reconnected with a backlog still above the low-water mark
                     protocol.set_reading(False)
                 self.connected.set()
-                for hook, every in self.periodic_hooks:
-                    tg.create_task(self._periodic(hook, every, lost))
+                for periodic, every in self.periodic_hooks:
+                    tg.create_task(self._periodic(periodic, every, lost))
                 await lost
         finally:
             self.connected.clear()
@@ -485,7 +486,7 @@ class AmiSession:
                 except Exception:
                     log.exception("AMI disconnect hook failed")
 
-    async def _periodic(self, hook: ConnectHook, every: float, lost: asyncio.Future) -> None:
+    async def _periodic(self, hook: PeriodicHook, every: float, lost: asyncio.Future) -> None:
         while not lost.done():
             await asyncio.wait({lost}, timeout=every)
             if lost.done():

@@ -160,7 +160,7 @@ class AgentCommands:
         that was dialled (the callee of the other's Dial) goes there: moving the Dial caller first would end
         its Dial and hang the callee up."""
         call = self.model.calls.get(ctl.linkedid)
-        agent_dialled_customer = bool(call) and any(
+        agent_dialled_customer = call is not None and any(
             d["from"] == ctl.agent_channel and d["to"] == ctl.customer_channel for d in call.dials)
         if agent_dialled_customer:
             await self._redirect(ctl.agent_channel, *agent_to, extra=ctl.customer_channel,

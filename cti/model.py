@@ -345,7 +345,8 @@ class LiveModel:
         dest = self._touch(e, "Dest")
         if not e.get("DestUniqueid"):
             self.suspect("DialBegin without DestUniqueid")
-        linkedid = (src or dest).linkedid if (src or dest) else None
+        chan = src or dest
+        linkedid = chan.linkedid if chan else None
         if linkedid:
             self._call(linkedid).dials.append({
                 "from": src.name if src else "", "to": dest.name if dest else e.get("DestChannel", ""),

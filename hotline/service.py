@@ -295,7 +295,7 @@ class Service:
         # IVR: the flows, queueing callers in the ACD, replaying recordings to QA staff by phone
         self.ivr = build_engine(settings, IvrDeps(
             queues=handoff, sessions=sessions, publish=bus.publish, now=self.clocks.utc,
-            recordings=self.recordings, qa_lockouts=QaLockouts(cti_.auth.throttle)))
+            recordings=self.recordings, ratings=self.recordings, qa_lockouts=QaLockouts(cti_.auth.throttle)))
         log.info("component %s started", "ivr")
 
         # FastAGI: the flows, and the ACD's callback sessions on the agent's channel

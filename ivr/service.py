@@ -5,7 +5,7 @@ the QA replay, the clock) and calls ``build_engine(settings, deps)``, then serve
 its FastAGI server. ``start_ivr(settings, deps)`` is the same on a FastAGI server of its own (tests).
 
 What the IVR needs from the others is declared in ivr.runtime.interfaces (QueueHandoff, RecordingsSearch,
-CustomerDirectory, OrderDirectory, CallerPreferences, Publisher).
+SurveyRatings, CustomerDirectory, OrderDirectory, CallerPreferences, Publisher).
 """
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ from ivr.flowdef.model import Flow
 from ivr.prompts.catalogue import PromptCatalogue
 from ivr.runtime.call import RuntimeDeps
 from ivr.runtime.engine import FlowEngine
-from ivr.runtime.interfaces import CustomerDirectory, OrderDirectory, Publisher, QueueHandoff, RecordingsSearch
+from ivr.runtime.interfaces import (CustomerDirectory, OrderDirectory, Publisher, QueueHandoff, RecordingsSearch,
+                                    SurveyRatings)
 from ivr.runtime.preferences import SqlCallerPreferences
 from ivr.runtime.qa_lockouts import QaLockouts
 
@@ -47,6 +48,7 @@ class IvrDeps:
     calendars: Mapping[str, Calendar] | None = None    # default: flows_dir/calendars.yaml
     now: Callable[[], datetime] | None = None      # clock for business hours (tests, simulated days)
     recordings: RecordingsSearch | None = None     # the QA replay's search (recordings.service.RecordingsService)
+    ratings: SurveyRatings | None = None           # the survey node's ratings onto the recordings (the same service)
     qa_lockouts: QaLockouts | None = None          # the service's login throttle (cti.auth's); default: a private one
 
 
@@ -103,7 +105,7 @@ def build_engine(settings: Settings, deps: IvrDeps) -> FlowEngine:
     runtime = RuntimeDeps(
         flows=flows, sessions=deps.sessions, publish=deps.publish, customers=customers, orders=orders,
         queues=deps.queues, preferences=preferences, functions=runtime_functions(calendars, now=deps.now),
-        catalogue=catalogue, recordings=deps.recordings, staff={a.id: a for a in settings.agents},
+        catalogue=catalogue, recordings=deps.recordings, ratings=deps.ratings, staff={a.id: a for a in settings.agents},
         voicemail_dir=str(Path(settings.paths.recordings_dir) / "voicemail"),
         time_zone=settings.service.time_zone)
     if deps.qa_lockouts is not None:

@@ -56,10 +56,17 @@ class NodeStats:
 
 async def _upsert(db, dialect: str, day: date, flow: str, node: str, counter: str, n: int) -> None:
     values = {"day": day, "flow": flow, "node": node, "counter": counter, "count": n}
+    key = ["day", "flow", "node", "counter"]
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+        pg = pg_insert(NodeStat).values(**values)
+        await db.execute(pg.on_conflict_do_update(index_elements=key,
+                                                  set_={"count": NodeStat.count + pg.excluded.count}))
     elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+        lite = sqlite_insert(NodeStat).values(**values)
+        await db.execute(lite.on_conflict_do_update(index_elements=key,
+                                                    set_={"count": NodeStat.count + lite.excluded.count}))
     else:  # a portable fallback for other databases
         row = (await db.execute(select(NodeStat).where(
             NodeStat.day == day, NodeStat.flow == flow, NodeStat.node == node, NodeStat.counter == counter
@@ -68,13 +75,6 @@ async def _upsert(db, dialect: str, day: date, flow: str, node: str, counter: st
             db.add(NodeStat(**values))
         else:
             row.count += n
-        return
-    stmt = insert(NodeStat).values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["day", "flow", "node", "counter"],
-        set_={"count": NodeStat.count + stmt.excluded.count},
-    )
-    await db.execute(stmt)
 
 
 async def flush_quietly(stats: NodeStats, sessions: async_sessionmaker | None) -> None:

@@ -30,7 +30,7 @@ from recordings.models import (
     Recording,
     utcnow,
 )
-from recordings.storage import Storage, sha256_of
+from recordings.storage import LocalStorage, Storage, sha256_of
 
 HAS_FILE = (STATUS_COMPLETE, STATUS_FLAGGED, STATUS_PROCESSING, STATUS_RECORDING)
 
@@ -55,6 +55,10 @@ def _copy_verified(src: Storage, dest: Storage, key: str, expected_sha: str) -> 
     if actual != expected_sha:
         dest.delete(key)
         raise ValueError(f"archive copy of {key} has sha256 {actual}, expected {expected_sha}")
+
+
+def _keys(storage: Storage) -> list[str]:
+    return list(storage.keys())
 
 
 @dataclass
@@ -196,7 +200,7 @@ async def verify(ctx: RecordingsContext, progress: bool = True) -> VerifyReport:
                 report.checksum_mismatches.append(rec_id)
     for tier, storage in ctx.storages.items():
         known = expected.get(tier, set())
-        for key in await asyncio.to_thread(lambda s=storage: list(s.keys())):
+        for key in await asyncio.to_thread(_keys, storage):
             if key.startswith(NOT_RECORDINGS):
                 continue
             if key not in known:
@@ -237,6 +241,9 @@ async def recover(ctx: RecordingsContext, older_than_hours: float, executor=None
 
     if older_than_hours <= 0:
         raise ValueError("--older-than-hours must be positive: younger rows may belong to calls still running")
+    primary = ctx.primary
+    if not isinstance(primary, LocalStorage):       # post-processing reads the files in a local directory
+        raise ValueError(f"the primary storage must be a local directory to post-process, not {primary!r}")
     cutoff = utcnow() - timedelta(hours=older_than_hours)
     async with ctx.sessions() as session:
         ids = (await session.scalars(
@@ -256,7 +263,7 @@ async def recover(ctx: RecordingsContext, older_than_hours: float, executor=None
                 rec.disposition = rec.disposition or "answered"
             rec.status = STATUS_PROCESSING
             await session.commit()
-        done = await Postprocessor(ctx.sessions, ctx.primary, ctx.config.postprocess, executor).process(rec_id)
+        done = await Postprocessor(ctx.sessions, primary, ctx.config.postprocess, executor).process(rec_id)
         if done.status == STATUS_COMPLETE:
             report.completed.append(rec_id)
         else:

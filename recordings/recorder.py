@@ -289,14 +289,14 @@ class Recorder:
         self.written += 1
         if self._postprocessor is not None:
             self._postprocessing.add(seg.recording_id)
-            task = asyncio.create_task(self._postprocess(seg.recording_id))
+            task = asyncio.create_task(self._postprocess(self._postprocessor, seg.recording_id))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
         return row
 
-    async def _postprocess(self, recording_id: int) -> None:
+    async def _postprocess(self, postprocessor: Postprocessing, recording_id: int) -> None:
         try:
-            await self._postprocessor.process(recording_id)
+            await postprocessor.process(recording_id)
         except Exception:
             log.exception("post-processing recording %s", recording_id)
         finally:

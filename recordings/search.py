@@ -107,10 +107,10 @@ def _where(stmt: Select, f: RecordingFilters) -> Select:
 
 async def search_recordings(session: AsyncSession, filters: RecordingFilters) -> RecordingPage:
     total = await session.scalar(_where(select(func.count(Recording.id)), filters))
-    column = SORT_FIELDS[filters.sort]
-    order = [column.desc() if filters.descending else column.asc()]
+    columns = [SORT_FIELDS[filters.sort]]
     if filters.sort != "id":
-        order.append(Recording.id.desc() if filters.descending else Recording.id.asc())
+        columns.append(Recording.id)
+    order = [column.desc() if filters.descending else column.asc() for column in columns]
     stmt = (
         _where(select(Recording), filters)
         .order_by(*order)

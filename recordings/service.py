@@ -2,7 +2,7 @@
 
     RecordingsService   the recorder, its policy, the context (storage, config, sessions) and the search;
                         the IVR's QA replay uses it as its ``RecordingsSearch`` (``find``, ``audit_replay``)
-                        and its survey node calls ``set_satisfaction``
+                        and its survey node as its ``SurveyRatings`` (``set_satisfaction``)
     CallTracker         (recordings.tracking) drives the recorder from the AMI session's bridge events:
                         the one place recordings start and end
     running(...)        the tracker on the AMI session for the service's lifetime; drained at the end

@@ -113,7 +113,7 @@ class LocalStorage:
             tmp.unlink(missing_ok=True)
             raise
         _fsync_dir(dest.parent)
-        return self.stat(key)
+        return self._stored(key)
 
     def open(self, key: str) -> BinaryIO:
         path = self._path(key)
@@ -138,6 +138,13 @@ class LocalStorage:
             raise UnsafeKey(f"{self.tier}: {key!r} is not a regular file; refused")
         return ObjectStat(key=key, size=st.st_size, mtime=st.st_mtime)
 
+    def _stored(self, key: str) -> ObjectStat:
+        """The stat of a file just written or moved here (gone again only if someone deleted it meanwhile)."""
+        st = self.stat(key)
+        if st is None:
+            raise StorageError(f"{self.tier}: {key!r} disappeared right after it was stored")
+        return st
+
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
@@ -146,7 +153,7 @@ class LocalStorage:
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self._path(key), dest)
         _fsync_dir(dest.parent)
-        return self.stat(new_key)
+        return self._stored(new_key)
 
     def keys(self) -> Iterator[str]:
         if not self.root.exists():

@@ -3,13 +3,18 @@ under ``strategy_modules`` (imported by ``load_strategy_modules``) before the qu
 from __future__ import annotations
 
 import importlib
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable, TypeVar
 
-_REGISTRY: dict[str, type] = {}
+if TYPE_CHECKING:
+    from acd.strategies.base import Strategy
+
+S = TypeVar("S", bound="type[Strategy]")
+
+_REGISTRY: dict[str, type[Strategy]] = {}
 
 
-def register(name: str, *aliases: str) -> Callable[[type], type]:
-    def decorate(cls: type) -> type:
+def register(name: str, *aliases: str) -> Callable[[S], S]:
+    def decorate(cls: S) -> S:
         for key in (name, *aliases):
             existing = _REGISTRY.get(key)
             if existing is not None and existing is not cls:
@@ -20,11 +25,11 @@ def register(name: str, *aliases: str) -> Callable[[type], type]:
     return decorate
 
 
-def registered() -> dict[str, type]:
+def registered() -> dict[str, type[Strategy]]:
     return dict(_REGISTRY)
 
 
-def strategy_class(name: str) -> type:
+def strategy_class(name: str) -> type[Strategy]:
     try:
         return _REGISTRY[name]
     except KeyError:

@@ -129,7 +129,8 @@ def run_policy(args, handoff_class: type[AcdHandoff], poll_ms: int, sounds: Path
         async def session(channel):
             await channel.answer()
             call = SimpleNamespace(channel=channel, linkedid=channel.request.uniqueid, caller=channel.request.caller,
-                                   lang="zh-CN", customer=None, data={}, waiting=None)
+                                   lang="zh-CN", customer=None, data={}, waiting=None,
+                                   sound=lambda prompt_id: f"hotline/zh-CN/{prompt_id}")
             await handoff.enqueue(call, "sales", None, 0)
 
         async with FastAgiServer({"acd": session}) as server:

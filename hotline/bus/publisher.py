@@ -244,8 +244,8 @@ class EventBus:
                 task.cancel()
             await asyncio.gather(sender, receiver, return_exceptions=True)
         for task in done:
-            if not task.cancelled() and task.exception() is not None:
-                raise task.exception()
+            if not task.cancelled() and (exc := task.exception()) is not None:
+                raise exc
 
     async def _send(self, client: aiomqtt.Client) -> None:
         while True:

@@ -113,7 +113,8 @@ def compile_expr(text: str, functions: Iterable[str] | None = None) -> Expr:
                 raise ExprError(f"name {node.id!r} is not allowed (names may not start with '_')", col)
             names.add(node.id)
         elif isinstance(node, ast.Attribute) and node.attr.startswith("_"):
-            col = _char_column(source, node.end_col_offset) - len(node.attr) + shift
+            end = _char_column(source, node.end_col_offset)
+            col = col if end is None else end - len(node.attr) + shift
             raise ExprError(f"attribute {node.attr!r} is not allowed (attributes may not start with '_')", col)
         elif isinstance(node, ast.Constant) and not isinstance(node.value, (str, int, float, bool, type(None))):
             raise ExprError(f"constant of type {type(node.value).__name__} is not allowed", col)

@@ -63,8 +63,8 @@ NODE_TYPES: dict[str, dict[str, Param]] = {
                         "menu": R("node"), "next": R("node")},
 }
 
-ONE_OF = {"play": ("prompt", "prompts")}  # exactly one of these
-AT_LEAST_ONE = {"set": ("vars", "data", "channel", "language")}
+ONE_OF: dict[str, tuple[str, ...]] = {"play": ("prompt", "prompts")}  # exactly one of these
+AT_LEAST_ONE: dict[str, tuple[str, ...]] = {"set": ("vars", "data", "channel", "language")}
 REQUIRED_IF = {("lookup", "key"): ("by", "order")}  # key is required when by == order
 
 # Nodes that can end the call by themselves (or leave this flow for good).

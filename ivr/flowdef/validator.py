@@ -127,10 +127,10 @@ def _check_document(doc: Document, catalogue, calendars, queues) -> _Checked:
     if "default_language" in data and languages and default_language not in languages:
         doc.problem(data.where_value("default_language"),
                     f"default_language {default_language!r} is not one of the flow's languages {list(languages)}")
-    variables = data.get("variables") or {}
-    if not isinstance(variables, Mapping):
+    variables = data.get("variables") or MarkedDict()
+    if not isinstance(variables, MarkedDict):
         doc.problem(data.where_value("variables"), "variables must be a mapping of name → initial value")
-        variables = {}
+        variables = MarkedDict()
     for var in variables:
         if not isinstance(var, str) or not _NAME.match(var):
             doc.problem(variables.where(var), f"bad variable name {var!r}")
@@ -185,6 +185,8 @@ def _check_document(doc: Document, catalogue, calendars, queues) -> _Checked:
         check_graph(doc, nodes, start)
     if doc.problems:
         return checked
+    # no problems: the checks above made these strings (default_language one of the languages)
+    assert isinstance(name, str) and isinstance(start, str) and isinstance(default_language, str)
     checked.flow = Flow(name=name, path=doc.path, languages=tuple(languages), default_language=default_language,
                         start=start, nodes=nodes, variables=dict(variables))
     return checked

@@ -223,6 +223,7 @@ def _make_sound(job: Job, tools: Tools) -> None:
     with tempfile.TemporaryDirectory(prefix="hotline-prompt-") as tmp:
         source = job.studio
         if source is None:
+            assert tools.espeak is not None          # _check_tools refused the build without it
             source = Path(tmp) / "voice.wav"
             _run([tools.espeak, "-v", voice_for(job.lang), "-s", str(SPEED_WPM), "-b", "1", "--stdin",
                   "-w", str(source)], job, stdin=job.text)

@@ -16,7 +16,7 @@ from ivr.flowdef.model import Flow, Node
 from ivr.stats import NodeStats
 
 from .interfaces import (CallerPreferences, CustomerDirectory, OrderDirectory, Publisher, QueueHandoff,
-                         RecordingsSearch)
+                         RecordingsSearch, StaffMember, SurveyRatings)
 from .qa_lockouts import QaLockouts
 
 if TYPE_CHECKING:
@@ -42,7 +42,8 @@ class RuntimeDeps:
     queues: QueueHandoff | None = None
     preferences: CallerPreferences | None = None
     recordings: RecordingsSearch | None = None           # phone QA replay (recordings_search node)
-    staff: Mapping[str, Any] = field(default_factory=dict)  # agent id (工号) -> AgentConfig (id, name, role, pin)
+    ratings: SurveyRatings | None = None                 # survey ratings copied onto the recordings (survey node)
+    staff: Mapping[str, StaffMember] = field(default_factory=dict)  # agent id (工号) -> AgentConfig
     qa_lockouts: QaLockouts = field(default_factory=QaLockouts)
     functions: Mapping[str, Callable] = field(default_factory=runtime_functions)
     catalogue: PromptCatalogue | None = None
@@ -187,8 +188,8 @@ class Call:
     async def _ask_once(self, prompt_id: str | None, timeout_s: float, keys: str) -> tuple[str | None, bool]:
         """(key or None, whether the key came before the prompt had played to its end)."""
         if self.pending_digit:
-            digit, self.pending_digit = self.pending_digit, None
-            return digit, True
+            pending, self.pending_digit = self.pending_digit, None
+            return pending, True
         if prompt_id:
             digit = await self.play(prompt_id, keys)
             if digit:

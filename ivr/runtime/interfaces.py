@@ -4,6 +4,8 @@ hotline/service.py passes the implementations (mypy checks them there).
 - CustomerDirectory: who is calling (CTI's customers table, read by ivr.customers_sql).
 - QueueHandoff: hand the call to the ACD and wait for the outcome (acd.handoff.AcdHandoff).
 - RecordingsSearch: the QA replay's search (recordings.service.RecordingsService).
+- SurveyRatings: where the survey node copies a rating onto the call's recordings (the same service).
+- StaffMember: a member of staff who may log in for the QA replay (hotline.config.AgentConfig).
 - OrderDirectory: orders for the self-service readout (ivr.customers_sql.SqlOrderDirectory).
 - CallerPreferences: what we remember about a number (the language chosen last time).
 - Publisher: an MQTT publish callback ``publish(topic_suffix, payload_dict)`` (hotline.bus.EventBus.publish).
@@ -70,6 +72,24 @@ class RecordingsSearch(Protocol):
 
     async def audit_replay(self, staff_id: str, recording_id: int) -> None:
         """Record that ``staff_id`` is replaying a recording by phone (every replay is audit-logged)."""
+
+
+@runtime_checkable
+class SurveyRatings(Protocol):
+    async def set_satisfaction(self, linkedid: str, rating: int) -> int:
+        """Copy the caller's survey rating (1-5) onto the recordings of call ``linkedid``; how many were rated."""
+
+
+@runtime_checkable
+class StaffMember(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def role(self) -> str: ...           # agent | supervisor | qa | admin
+    @property
+    def pin(self) -> str: ...            # a PIN hash (hotline.security.pins) or the PIN itself
 
 
 Publisher = Callable[[str, dict], Any | Awaitable[Any]]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+from types import SimpleNamespace
 
 from acd import actions as act
 from acd.config import AgentProfile, queue_settings
@@ -43,3 +44,10 @@ def serve(eng: Engine, now: float, call_id: str, talk: float = 60.0, by: str = "
     assert eng.offer_answered(now, call_id, agent_id)
     assert eng.call_ended(now + talk, call_id, by=by)
     return agent_id
+
+
+def queued_call(channel, lang: str = "zh-CN", customer=None, data=None) -> SimpleNamespace:
+    """The caller as the IVR hands it to AcdHandoff.enqueue (acd.ports.QueuedCall), without waiting messages."""
+    return SimpleNamespace(channel=channel, linkedid=channel.request.uniqueid, caller=channel.request.caller,
+                           lang=lang, customer=customer, data=data or {}, waiting=None,
+                           sound=lambda prompt_id: f"hotline/{lang}/{prompt_id}")

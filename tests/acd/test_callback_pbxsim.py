@@ -4,7 +4,6 @@ the acd-callback FastAGI session, which dials the customer through the trunk."""
 from __future__ import annotations
 
 import asyncio
-from types import SimpleNamespace
 
 from panoramisk import Manager
 
@@ -20,6 +19,7 @@ from pbxsim.clock import run_virtual
 from pbxsim.dialplan import Dialplan
 from pbxsim.participants import Caller, CallerScript, PhoneBehaviour, Softphone
 from pbxsim.pbx import EndpointConfig, Pbx
+from tests.acd.helpers import queued_call
 from tests.acd.test_handoff_pbxsim import AGENTS, EPOCH
 
 
@@ -38,8 +38,7 @@ def test_callback_rings_the_agent_first_then_the_customer():
 
         async def session(channel):
             await channel.answer()
-            call = SimpleNamespace(channel=channel, linkedid=channel.request.uniqueid,
-                                   caller=channel.request.caller, lang="zh-CN", customer=None, data={}, waiting=None)
+            call = queued_call(channel)
             outcomes[channel.request.caller] = await handoff.enqueue(call, "sales", None, 0)
 
         dialplan_text = "[hotline-inbound]\nexten => s,1,AGI(agi://127.0.0.1:{port}/acd)\n same => n,Hangup()\n"

@@ -6,7 +6,6 @@ import asyncio
 import tempfile
 import wave
 from pathlib import Path
-from types import SimpleNamespace
 
 from acd.agents import InMemoryAgentDirectory, attach
 from acd.config import AgentProfile, queue_settings
@@ -18,6 +17,7 @@ from pbxsim.dialplan import Dialplan
 from pbxsim.participants import Caller, CallerScript, PhoneBehaviour, Softphone
 from pbxsim.pbx import EndpointConfig, Pbx
 from pbxsim.sounds import SoundLibrary
+from tests.acd.helpers import queued_call
 
 EPOCH = 1_763_900_000
 
@@ -61,8 +61,7 @@ def scenario(phones: dict[str, PhoneBehaviour], callers: list[CallerScript], *, 
 
         async def session(channel):
             await channel.answer()
-            call = SimpleNamespace(channel=channel, linkedid=channel.request.uniqueid, caller=channel.request.caller,
-                                   lang="zh-CN", customer=None, data={}, waiting=None)
+            call = queued_call(channel)
             outcomes[channel.request.caller] = await handoff.enqueue(call, "sales", None, 0)
 
         async with FastAgiServer({"acd": session}) as server:

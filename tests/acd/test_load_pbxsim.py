@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from types import SimpleNamespace
 
 from acd.agents import InMemoryAgentDirectory, attach
 from acd.config import AgentProfile, queue_settings
@@ -17,6 +16,7 @@ from pbxsim.clock import run_virtual
 from pbxsim.dialplan import Dialplan
 from pbxsim.participants import Caller, CallerScript, PhoneBehaviour, Softphone
 from pbxsim.pbx import EndpointConfig, Pbx
+from tests.acd.helpers import queued_call
 from tests.acd.test_handoff_pbxsim import EPOCH
 
 
@@ -49,9 +49,8 @@ def test_sixty_callers_six_agents_random_behaviour():
 
         async def session(channel):
             await channel.answer()
-            call = SimpleNamespace(channel=channel, linkedid=channel.request.uniqueid,
-                                   caller=channel.request.caller, lang=rng.choice(["zh-CN", "en"]),
-                                   customer={"vip_level": rng.choice([0, 0, 0, 2])}, data={}, waiting=None)
+            call = queued_call(channel, lang=rng.choice(["zh-CN", "en"]),
+                               customer={"vip_level": rng.choice([0, 0, 0, 2])})
             outcomes[channel.request.caller] = await handoff.enqueue(call, "sales", None, 0)
 
         async def unpause_now_and_then():

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from types import SimpleNamespace
 
 import pytest
 
@@ -19,6 +18,7 @@ from pbxsim.clock import run_virtual
 from pbxsim.dialplan import Dialplan
 from pbxsim.participants import Caller, CallerScript, PhoneBehaviour, Softphone
 from pbxsim.pbx import EndpointConfig, Pbx
+from tests.acd.helpers import queued_call
 from tests.acd.test_handoff_pbxsim import EPOCH
 
 AGENTS = [AgentProfile("3001", "PJSIP/3001", {"sales": 3}), AgentProfile("3002", "PJSIP/3002", {"sales": 9}),
@@ -39,8 +39,7 @@ def first_ringing(strategy: str, options: dict | None = None, customer: dict | N
 
         async def session(channel):
             await channel.answer()
-            call = SimpleNamespace(channel=channel, linkedid=channel.request.uniqueid, caller=channel.request.caller,
-                                   lang="zh-CN", customer=customer, data=data or {}, waiting=None)
+            call = queued_call(channel, customer=customer, data=data)
             outcome = await handoff.enqueue(call, "sales", None, 0)
             rung.append(outcome.agent_id)
 

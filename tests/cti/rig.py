@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import time
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from pbxsim.participants import CallerScript
@@ -21,6 +20,7 @@ from cti.core import Cti
 from cti.dialplan import DialplanNames
 from hotline.config import QueueConfig
 from ivr.agi.server import FastAgiServer
+from tests.acd.helpers import queued_call
 from tests.cti.helpers import AGENTS, database
 
 CONF = Path(__file__).parent / "conf"
@@ -119,9 +119,7 @@ async def rig(tmp_path, *, answer_after: float = 0.05, ring_timeout: float = 3.0
             queued: dict[str, Any] = {}
 
             async def queue_session(channel):
-                call = SimpleNamespace(channel=channel, linkedid=channel.request.uniqueid,
-                                       caller=channel.request.caller, lang="zh-CN", customer=None, data={},
-                                       waiting=None)
+                call = queued_call(channel)
                 queued[channel.request.caller] = await handoff.enqueue(call, "presales", None, 0)
             agi = await stack.enter_async_context(FastAgiServer({"acd": queue_session}))
         sim = await stack.enter_async_context(Simulator(

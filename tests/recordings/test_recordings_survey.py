@@ -89,9 +89,9 @@ async def test_the_survey_rating_is_copied_onto_the_calls_recording(ctx, tmp_pat
                         Postprocessor(ctx.sessions, ctx.primary, ctx.config.postprocess))
     service = RecordingsService(ctx, policy, recorder)
     tracker = CallTracker(recorder, settings.agents)
-    # as hotline/service.py wires it: the RecordingsService is the IVR's RecordingsSearch
+    # as hotline/service.py wires it: the RecordingsService is the IVR's RecordingsSearch and SurveyRatings
     ivr = await start_ivr(settings, IvrDeps(queues=DialQueueHandoff(settings.agents, settings.queues),
-                                            sessions=ctx.sessions, recordings=service))
+                                            sessions=ctx.sessions, recordings=service, ratings=service))
     try:
         async with Simulator(REPO / "asterisk-conf", sounds_dirs=[sounds], monitor_dir=tmp_path / "monitor",
                              agents_file=REPO / "config" / "agents.yaml", newexten_events=False,
@@ -170,7 +170,7 @@ async def test_a_failing_recordings_database_never_breaks_the_survey(tmp_path, c
           bye: {type: hangup, prompt: closing}
         """
     try:
-        async with ivr_server(tmp_path / "flows", {"s": flow}, recordings=service, publish=published) as (server, engine):
+        async with ivr_server(tmp_path / "flows", {"s": flow}, ratings=service, publish=published) as (server, engine):
             call = await ScriptedCall(["3"], path="s").run(server.port)
     finally:
         await broken.dispose()

@@ -27,20 +27,22 @@ async def voicemail(call: Call) -> object:
     beep = bool(call.param("beep", True))
     if prompt:
         await call.play(str(prompt))
+    node = call.node
+    assert node is not None                      # the engine sets it before it runs the node
     now = call.deps.now()
-    seq = sum(1 for p in call.path if p.endswith(":" + call.node.id))
-    path = call.voicemail_base / now.strftime("%Y%m%d") / f"{call.uniqueid}-{call.node.id}-{seq}"
+    seq = sum(1 for p in call.path if p.endswith(":" + node.id))
+    path = call.voicemail_base / now.strftime("%Y%m%d") / f"{call.uniqueid}-{node.id}-{seq}"
     try:
         digit, endpos, how = await call.channel.record_file(
             str(path), "wav", "#", max_length * 1000, beep=beep, silence_s=silence or None)
     except AgiConnectionLost:
         # The PBX goes on recording to `path` (Asterisk only notices the dead socket when it replies), so
         # the message is kept findable rather than orphaned; its length is known only if it is already here.
-        await _store_voicemail(call, path, _recorded_samples(path.with_suffix(".wav")), "connection-lost", now)
+        await _store_voicemail(call, node.id, path, _recorded_samples(path.with_suffix(".wav")), "connection-lost", now)
         raise
     call.count(f"ended:{how}")
     if endpos > 0:
-        await _store_voicemail(call, path, endpos, how, now)
+        await _store_voicemail(call, node.id, path, endpos, how, now)
     else:
         call.count("empty")
     if how == "hangup":
@@ -57,10 +59,10 @@ def _recorded_samples(wav_path) -> int:
         return 0
 
 
-async def _store_voicemail(call: Call, path, endpos: int, how: str, now: datetime) -> None:
+async def _store_voicemail(call: Call, node_id: str, path, endpos: int, how: str, now: datetime) -> None:
     row = await write_through(call.deps.sessions, lambda: Voicemail(
         uniqueid=call.uniqueid, linkedid=call.linkedid, caller=call.caller,
-        caller_name=call.request.caller_name, flow=call.flow.name, node=call.node.id, queue=call.queue,
+        caller_name=call.request.caller_name, flow=call.flow.name, node=node_id, queue=call.queue,
         language=call.lang, path=str(path), format="wav", duration_s=endpos / SAMPLE_RATE, ended_by=how,
         data=dict(call.data), created_at=now))
     call.vars["voicemail_id"] = row.id if row is not None else None
@@ -172,14 +174,13 @@ async def survey(call: Call) -> object:
 
 
 async def _rate_recordings(call: Call, rating: int) -> None:
-    """Copy the rating onto the call's recordings so QA search shows it: deps.recordings is the recordings
-    service (recordings.service.RecordingsService.set_satisfaction); a stand-in without set_satisfaction
-    (unit tests) rates nothing. The rating is already stored in ivr_surveys, so a failure here is logged and
-    the call goes on."""
-    rate = getattr(call.deps.recordings, "set_satisfaction", None)
-    if rate is None:
+    """Copy the rating onto the call's recordings so QA search shows it: deps.ratings is the recordings
+    service (recordings.service.RecordingsService.set_satisfaction); without it (unit tests) nothing is rated.
+    The rating is already stored in ivr_surveys, so a failure here is logged and the call goes on."""
+    ratings = call.deps.ratings
+    if ratings is None:
         return
     try:
-        await rate(call.linkedid, rating)
+        await ratings.set_satisfaction(call.linkedid, rating)
     except Exception:
         log.exception("survey rating %s of call %s not copied to its recordings", rating, call.linkedid)

@@ -50,10 +50,9 @@ async def qa_login(call: Call) -> object:
             log.warning("QA phone login refused while locked out: staff ID %r from %s", staff_id[:16], source[:40])
             return await locked_out()
         pin, _ = await _read_digits(call, pin_prompt, 8, 16, "#")
-        if staff is not None and getattr(staff, "role", "") in roles and await _pin_matches(
-                str(getattr(staff, "pin", "")), pin):
+        if staff is not None and staff.role in roles and await _pin_matches(staff.pin, pin):
             throttle.succeeded(staff_id)
-            call.vars[var] = {"id": staff.id, "name": getattr(staff, "name", ""), "role": staff.role}
+            call.vars[var] = {"id": staff.id, "name": staff.name, "role": staff.role}
             call.count("login_ok")
             return call.target("next")
         call.count("login_failed")
@@ -104,14 +103,14 @@ async def recordings_search(call: Call) -> object:
 
 async def _audit_replay(call: Call, staff_id: str, rec) -> bool:
     """Write the replay's audit row before the first byte plays; no audit row, no replay (fail closed)."""
-    audit = getattr(call.deps.recordings, "audit_replay", None)
-    if audit is None or not staff_id:
+    recordings = call.deps.recordings
+    if recordings is None or not staff_id:
         log.error("recording %s not played: %s", rec.get("id"),
-                  "no QA staff logged in" if not staff_id else "the recordings interface cannot audit-log replays")
+                  "no QA staff logged in" if not staff_id else "no recordings interface to audit-log replays")
         call.count("audit_failed")
         return False
     try:
-        await audit(staff_id, rec.get("id"))
+        await recordings.audit_replay(staff_id, rec.get("id"))
     except Exception:
         log.exception("recording %s not played: its replay by %s could not be audit-logged", rec.get("id"), staff_id)
         call.count("audit_failed")
