@@ -277,6 +277,17 @@ def load_agents(path: Path) -> list[AgentProfile]:
     return [agent_profile(entry) for entry in data.get("agents", []) if _get(entry, "role", "agent") == "agent"]
 
 
+def queue_members(queue: QueueSettings, agents: Iterable[AgentProfile]) -> list[str]:
+    """Who serves a queue: its ``members`` when it names them, else every agent with each of its skills at the
+    minimum proficiency or above (the one rule, for the ACD's routing and the reports' staffing)."""
+    agents = list(agents)
+    if queue.members:
+        known = {a.id for a in agents}
+        return [m for m in queue.members if m in known]
+    return [a.id for a in agents
+            if queue.skills and all(int(a.skills.get(s, 0)) >= m for s, m in queue.skills.items())]
+
+
 def from_settings(settings: Any) -> tuple[list[QueueSettings], list[AgentProfile]]:
     queues = check_queues(queue_settings(q) for q in settings.queues)
     agents = [agent_profile(a) for a in settings.agents if getattr(a, "role", "agent") == "agent"]

@@ -36,7 +36,7 @@ from collections import deque
 from typing import Callable, Iterable
 
 from acd import actions as act
-from acd.config import AgentProfile, QueueSettings, check_queues
+from acd.config import AgentProfile, QueueSettings, check_queues, queue_members
 from acd.queue_log import QueueLogEntry, entry
 from acd.state import ON_CALL_REASON, OUTBOUND_URL, AgentRecord, AgentState, CallRecord, CallRequest, CallState, Outcome
 from acd.strategies import Strategy, StrategyContext, strategy_class
@@ -85,12 +85,7 @@ class Engine:
             self.agents[profile.id] = AgentRecord(profile=profile, order=i)
         self.members: dict[str, list[str]] = {}
         for q in self.queues.values():
-            if q.members:
-                ids = [m for m in q.members if m in self.agents]
-            else:
-                ids = [a.id for a in self.agents.values()
-                       if q.skills and all(a.proficiency(s) >= m for s, m in q.skills.items())]
-            self.members[q.name] = ids
+            self.members[q.name] = queue_members(q, [a.profile for a in self.agents.values()])
         served: dict[str, list[str]] = {aid: [] for aid in self.agents}
         for qname, ids in self.members.items():
             for aid in ids:

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from acd.config import queue_settings
+from acd.config import from_settings, queue_members
 from reports.catalogue import REPORTS, Report, Result
 from reports.filters import Filters, ReportError, parse_filters
 from reports.models import CallDetail
@@ -14,8 +14,9 @@ from reports.sql import ReportContext
 
 
 def context_for(settings: Any, sessions: async_sessionmaker) -> ReportContext:
-    return ReportContext(sessions, queues={q.name: queue_settings(q) for q in settings.queues},
-                         agents={a.id: a for a in settings.agents})
+    queues, profiles = from_settings(settings)
+    return ReportContext(sessions, queues={q.name: q for q in queues}, agents={a.id: a for a in settings.agents},
+                         members={q.name: queue_members(q, profiles) for q in queues})
 
 
 def report_named(name: str) -> Report:

@@ -1,7 +1,7 @@
 """The SQL the reports share: the call-detail range filter, interval buckets, agent state segments."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -26,6 +26,7 @@ class ReportContext:
     sessions: async_sessionmaker
     queues: Mapping[str, Any] = field(default_factory=dict)      # name -> acd.config.QueueSettings
     agents: Mapping[str, Any] = field(default_factory=dict)      # id -> hotline.config.AgentConfig
+    members: Mapping[str, Sequence[str]] = field(default_factory=dict)   # queue -> the agents who serve it
 
     def sl_rules(self, queue: str | None) -> tuple[float, float]:
         """(threshold seconds, target share) of a queue, or the first queue's for all queues."""
@@ -35,12 +36,17 @@ class ReportContext:
         return float(rules.service_level_s), float(rules.service_level_target)
 
     def agent_ids(self, f: Filters) -> list[str] | None:
-        """The agents a filter selects (None: everybody)."""
+        """The agents a filter selects (None: everybody): the agent, else the team's agents and/or the queue's
+        members (acd.config.queue_members)."""
         if f.agent:
             return [f.agent]
+        ids: list[str] | None = None
         if f.team:
-            return [a for a, cfg in self.agents.items() if cfg.team == f.team]
-        return None
+            ids = [a for a, cfg in self.agents.items() if cfg.team == f.team]
+        if f.queue and f.queue in self.members:
+            members = self.members[f.queue]
+            ids = list(members) if ids is None else [a for a in ids if a in members]
+        return ids
 
 
 def details_where(stmt: Select, f: Filters) -> Select:

@@ -89,6 +89,11 @@ async def test_records_and_reports_on_both_databases(db_url):
         assert nine["aht_s"] == round((100 + 12 + 60 + 30) / 2, 2)             # talk + measured wrap-up
         assert nine["max_wait_s"] == 30.0 and nine["agents_needed"] >= 1
         assert hours[1]["agents_logged_in"] == 2.0 and hours[0]["agents_logged_in"] == 2.0
+        # per queue, the agents who serve it (1001 and 1002 have presales; logistics is 1003's and 1004's)
+        assert [r["agents_logged_in"] for r in await run("interval", interval="1h", queue="presales")] == [2.0] * 3
+        assert [r["agents_logged_in"] for r in await run("interval", interval="1h", queue="logistics")] == [0.0] * 3
+        assert [r["agents_logged_in"] for r in await run("interval", interval="1h", queue="presales",
+                                                         team="B")] == [0.0] * 3
         quarter = await run("interval", interval="15m")
         assert [r["offered"] for r in quarter[4:8]] == [2, 0, 1, 0]              # 09:00, 09:15, 09:30, 09:45
         kpi = {r["kpi"]: r for r in await run("kpi")}
