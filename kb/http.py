@@ -1,7 +1,7 @@
 """HTTP API of the knowledge base.
 
   GET   /api/kb/search?q=&limit=&all=1          published articles (all=1: every state, editors only)
-  GET   /api/kb/suggest?queue=&path=a,b         articles for a call from its queue and IVR path
+  GET   /api/kb/suggest?queue=&path=a,b&language=  articles for a call: its queue, IVR path, language first
   GET   /api/kb/stats                           most read, most searched, searched without an answer
   GET   /api/kb/categories                      the category tree
   POST  /api/kb/articles                        write a draft {title, body, keywords, category, queues, ivr_nodes, related}
@@ -41,6 +41,7 @@ class Article(_Body):
     queues: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=50)
     ivr_nodes: list[Annotated[str, Field(max_length=64)]] | None = Field(None, max_length=50)
     related: list[int] | None = Field(None, max_length=50)
+    language: str | None = Field(None, max_length=16)          # of the answer: zh-CN (default), en, …
 
 
 class GuideStep(_Body):
@@ -71,10 +72,11 @@ def router(kb: KnowledgeBase, auth: Authenticates, auth_errors: tuple[type[Excep
 
     @api.get("/api/kb/suggest")
     async def suggest(request: Request, queue: str | None = Query(None, max_length=64),
-                      path: str = Query("", max_length=2000)) -> Any:
+                      path: str = Query("", max_length=2000),
+                      language: str | None = Query(None, max_length=16)) -> Any:
         async def run(who: Actor) -> Any:
             nodes = [p for p in path.split(",") if p][:100]
-            return {"v": 1, "articles": await kb.suggest(queue=queue, ivr_path=nodes)}
+            return {"v": 1, "articles": await kb.suggest(queue=queue, ivr_path=nodes, language=language)}
         return await guarded(request, run)
 
     @api.get("/api/kb/stats")

@@ -33,6 +33,7 @@ class KbArticle(Base):
     related: Mapped[list] = mapped_column(JSON, default=list)        # article ids
     queues: Mapped[list] = mapped_column(JSON, default=list)         # suggested during calls of these queues
     ivr_nodes: Mapped[list] = mapped_column(JSON, default=list)      # ... or of callers who passed these nodes
+    language: Mapped[str] = mapped_column(String(16), default="zh-CN", server_default="zh-CN")   # of its answer
     status: Mapped[str] = mapped_column(String(16), default="draft")
     author_id: Mapped[str] = mapped_column(String(32))
     reviewer_id: Mapped[str | None] = mapped_column(String(32), nullable=True)

@@ -6,6 +6,7 @@ Roles: any agent writes and submits; supervisors and admins review, publish and 
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
@@ -24,6 +25,8 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_KEYWORDS = 50
 MAX_QUERY = 200
 FIELD_WEIGHTS = (("title", 3), ("keywords", 3), ("body", 1))
+LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(-[A-Z][A-Za-z]{1,3})?")      # "zh-CN", "en": the flows' language names
+DEFAULT_LANGUAGE = "zh-CN"
 
 
 class KbError(Exception):
@@ -72,7 +75,8 @@ class KnowledgeBase:
     @staticmethod
     def view(a: KbArticle, *, full: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {"id": a.id, "title": a.title, "status": a.status, "category_id": a.category_id,
-                               "keywords": list(a.keywords or []), "reads": a.reads, "author_id": a.author_id,
+                               "keywords": list(a.keywords or []), "language": a.language, "reads": a.reads,
+                               "author_id": a.author_id,
                                "published_at": a.published_at.isoformat() if a.published_at else None}
         if full:
             out.update(body=a.body, related=list(a.related or []), queues=list(a.queues or []),
@@ -118,7 +122,7 @@ class KnowledgeBase:
 
     # ------------------------------------------------------------------ writing
     def _fields(self, fields: dict[str, Any]) -> dict[str, Any]:
-        known = {"title", "body", "keywords", "category", "queues", "ivr_nodes", "related"}
+        known = {"title", "body", "keywords", "category", "queues", "ivr_nodes", "related", "language"}
         unknown = set(fields) - known
         if unknown:
             raise KbError(f"unknown field(s): {', '.join(sorted(unknown))}")
@@ -140,6 +144,10 @@ class KnowledgeBase:
                                                           and 0 < r < 2**31 for r in related) or len(related) > 50:
                 raise KbError("related must be a list of at most 50 article ids")
             out["related"] = list(dict.fromkeys(related))
+        if "language" in fields:
+            if not isinstance(fields["language"], str) or not LANGUAGE_TAG.fullmatch(fields["language"]):
+                raise KbError("language must be a language tag like zh-CN or en (as the IVR flows name them)")
+            out["language"] = fields["language"]
         if "category" in fields and fields["category"] is not None and not isinstance(fields["category"], str):
             raise KbError("category must be a path like '售后/退换货'")
         return out
@@ -165,6 +173,7 @@ class KnowledgeBase:
                 article = KbArticle(title=clean["title"], body=clean["body"], category_id=category_id,
                                     keywords=clean.get("keywords", []), queues=clean.get("queues", []),
                                     ivr_nodes=clean.get("ivr_nodes", []), related=clean.get("related", []),
+                                    language=clean.get("language", DEFAULT_LANGUAGE),
                                     author_id=actor.agent_id, created_at=now, updated_at=now)
                 session.add(article)
                 await session.flush()
@@ -263,8 +272,10 @@ class KnowledgeBase:
                     session.add(KbSearch(at=self.clock(), by=actor.agent_id, query=query, hits=len(hits)))
         return hits
 
-    async def suggest(self, *, queue: str | None, ivr_path: Iterable[str] = (), limit: int = 5) -> list[dict[str, Any]]:
-        """Published articles for a call: those tagged with its queue or an IVR node the caller passed."""
+    async def suggest(self, *, queue: str | None, ivr_path: Iterable[str] = (), language: str | None = None,
+                      limit: int = 5) -> list[dict[str, Any]]:
+        """Published articles for a call: those tagged with its queue or an IVR node the caller passed; among
+        them, those in the caller's language first (an English caller's agent reads out an English answer)."""
         nodes = set(ivr_path)
         async with self.sessions() as session:
             rows = (await session.execute(select(KbArticle).where(KbArticle.status == "published")
@@ -273,9 +284,9 @@ class KnowledgeBase:
         for article in rows:
             score = (2 if queue and queue in (article.queues or []) else 0) + len(nodes & set(article.ivr_nodes or []))
             if score:
-                scored.append((score, article))
-        scored.sort(key=lambda pair: -pair[0])
-        return [self.view(article, full=False) for _, article in scored[:limit]]
+                scored.append((bool(language) and article.language == language, score, article))
+        scored.sort(key=lambda item: (not item[0], -item[1]))
+        return [self.view(article, full=False) for _, _, article in scored[:limit]]
 
     async def stats(self, *, days: int = 30, limit: int = 10) -> dict[str, Any]:
         since = self.clock() - timedelta(days=days)
@@ -350,7 +361,8 @@ class KnowledgeBase:
 
         return [{"id": a.id, "title": a.title, "body": a.body, "category": path(a.category_id),
                  "keywords": list(a.keywords or []), "queues": list(a.queues or []),
-                 "ivr_nodes": list(a.ivr_nodes or []), "related": list(a.related or []), "status": a.status}
+                 "ivr_nodes": list(a.ivr_nodes or []), "related": list(a.related or []), "language": a.language,
+                 "status": a.status}
                 for a in rows]
 
     async def import_all(self, actor: Actor, items: list[Any], *, source: str = "import") -> int:
@@ -388,7 +400,7 @@ class KnowledgeBase:
                                         category_id=await self._category(session, category),
                                         keywords=clean.get("keywords", []), queues=clean.get("queues", []),
                                         ivr_nodes=clean.get("ivr_nodes", []), related=clean.get("related", []),
-                                        status=status, author_id=actor.agent_id, reviewer_id=actor.agent_id,
+                                        language=clean.get("language", DEFAULT_LANGUAGE), status=status, author_id=actor.agent_id, reviewer_id=actor.agent_id,
                                         created_at=now, updated_at=now,
                                         published_at=now if status == "published" else None)
                     session.add(article)

@@ -102,6 +102,21 @@ async def test_requests_cards_and_articles_over_http(db_url):
                     assert (await http.post(f"/api/kb/articles/{aid}/publish", headers=sup)).status_code == 200
                     hits = (await http.get("/api/kb/search", headers=agent, params={"q": "破损"})).json()["articles"]
                     assert [h["id"] for h in hits] == [aid]
+                    english = await http.post("/api/kb/articles", headers=sup, json={
+                        "title": "Damaged parcels", "body": "Upload a photo; we resend within 48 hours.",
+                        "queues": ["logistics"], "language": "en"})
+                    assert english.json()["language"] == "en"
+                    assert (await http.patch(f"/api/kb/articles/{aid}", headers=sup,
+                                             json={"queues": ["logistics"]})).status_code == 200
+                    for step in ("submit", "approve", "publish"):
+                        await http.post(f"/api/kb/articles/{english.json()['id']}/{step}", headers=sup)
+                    for language, first in (("en", english.json()["id"]), ("zh-CN", aid)):
+                        found = (await http.get("/api/kb/suggest", headers=agent, params={
+                            "queue": "logistics", "language": language})).json()["articles"]
+                        assert [a["id"] for a in found][0] == first and len(found) == 2
+                    bad = await http.post("/api/kb/articles", headers=sup, json={"title": "t", "body": "b",
+                                                                               "language": "x" * 17})
+                    assert bad.status_code == 422
                     big = await http.post("/api/kb/articles", headers=agent, json={"title": "大", "body": "x" * 70_000})
                     assert big.status_code in (413, 422)
                     assert (await http.get("/api/kb/stats", headers=sup)).json()["most_searched"][0]["query"] == "破损"

@@ -77,6 +77,25 @@ async def test_search_finds_published_articles_by_keyword_and_phrase(db_url):
         assert [s["id"] for s in await kb.suggest(queue="presales")] == [invoice["id"]]
 
 
+async def test_suggestions_put_the_callers_language_first_and_articles_keep_theirs(db_url):
+    async with database(db_url) as sessions:
+        kb = KnowledgeBase(sessions, clock=Clock())
+        chinese = await published(kb, dict(title="如何开具发票", body="电子发票在签收后24小时内发送到邮箱。",
+                                          queues=["presales"], ivr_nodes=["menu_presales"]))
+        english = await published(kb, dict(INVOICE, language="en"))
+        assert chinese["language"] == "zh-CN" and english["language"] == "en"
+        # the Chinese article matches the call better (queue and node), yet an English caller's agent sees the
+        # English answer first; a Mandarin caller's agent the Chinese one; both are still suggested
+        call = dict(queue="presales", ivr_path=["menu_presales"])
+        assert [a["id"] for a in await kb.suggest(**call, language="en")] == [english["id"], chinese["id"]]
+        assert [a["id"] for a in await kb.suggest(**call, language="zh-CN")] == [chinese["id"], english["id"]]
+        assert [a["id"] for a in await kb.suggest(**call)] == [chinese["id"], english["id"]]
+        exported = {a["title"]: a["language"] for a in await kb.export_all()}
+        assert exported == {"如何开具发票": "zh-CN", "How to get an invoice": "en"}
+        with pytest.raises(KbError, match="language tag"):
+            await kb.create(SUPERVISOR, title="x", body="y", language="english please")
+
+
 async def test_oversized_and_malformed_articles_are_refused_whole(db_url):
     async with database(db_url) as sessions:
         kb = KnowledgeBase(sessions)

@@ -49,7 +49,8 @@ export class ServicePanel {
     const ivr = pop.ivr || {};
     const path = (ivr.path || []).join(",");
     try {
-      const found = await api(`/api/kb/suggest?queue=${encodeURIComponent(pop.queue || "")}&path=${encodeURIComponent(path)}`);
+      const found = await api(`/api/kb/suggest?queue=${encodeURIComponent(pop.queue || "")}`
+        + `&path=${encodeURIComponent(path)}&language=${encodeURIComponent(ivr.language || "")}`);
       this.showArticles($("kb-suggest"), found.articles, "推荐：");
     } catch (exc) { this.fail(exc); }
   }
