@@ -18,12 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm.models import ServiceRequest
+from hotline.db import as_utc
 
 COMPLAINT_HOURS = 48
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def _ratio(part: int, whole: int) -> float | None:
@@ -49,17 +46,17 @@ async def request_kpis(sessions: async_sessionmaker[AsyncSession], start: dateti
         return r.answered_at is not None
 
     def on_time(r: ServiceRequest) -> bool:
-        return r.answered_at is not None and _aware(r.answered_at) <= _aware(r.due_at)
+        return r.answered_at is not None and as_utc(r.answered_at) <= as_utc(r.due_at)
 
     def decided(r: ServiceRequest) -> bool:
-        return r.answered_at is not None or _aware(r.due_at) <= now
+        return r.answered_at is not None or as_utc(r.due_at) <= now
 
     enquiries = [r for r in rows if r.type == "enquiry"]
     complaints = [r for r in rows if r.type == "complaint"]
     per_topic = Counter((r.customer_id, r.category) for r in complaints if r.category)   # unnamed: no repeat
     repeats = sum(n - 1 for n in per_topic.values())
     within = sum(1 for r in complaints if r.answered_at is not None
-                 and _aware(r.answered_at) - _aware(r.created_at) <= timedelta(hours=COMPLAINT_HOURS))
+                 and as_utc(r.answered_at) - as_utc(r.created_at) <= timedelta(hours=COMPLAINT_HOURS))
     rated = [r.satisfaction for r in rows if r.satisfaction is not None]
     rated_complaints = [r.satisfaction for r in complaints if r.satisfaction is not None]
     return [

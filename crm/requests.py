@@ -20,6 +20,7 @@ from crm.models import (FOLLOWUP_KINDS, FOLLOWUP_RESULTS, OPEN_STATUSES, PRIORIT
                         TRANSITIONS, FollowUp, RequestEvent, RequestLink, ServiceRequest)
 from cti.customers import normalise_number
 from cti.models import Customer
+from hotline.db import as_utc
 
 log = logging.getLogger("hotline.crm")
 
@@ -90,10 +91,6 @@ class CallDirectory(Protocol):
         """The agents who took that call."""
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
 def _text(value: Any, name: str, limit: int, *, required: bool = False) -> str:
     if value is None:
         value = ""
@@ -126,7 +123,7 @@ class RequestService:
         if row.status not in OPEN_STATUSES:
             return "done"
         now = now or self.clock()
-        due = _aware(row.due_at)
+        due = as_utc(row.due_at)
         if due <= now:
             return "overdue"
         if due - timedelta(hours=self.rules.escalate_before_due_hours) <= now:
@@ -192,7 +189,7 @@ class RequestService:
         category = _text(category, "category", MAX_CATEGORY)
         now = self.clock()
         if due_at is not None:
-            due_at = _aware(due_at)
+            due_at = as_utc(due_at)
             if due_at <= now:
                 raise RequestError(f"due time {due_at.isoformat()} is in the past")
         else:
@@ -403,7 +400,7 @@ class RequestService:
         if kind not in FOLLOWUP_KINDS:
             raise RequestError(f"follow-up kind {kind!r} is not one of: {', '.join(FOLLOWUP_KINDS)}")
         now = self.clock()
-        when = _aware(at) if at is not None else now
+        when = as_utc(at) if at is not None else now
         if when < now - timedelta(minutes=1):
             raise RequestError(f"follow-up time {when.isoformat()} is in the past")
         async with self.sessions() as session:
@@ -474,7 +471,7 @@ class RequestService:
                         session.add(RequestEvent(request_id=row.id, at=now, by="system", action="escalated",
                                                  detail={"due_at": _iso(row.due_at)}))
                         changed.append((row, "escalated"))
-                    if _aware(row.due_at) <= now and row.overdue_at is None:
+                    if as_utc(row.due_at) <= now and row.overdue_at is None:
                         row.overdue_at = now
                         session.add(RequestEvent(request_id=row.id, at=now, by="system", action="overdue",
                                                  detail={"due_at": _iso(row.due_at)}))
@@ -504,4 +501,4 @@ def followup_view(f: FollowUp) -> dict[str, Any]:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return _aware(value).isoformat() if value is not None else None
+    return as_utc(value).isoformat() if value is not None else None

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from cti.models import AgentStateLog
+from hotline.db import as_utc
 
 log = logging.getLogger("hotline.cti.agents")
 
@@ -145,10 +146,6 @@ class Agent:
 
 
 Listener = Callable[[Agent, dict[str, Any]], Awaitable[None] | None]
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 class AgentService:
@@ -359,7 +356,7 @@ class AgentService:
             agent = self.agents.get(row.agent_id)
             if agent is None:
                 continue
-            agent.state, agent.reason, agent.since = AgentState(row.state), row.reason, _aware(row.at)
+            agent.state, agent.reason, agent.since = AgentState(row.state), row.reason, as_utc(row.at)
             agent.linkedid, agent.queue = row.linkedid if AgentState(row.state) in ON_CALL | {S.WRAP_UP} else None, \
                 row.queue
             if agent.state is S.WRAP_UP:
@@ -373,5 +370,5 @@ class AgentService:
         async with self.sessions() as session:
             rows = (await session.execute(select(AgentStateLog).where(AgentStateLog.agent_id == agent_id)
                                           .order_by(AgentStateLog.id.desc()).limit(limit))).scalars().all()
-        return [{"at": _aware(r.at).isoformat(), "from": r.previous_state, "to": r.state, "reason": r.reason,
+        return [{"at": as_utc(r.at).isoformat(), "from": r.previous_state, "to": r.state, "reason": r.reason,
                  "request": r.request, "linkedid": r.linkedid, "by": r.by} for r in reversed(rows)]

@@ -17,6 +17,7 @@ from cti.model import LiveModel
 from cti.models import Announcement, AnnouncementDelivery
 from cti.notifier import Notifier
 from cti.tracking import UNREACHABLE_STATES
+from hotline.db import as_utc
 
 log = logging.getLogger("hotline.cti.supervisor")
 S = AgentState
@@ -79,9 +80,9 @@ class Announcements:
 
     @staticmethod
     def _payload(row: Announcement, read_at: datetime | None = None) -> dict[str, Any]:
-        return {"id": row.id, "at": _utc_iso(row.at), "by": row.by, "audience": row.audience,
+        return {"id": row.id, "at": as_utc(row.at).isoformat(), "by": row.by, "audience": row.audience,
                 "text": row.text, "priority": row.priority,
-                "read_at": _utc_iso(read_at) if read_at else None}
+                "read_at": as_utc(read_at).isoformat() if read_at else None}
 
     async def unread(self, agent_id: str) -> list[dict[str, Any]]:
         self.agents.get(agent_id)
@@ -180,9 +181,3 @@ class SupervisorDesk:
         require_read(principal, "see the supervisor overview")
         return {"v": 1, "agents": self.agents.views(), "queues": self.queue_stats(),
                 "calls": self.model.calls_view()}
-
-
-def _utc_iso(value: datetime) -> str:
-    """With its offset always: SQLite gives the stored UTC time back without one, and a browser would read an
-    ISO time without an offset as its own local time."""
-    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()

@@ -22,6 +22,12 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def as_utc(value: datetime) -> datetime:
+    """A time read back from a ``DateTime(timezone=True)`` column: SQLite gives the stored UTC time back without
+    its offset (PostgreSQL keeps it), and a naive time would be read as local time further on (a browser does)."""
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
 class UTCDateTime(TypeDecorator):
     """Aware datetimes in, aware UTC datetimes out; naive UTC in the database."""
 

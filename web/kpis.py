@@ -13,7 +13,7 @@ A zero denominator gives None ("—", 暂无数据), never 0 % or 100 %.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 TARGETS = {  # name: (green at or above, red below)
@@ -42,8 +42,8 @@ def _ratio(num: float, den: float) -> float | None:
 class DayCounters:
     """What the KPI tiles need beyond the ACD's figures, counted from the live events of today."""
 
-    def __init__(self, agent_endpoints: Callable[[], set[str]], today: Callable[[], dt.date]):
-        self.agent_endpoints = agent_endpoints
+    def __init__(self, agent_endpoints: Collection[str], today: Callable[[], dt.date]):
+        self.agent_endpoints = agent_endpoints          # the agents' phones (config/agents.yaml: fixed at start)
         self.today = today
         self.day = today()
         self.inbound: set[str] = set()
@@ -73,7 +73,7 @@ class DayCounters:
         if not channels or not linkedid:
             return
         first = channels[0]
-        if first.get("endpoint") in self.agent_endpoints():
+        if first.get("endpoint") in self.agent_endpoints:
             return                      # an agent's outbound or internal call, not a call to the hotline
         self._roll()
         if len(self.inbound) < MAX_TRACKED_CALLS:

@@ -154,16 +154,14 @@ class LiveHub:
         self.queue_refresh = queue_refresh
         self.clock = clock
         zone = ZoneInfo(time_zone)
-        self.day = DayCounters(self._agent_endpoints, lambda: dt.datetime.fromtimestamp(clock(), zone).date())
+        self.day = DayCounters(frozenset(a.endpoint for a in roster.agents.values()),
+                               lambda: dt.datetime.fromtimestamp(clock(), zone).date())
         self.clients: set[LiveClient] = set()
         self.screenpops: dict[str, dict[str, Any]] = {}       # agent id -> the last screen pop
         self.published = 0
         self._queue_figures: dict[str, dict[str, Any]] = {}
         self._kpis: dict[str, Any] = {}
         self._refresher: asyncio.Task | None = None
-
-    def _agent_endpoints(self) -> set[str]:
-        return {a.endpoint for a in self.roster.agents.values()}
 
     def involved(self, agent_id: str, call: dict[str, Any]) -> bool:
         agent = self.roster.agents.get(agent_id)

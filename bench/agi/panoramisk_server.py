@@ -9,12 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from pathlib import Path
 
-from stdin_wait import until_stdin_closes
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from hotline import gcpolicy  # noqa: E402
+from stdin_wait import serve_streams
 
 from panoramisk.fast_agi import Application
 
@@ -30,12 +26,7 @@ async def bench_flow(request) -> None:
 async def serve() -> None:
     app = Application(loop=asyncio.get_running_loop())
     app.add_route("bench", bench_flow)
-    server = await asyncio.start_server(app.handler, "127.0.0.1", 0, backlog=1024)
-    gcpolicy.settle()                # the same process policy as hotline's server: only the servers' code differs
-    print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
-    await until_stdin_closes()
-    server.close()
-    print("DONE", flush=True)
+    await serve_streams(app.handler)
 
 
 if __name__ == "__main__":

@@ -148,7 +148,7 @@ class AgiChannel:
             wait = self.limits.timeout_for(verb, args) if timeout is None else timeout
             while True:                 # inline: one coroutine frame per command on the hot path
                 try:
-                    item = await conn.next_item(wait, f"reply to {verb}")
+                    item = await conn.next_item(wait, "reply", verb)
                 except AgiConnectionLost:
                     self.hungup = True
                     conn.abort()

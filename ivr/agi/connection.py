@@ -139,8 +139,9 @@ class AgiConnection(asyncio.Protocol):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    async def next_item(self, timeout: float, what: str) -> Any:
-        """The next header/reply/HANGUP item; AgiTimeout after ``timeout`` s, AgiConnectionLost at EOF."""
+    async def next_item(self, timeout: float, what: str, command: str = "") -> Any:
+        """The next header/reply/HANGUP item; AgiTimeout after ``timeout`` s (the message names ``what`` and the
+        ``command`` it answers: put together only then, not for every command), AgiConnectionLost at EOF."""
         items = self._items
         if items:
             item = items.popleft()
@@ -163,7 +164,7 @@ class AgiConnection(asyncio.Protocol):
             if items:                   # arrived after the deadline woke us, before we ran: still in time
                 return items.popleft()
             if self._error is None:
-                self._error = AgiTimeout(f"no {what} within {timeout:g} s")
+                self._error = AgiTimeout(f"no {what}{' to ' + command if command else ''} within {timeout:g} s")
             raise self._error
         return item
 
