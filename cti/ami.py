@@ -571,8 +571,7 @@ class AmiSession:
                 protocol.close()
 
     def dispatch(self, event: AmiMessage) -> None:
-        if is_noise(event):
-            return
+        """An event from the reader (its noise already dropped unparsed: skip_noise, the bytes twin of is_noise)."""
         if self._held_events is not None:
             self._held_events.append(event)
         else:

@@ -11,7 +11,7 @@ same 64 KiB chunks (TCP reads) on one core, the sides taking turns for --rounds 
 side's best round and hotline's speed over it, plus the median of the per-round ratios.
 
 (a) hotline: ``cti.ami_reader.AmiReader`` with the bytes-level noise filter, then the session's
-    dispatch (ActionID matching, ``is_noise``) and its one observer ``cti.model.LiveModel.apply``.
+    dispatch (ActionID matching) and its one observer ``cti.model.LiveModel.apply``.
 (b) panoramisk: ``AMIProtocol.data_received`` -> ``Message.from_line`` -> ``Manager.dispatch`` to a
     no-op callback registered for every event (no filter, no model: panoramisk does less work).
 (c) plain splitter: ``bytes.decode`` + ``str.split`` into header dicts, no dispatch at all.
